@@ -1,0 +1,2 @@
+// The convoy executable: subcommands train, eval, convert, bench.
+int main() { return 0; }

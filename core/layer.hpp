@@ -1,0 +1,69 @@
+// Layer: the contract every layer of a model implements (shapes, parameters, forward, backward).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/shape.hpp"
+#include "core/tensor.hpp"
+
+namespace convoy {
+
+// How a parameter tensor is initialised (fan_in and fan_out in its ParameterSpec).
+enum class Init { zeros, ones, he_normal, glorot_uniform };
+
+struct ParameterSpec {
+  std::string name;  // "weight", "bias"
+  Shape shape;
+  Init init = Init::zeros;
+  int64_t fan_in = 0;
+  int64_t fan_out = 0;
+};
+
+// What a forward or backward pass may use besides its tensors. Built by the Model.
+struct PassContext {
+  int threads = 1;        // OpenMP threads this pass may use (static schedule: same bits for same count)
+  bool training = true;   // dropout and batch statistics act only when training
+  uint64_t seed = 0;      // for counter-based randomness, see Note [Counter-based randomness]
+  int64_t step = 0;       // global optimizer step
+  int64_t first_sample = 0;  // position of this rank's sample 0 within the global batch
+  int layer_index = 0;    // set by the model, distinguishes random streams of layers
+  float* scratch = nullptr;  // at least scratch_floats() floats, 64-byte aligned, contents undefined
+};
+
+// Note [Layer contract]
+// - Shapes include the batch dimension (NCHW, or [N, features] after flatten). A model is built
+//   for a maximum batch; passes may run with any smaller N, so layers read N from the input.
+// - output_shape validates the inputs and throws ShapeError naming the layer and both shapes.
+// - parameter_specs lists the layer's parameters in the order bind_parameters receives them.
+//   Parameters and gradients are views into the model's flat stores (Note [Flat parameter store]).
+// - forward overwrites output. backward overwrites every non-empty input_grad and *adds* into
+//   the parameter gradients (the model zeroes them once per step). An empty input_grad (the
+//   model's first layer) need not be computed.
+// - Passes may run OpenMP regions of ctx.threads threads; they never allocate.
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  virtual std::string type() const = 0;      // the factory name: "conv2d"
+  virtual std::string describe() const = 0;  // one line with the options: "conv2d 32 3x3 /1 valid"
+
+  virtual Shape output_shape(std::span<const Shape> inputs) const = 0;
+  virtual std::vector<ParameterSpec> parameter_specs(std::span<const Shape> inputs) const { return {}; }
+  virtual void bind_parameters(std::span<Tensor> parameters, std::span<Tensor> gradients) {}
+  // Scratch floats a pass needs for inputs of these shapes (the largest batch).
+  virtual int64_t scratch_floats(std::span<const Shape> inputs) const { return 0; }
+  // Floating-point operations of one forward pass (multiply-add = 2), for benchmarks.
+  virtual double forward_flops(std::span<const Shape> inputs) const { return 0.0; }
+
+  virtual void forward(std::span<const Tensor> inputs, Tensor& output, const PassContext& ctx) = 0;
+  virtual void backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,
+                        std::span<Tensor> input_grads, const PassContext& ctx) = 0;
+};
+
+// Checks a single-input layer got exactly one input of the given rank; names the layer otherwise.
+void check_single_input(const Layer& layer, std::span<const Shape> inputs, int rank);
+
+}  // namespace convoy

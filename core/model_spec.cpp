@@ -1,0 +1,43 @@
+#include "core/model_spec.hpp"
+
+#include "core/error.hpp"
+
+namespace convoy {
+
+nlohmann::json ModelSpec::to_json() const {
+  nlohmann::json layers_json = nlohmann::json::array();
+  for (const LayerSpec& l : layers) {
+    nlohmann::json j = {{"type", l.type}, {"name", l.name}, {"options", l.options}};
+    if (!l.inputs.empty()) j["inputs"] = l.inputs;
+    layers_json.push_back(std::move(j));
+  }
+  return {{"name", name},
+          {"input", {input[0], input[1], input[2]}},
+          {"classes", classes},
+          {"layers", std::move(layers_json)}};
+}
+
+ModelSpec ModelSpec::from_json(const nlohmann::json& j) {
+  ModelSpec spec;
+  try {
+    spec.name = j.at("name").get<std::string>();
+    const auto input = j.at("input").get<std::vector<int64_t>>();
+    CONVOY_CHECK(input.size() == 3, ConfigError, "model spec field 'input': expected [C, H, W], found ",
+                 input.size(), " dimensions");
+    spec.input = Shape{input[0], input[1], input[2]};
+    spec.classes = j.at("classes").get<int64_t>();
+    for (const auto& lj : j.at("layers")) {
+      LayerSpec l;
+      l.type = lj.at("type").get<std::string>();
+      l.name = lj.at("name").get<std::string>();
+      if (lj.contains("inputs")) l.inputs = lj.at("inputs").get<std::vector<std::string>>();
+      if (lj.contains("options")) l.options = lj.at("options");
+      spec.layers.push_back(std::move(l));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(std::string("model spec: ") + e.what());
+  }
+  return spec;
+}
+
+}  // namespace convoy

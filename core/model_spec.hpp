@@ -1,0 +1,31 @@
+// ModelSpec: a model as data (input shape, layers, options), the form JSON model files and checkpoints hold.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/shape.hpp"
+
+namespace convoy {
+
+struct LayerSpec {
+  std::string type;                 // factory name, "conv2d"
+  std::string name;                 // unique within the model, "conv1"
+  std::vector<std::string> inputs;  // names of producer layers; empty = the previous layer (or the input)
+  nlohmann::json options = nlohmann::json::object();  // layer options, {"out_channels": 32, "kernel": 3}
+};
+
+struct ModelSpec {
+  std::string name;           // "keras-cnn"
+  Shape input;                // one sample: [C, H, W]
+  int64_t classes = 0;        // width of the last layer's output
+  std::vector<LayerSpec> layers;
+
+  nlohmann::json to_json() const;
+  static ModelSpec from_json(const nlohmann::json& j);  // throws ConfigError naming the bad field
+};
+
+}  // namespace convoy

@@ -1,0 +1,46 @@
+// Communicator: the one interface the trainer talks to; world-of-one and Open MPI implement it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace convoy {
+
+// A non-blocking collective in flight. wait() blocks until it completes; destroying an
+// unfinished request waits for it (buffers must outlive it either way).
+class CommRequest {
+ public:
+  virtual ~CommRequest() = default;
+  virtual void wait() = 0;
+  virtual bool test() = 0;  // true once complete; drives progress
+};
+
+// Note [One code path]
+// Single-node training is a world of size 1: the trainer never asks "is this MPI?", it calls
+// these collectives, which the world-of-one implementation completes at once. All collectives
+// must be called by every rank in the same order. Errors throw CommError naming the operation
+// and the MPI error string.
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string host() const = 0;  // this rank's host name, for start-up lines and errors
+
+  // In-place element-wise sums over all ranks.
+  virtual void allreduce_sum(float* data, int64_t count) = 0;
+  virtual void allreduce_sum(double* data, int64_t count) = 0;
+  virtual void allreduce_sum(int64_t* data, int64_t count) = 0;
+  virtual void allreduce_max(int64_t* data, int64_t count) = 0;
+  // Starts an in-place float sum; the data must not be touched until the request completes.
+  virtual std::unique_ptr<CommRequest> iallreduce_sum(float* data, int64_t count) = 0;
+  // Copies root's bytes to every rank.
+  virtual void broadcast(void* data, int64_t bytes, int root) = 0;
+  virtual void barrier() = 0;
+  // Ends every rank of the job at once (MPI_Abort); used only by main after an exception.
+  [[noreturn]] virtual void abort(int exit_code) noexcept = 0;
+};
+
+}  // namespace convoy

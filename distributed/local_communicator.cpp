@@ -1,0 +1,30 @@
+#include "distributed/local_communicator.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace convoy {
+namespace {
+
+class CompletedRequest final : public CommRequest {
+ public:
+  void wait() override {}
+  bool test() override { return true; }
+};
+
+}  // namespace
+
+std::string LocalCommunicator::host() const {
+  char name[256] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+std::unique_ptr<CommRequest> LocalCommunicator::iallreduce_sum(float*, int64_t) {
+  return std::make_unique<CompletedRequest>();
+}
+
+void LocalCommunicator::abort(int exit_code) noexcept { std::_Exit(exit_code); }
+
+}  // namespace convoy
