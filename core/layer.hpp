@@ -53,8 +53,8 @@ class Layer {
   virtual Shape output_shape(std::span<const Shape> inputs) const = 0;
   virtual std::vector<ParameterSpec> parameter_specs(std::span<const Shape> inputs) const { return {}; }
   virtual void bind_parameters(std::span<Tensor> parameters, std::span<Tensor> gradients) {}
-  // Scratch floats a pass needs for inputs of these shapes (the largest batch).
-  virtual int64_t scratch_floats(std::span<const Shape> inputs) const { return 0; }
+  // Scratch floats a pass needs for inputs of these shapes (the largest batch) and thread count.
+  virtual int64_t scratch_floats(std::span<const Shape> inputs, int threads) const { return 0; }
   // Floating-point operations of one forward pass (multiply-add = 2), for benchmarks.
   virtual double forward_flops(std::span<const Shape> inputs) const { return 0.0; }
 

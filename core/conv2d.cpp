@@ -1,0 +1,121 @@
+#include "core/conv2d.hpp"
+
+#include "core/error.hpp"
+
+namespace convoy {
+namespace {
+
+struct AxisPadding {
+  int64_t out, before;
+};
+
+// Output size and leading padding along one axis. `same` follows TensorFlow: out = ceil(in / stride),
+// with the odd pixel of padding after (bottom/right).
+AxisPadding axis(int64_t in, int64_t kernel, int64_t stride, Padding padding, int64_t pad) {
+  switch (padding) {
+    case Padding::valid:
+      return {in >= kernel ? (in - kernel) / stride + 1 : 0, 0};
+    case Padding::same: {
+      const int64_t out = (in + stride - 1) / stride;
+      const int64_t total = std::max<int64_t>((out - 1) * stride + kernel - in, 0);
+      return {out, total / 2};
+    }
+    case Padding::explicit_:
+      return {in + 2 * pad >= kernel ? (in + 2 * pad - kernel) / stride + 1 : 0, pad};
+  }
+  return {0, 0};
+}
+
+const char* padding_name(Padding p) {
+  return p == Padding::valid ? "valid" : p == Padding::same ? "same" : "explicit";
+}
+
+}  // namespace
+
+Conv2d::Conv2d(Conv2dOptions options) : options_(options) {
+  if (options_.kernel_h == 0) options_.kernel_h = options_.kernel;
+  if (options_.kernel_w == 0) options_.kernel_w = options_.kernel;
+  CONVOY_CHECK(options_.out_channels > 0, ConfigError, "conv2d: out_channels must be positive, found ",
+               options_.out_channels);
+  CONVOY_CHECK(options_.kernel_h > 0 && options_.kernel_w > 0, ConfigError,
+               "conv2d: kernel must be positive, found ", options_.kernel_h, "x", options_.kernel_w);
+  CONVOY_CHECK(options_.stride > 0, ConfigError, "conv2d: stride must be positive, found ", options_.stride);
+  CONVOY_CHECK(options_.pad >= 0, ConfigError, "conv2d: padding must be non-negative, found ", options_.pad);
+}
+
+std::string Conv2d::describe() const {
+  std::string s = "conv2d " + std::to_string(options_.out_channels) + " " + std::to_string(options_.kernel_h) +
+                  "x" + std::to_string(options_.kernel_w) + " stride " + std::to_string(options_.stride) +
+                  " padding " + padding_name(options_.padding);
+  if (options_.padding == Padding::explicit_) s += " " + std::to_string(options_.pad);
+  return s;
+}
+
+Conv2dGeometry Conv2d::geometry(const Shape& input) const {
+  Conv2dGeometry g;
+  g.batch = input[0];
+  g.in_channels = input[1];
+  g.in_h = input[2];
+  g.in_w = input[3];
+  g.out_channels = options_.out_channels;
+  g.kernel_h = options_.kernel_h;
+  g.kernel_w = options_.kernel_w;
+  g.stride_h = g.stride_w = options_.stride;
+  const AxisPadding y = axis(g.in_h, g.kernel_h, options_.stride, options_.padding, options_.pad);
+  const AxisPadding x = axis(g.in_w, g.kernel_w, options_.stride, options_.padding, options_.pad);
+  g.out_h = y.out;
+  g.out_w = x.out;
+  g.pad_top = y.before;
+  g.pad_left = x.before;
+  CONVOY_CHECK(g.out_h > 0 && g.out_w > 0, ShapeError, "layer ", describe(), ": input ", input.str(),
+               " is smaller than the kernel");
+  return g;
+}
+
+Shape Conv2d::output_shape(std::span<const Shape> inputs) const {
+  check_single_input(*this, inputs, 4);
+  const Conv2dGeometry g = geometry(inputs[0]);
+  return Shape{g.batch, g.out_channels, g.out_h, g.out_w};
+}
+
+std::vector<ParameterSpec> Conv2d::parameter_specs(std::span<const Shape> inputs) const {
+  const Conv2dGeometry g = geometry(inputs[0]);
+  const int64_t taps = g.kernel_h * g.kernel_w;
+  std::vector<ParameterSpec> specs = {
+      {"weight", Shape{g.out_channels, g.in_channels, g.kernel_h, g.kernel_w}, options_.init,
+       g.in_channels * taps, g.out_channels * taps}};
+  if (options_.bias) specs.push_back({"bias", Shape{g.out_channels}, Init::zeros, 0, 0});
+  return specs;
+}
+
+void Conv2d::bind_parameters(std::span<Tensor> parameters, std::span<Tensor> gradients) {
+  weight_ = parameters[0];
+  weight_grad_ = gradients[0];
+  if (options_.bias) {
+    bias_ = parameters[1];
+    bias_grad_ = gradients[1];
+  }
+}
+
+int64_t Conv2d::scratch_floats(std::span<const Shape> inputs, int threads) const {
+  return conv2d_scratch_floats(geometry(inputs[0]), threads);
+}
+
+double Conv2d::forward_flops(std::span<const Shape> inputs) const { return geometry(inputs[0]).forward_flops(); }
+
+void Conv2d::forward(std::span<const Tensor> inputs, Tensor& output, const PassContext& ctx) {
+  const Conv2dGeometry g = geometry(inputs[0].shape());
+  conv2d_forward(g, inputs[0].data(), weight_.data(), options_.bias ? bias_.data() : nullptr, output.data(),
+                 ctx.scratch, ctx.threads);
+}
+
+void Conv2d::backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,
+                      std::span<Tensor> input_grads, const PassContext& ctx) {
+  const Conv2dGeometry g = geometry(inputs[0].shape());
+  conv2d_backward_weights(g, inputs[0].data(), output_grad.data(), weight_grad_.data(),
+                          options_.bias ? bias_grad_.data() : nullptr, ctx.scratch, ctx.threads);
+  if (!input_grads[0].empty())
+    conv2d_backward_data(g, output_grad.data(), weight_.data(), input_grads[0].data(), ctx.scratch, ctx.threads);
+}
+
+}  // namespace convoy

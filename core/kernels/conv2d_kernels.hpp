@@ -1,0 +1,41 @@
+// Convolution kernels: forward, backward-data and backward-weights of a 2-D convolution, NCHW.
+#pragma once
+
+#include <cstdint>
+
+namespace convoy {
+
+// Geometry of one convolution. Zero padding may differ per side (`same` with an even kernel).
+struct Conv2dGeometry {
+  int64_t batch = 0;
+  int64_t in_channels = 0, in_h = 0, in_w = 0;
+  int64_t out_channels = 0, out_h = 0, out_w = 0;
+  int64_t kernel_h = 0, kernel_w = 0;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_left = 0;  // bottom/right padding is implied by out_h/out_w
+
+  int64_t patch() const { return in_channels * kernel_h * kernel_w; }  // GEMM depth
+  int64_t out_pixels() const { return out_h * out_w; }
+  double forward_flops() const { return 2.0 * batch * out_channels * out_pixels() * patch(); }
+};
+
+// Floats of scratch the three kernels below need with `threads` threads.
+int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads);
+
+// input  [N, Cin, H, W]; weight [Cout, Cin, KH, KW]; bias [Cout] or null; output [N, Cout, OH, OW].
+// Overwrites output. Parallel over samples.
+void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
+                    float* output, float* scratch, int threads);
+
+// output_grad [N, Cout, OH, OW]; weight [Cout, Cin, KH, KW]; input_grad [N, Cin, H, W] (overwritten).
+// Parallel over samples.
+void conv2d_backward_data(const Conv2dGeometry& g, const float* output_grad, const float* weight,
+                          float* input_grad, float* scratch, int threads);
+
+// input [N, Cin, H, W]; output_grad [N, Cout, OH, OW]; weight_grad [Cout, Cin, KH, KW] and
+// bias_grad [Cout] (or null) are accumulated into. Parallel over weight_grad columns (input
+// channels) and bias_grad rows, so no two threads write one element.
+void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const float* output_grad,
+                             float* weight_grad, float* bias_grad, float* scratch, int threads);
+
+}  // namespace convoy

@@ -1,0 +1,23 @@
+// GEMM: single-precision matrix multiply, the engine under convolution and dense layers.
+#pragma once
+
+#include <cstdint>
+
+namespace convoy {
+
+enum class Trans { no, yes };
+
+// C[m, n] = beta * C + op(A)[m, k] * op(B)[k, n], all row-major.
+//   A: [m, k] with row stride lda (or [k, m] when trans_a = yes)
+//   B: [k, n] with row stride ldb (or [n, k] when trans_b = yes)
+//   C: [m, n] with row stride ldc
+// beta is 0 (overwrite; C may hold garbage, even NaN) or 1 (accumulate).
+// Serial: callers parallelise around it, so no nested OpenMP regions arise.
+void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+          const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+// The same product with C's rows split statically over `threads` OpenMP threads (one region).
+void gemm_parallel(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const float* a,
+                   int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads);
+
+}  // namespace convoy

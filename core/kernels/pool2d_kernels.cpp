@@ -1,0 +1,102 @@
+#include "core/kernels/pool2d_kernels.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace convoy {
+namespace {
+
+struct Window {
+  int64_t y0, y1, x0, x1;  // clipped to the input
+};
+
+Window window_at(const Pool2dGeometry& g, int64_t oy, int64_t ox) {
+  const int64_t y = oy * g.stride_h - g.pad_top;
+  const int64_t x = ox * g.stride_w - g.pad_left;
+  return {std::max<int64_t>(y, 0), std::min(y + g.window_h, g.in_h), std::max<int64_t>(x, 0),
+          std::min(x + g.window_w, g.in_w)};
+}
+
+// Offset of the first maximum of the window within the plane.
+int64_t argmax(const Pool2dGeometry& g, const float* plane, const Window& w) {
+  int64_t best = w.y0 * g.in_w + w.x0;
+  float best_value = -std::numeric_limits<float>::infinity();
+  for (int64_t y = w.y0; y < w.y1; ++y)
+    for (int64_t x = w.x0; x < w.x1; ++x)
+      if (plane[y * g.in_w + x] > best_value) {
+        best_value = plane[y * g.in_w + x];
+        best = y * g.in_w + x;
+      }
+  return best;
+}
+
+int plane_threads(const Pool2dGeometry& g, int threads) {
+  // Below a few planes' worth of work a parallel region costs more than it saves.
+  return g.batch * g.channels * g.out_h * g.out_w < 4096 ? 1 : std::max(threads, 1);
+}
+
+}  // namespace
+
+void max_pool2d_forward(const Pool2dGeometry& g, const float* input, float* output, int threads) {
+  const int64_t planes = g.batch * g.channels;
+#pragma omp parallel for schedule(static) num_threads(plane_threads(g, threads))
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* plane = input + p * g.in_h * g.in_w;
+    float* out = output + p * g.out_h * g.out_w;
+    for (int64_t oy = 0; oy < g.out_h; ++oy)
+      for (int64_t ox = 0; ox < g.out_w; ++ox) out[oy * g.out_w + ox] = plane[argmax(g, plane, window_at(g, oy, ox))];
+  }
+}
+
+void max_pool2d_backward(const Pool2dGeometry& g, const float* input, const float* output_grad,
+                         float* input_grad, int threads) {
+  const int64_t planes = g.batch * g.channels;
+#pragma omp parallel for schedule(static) num_threads(plane_threads(g, threads))
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* plane = input + p * g.in_h * g.in_w;
+    const float* og = output_grad + p * g.out_h * g.out_w;
+    float* ig = input_grad + p * g.in_h * g.in_w;
+    std::fill(ig, ig + g.in_h * g.in_w, 0.0f);
+    for (int64_t oy = 0; oy < g.out_h; ++oy)
+      for (int64_t ox = 0; ox < g.out_w; ++ox) ig[argmax(g, plane, window_at(g, oy, ox))] += og[oy * g.out_w + ox];
+  }
+}
+
+void avg_pool2d_forward(const Pool2dGeometry& g, const float* input, float* output, int threads) {
+  const int64_t planes = g.batch * g.channels;
+#pragma omp parallel for schedule(static) num_threads(plane_threads(g, threads))
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* plane = input + p * g.in_h * g.in_w;
+    float* out = output + p * g.out_h * g.out_w;
+    for (int64_t oy = 0; oy < g.out_h; ++oy)
+      for (int64_t ox = 0; ox < g.out_w; ++ox) {
+        const Window w = window_at(g, oy, ox);
+        float sum = 0.0f;
+        for (int64_t y = w.y0; y < w.y1; ++y)
+          for (int64_t x = w.x0; x < w.x1; ++x) sum += plane[y * g.in_w + x];
+        const int64_t count = (w.y1 - w.y0) * (w.x1 - w.x0);
+        out[oy * g.out_w + ox] = count > 0 ? sum / static_cast<float>(count) : 0.0f;
+      }
+  }
+}
+
+void avg_pool2d_backward(const Pool2dGeometry& g, const float* output_grad, float* input_grad, int threads) {
+  const int64_t planes = g.batch * g.channels;
+#pragma omp parallel for schedule(static) num_threads(plane_threads(g, threads))
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* og = output_grad + p * g.out_h * g.out_w;
+    float* ig = input_grad + p * g.in_h * g.in_w;
+    std::fill(ig, ig + g.in_h * g.in_w, 0.0f);
+    for (int64_t oy = 0; oy < g.out_h; ++oy)
+      for (int64_t ox = 0; ox < g.out_w; ++ox) {
+        const Window w = window_at(g, oy, ox);
+        const int64_t count = (w.y1 - w.y0) * (w.x1 - w.x0);
+        if (count == 0) continue;
+        const float share = og[oy * g.out_w + ox] / static_cast<float>(count);
+        for (int64_t y = w.y0; y < w.y1; ++y)
+          for (int64_t x = w.x0; x < w.x1; ++x) ig[y * g.in_w + x] += share;
+      }
+  }
+}
+
+}  // namespace convoy

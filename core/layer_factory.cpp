@@ -1,0 +1,128 @@
+#include "core/layer_factory.hpp"
+
+#include <set>
+
+#include "core/conv2d.hpp"
+#include "core/dense.hpp"
+#include "core/error.hpp"
+#include "core/flatten.hpp"
+#include "core/pool2d.hpp"
+#include "core/relu.hpp"
+
+namespace convoy {
+namespace {
+
+// Reads a layer's options, remembering which were used so leftovers (typos) can be reported.
+class OptionReader {
+ public:
+  explicit OptionReader(const LayerSpec& spec) : spec_(spec) {
+    CONVOY_CHECK(spec.options.is_object(), ConfigError, "layer '", spec.name, "': options must be an object");
+  }
+
+  int64_t integer(const std::string& key, int64_t fallback) {
+    used_.insert(key);
+    if (!spec_.options.contains(key)) return fallback;
+    const auto& v = spec_.options.at(key);
+    CONVOY_CHECK(v.is_number_integer(), ConfigError, "layer '", spec_.name, "' option '", key,
+                 "': expected an integer, found ", v.dump());
+    return v.get<int64_t>();
+  }
+  bool boolean(const std::string& key, bool fallback) {
+    used_.insert(key);
+    if (!spec_.options.contains(key)) return fallback;
+    const auto& v = spec_.options.at(key);
+    CONVOY_CHECK(v.is_boolean(), ConfigError, "layer '", spec_.name, "' option '", key,
+                 "': expected true or false, found ", v.dump());
+    return v.get<bool>();
+  }
+  const nlohmann::json* raw(const std::string& key) {
+    used_.insert(key);
+    return spec_.options.contains(key) ? &spec_.options.at(key) : nullptr;
+  }
+  Init init(Init fallback) {
+    const nlohmann::json* v = raw("init");
+    if (v == nullptr) return fallback;
+    const std::string s = v->is_string() ? v->get<std::string>() : v->dump();
+    if (s == "he_normal") return Init::he_normal;
+    if (s == "glorot_uniform") return Init::glorot_uniform;
+    throw ConfigError("layer '" + spec_.name + "' option 'init': expected he_normal or glorot_uniform, found " + s);
+  }
+  void check_all_used() const {
+    for (const auto& [key, value] : spec_.options.items())
+      CONVOY_CHECK(used_.count(key), ConfigError, "layer '", spec_.name, "' (", spec_.type, "): unknown option '",
+                   key, "'");
+  }
+
+ private:
+  const LayerSpec& spec_;
+  std::set<std::string> used_;
+};
+
+std::unique_ptr<Layer> make_conv2d(OptionReader& r, const LayerSpec& spec) {
+  Conv2dOptions o;
+  o.out_channels = r.integer("out_channels", 0);
+  o.kernel = r.integer("kernel", 3);
+  o.stride = r.integer("stride", 1);
+  o.bias = r.boolean("bias", true);
+  o.init = r.init(Init::glorot_uniform);
+  if (const nlohmann::json* p = r.raw("padding")) {
+    if (p->is_number_integer()) {
+      o.padding = Padding::explicit_;
+      o.pad = p->get<int64_t>();
+    } else if (*p == "valid") {
+      o.padding = Padding::valid;
+    } else if (*p == "same") {
+      o.padding = Padding::same;
+    } else {
+      throw ConfigError("layer '" + spec.name + "' option 'padding': expected \"valid\", \"same\" or an integer, found " +
+                        p->dump());
+    }
+  }
+  return std::make_unique<Conv2d>(o);
+}
+
+std::unique_ptr<Layer> make_pool2d(OptionReader& r, PoolMode mode) {
+  Pool2dOptions o;
+  o.mode = mode;
+  o.window = r.integer("window", 2);
+  o.stride = r.integer("stride", 0);
+  o.pad = r.integer("padding", 0);
+  o.ceil_mode = r.boolean("ceil_mode", false);
+  return std::make_unique<Pool2d>(o);
+}
+
+}  // namespace
+
+std::vector<std::string> layer_types() {
+  return {"conv2d", "max_pool2d", "avg_pool2d", "dense", "flatten", "relu"};
+}
+
+std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
+  OptionReader r(spec);
+  std::unique_ptr<Layer> layer;
+  if (spec.type == "conv2d") {
+    layer = make_conv2d(r, spec);
+  } else if (spec.type == "max_pool2d") {
+    layer = make_pool2d(r, PoolMode::max);
+  } else if (spec.type == "avg_pool2d") {
+    layer = make_pool2d(r, PoolMode::average);
+  } else if (spec.type == "dense") {
+    DenseOptions o;
+    o.units = r.integer("units", 0);
+    o.bias = r.boolean("bias", true);
+    o.init = r.init(Init::glorot_uniform);
+    layer = std::make_unique<Dense>(o);
+  } else if (spec.type == "flatten") {
+    layer = std::make_unique<Flatten>();
+  } else if (spec.type == "relu") {
+    layer = std::make_unique<Relu>();
+  } else {
+    std::string known;
+    for (const std::string& t : layer_types()) known += (known.empty() ? "" : ", ") + t;
+    throw ConfigError("layer '" + spec.name + "': unknown type '" + spec.type + "' (known: " + known + ")");
+  }
+  r.check_all_used();
+  return layer;
+}
+
+}  // namespace convoy

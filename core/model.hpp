@@ -1,0 +1,87 @@
+// Model: a DAG of layers built from a ModelSpec for a maximum batch, owning the flat
+// parameter and gradient stores and every activation buffer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/layer.hpp"
+#include "core/model_spec.hpp"
+
+namespace convoy {
+
+// Note [Flat parameter store]
+// All parameters live in one 64-byte aligned float buffer, gradients in a second with the same
+// layout; each parameter starts on a 64-byte boundary. Layers hold views (bind_parameters).
+// Parameters are laid out in layer order, so backward (last layer first) finishes gradients
+// from the end of the buffer toward the start: after layer i, every gradient at or above the
+// offset of layer i's first parameter is final. The gradient reducer starts all-reducing those
+// buckets while backward goes on.
+
+struct LayerInfo {
+  std::string name, description;
+  Shape output;                // at the maximum batch
+  int64_t parameters = 0;      // element count
+  int64_t parameter_offset = 0;
+  double forward_flops = 0.0;  // at the maximum batch
+};
+
+class Model {
+ public:
+  // Builds the layers, checks every shape (ShapeError naming the layer) and plans all memory
+  // for batches of up to max_batch samples run with up to `threads` threads.
+  Model(const ModelSpec& spec, int64_t max_batch, int threads);
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const ModelSpec& spec() const { return spec_; }
+  int64_t max_batch() const { return max_batch_; }
+  int threads() const { return threads_; }
+  int64_t parameter_count() const { return parameter_count_; }
+  float* parameters() { return parameters_.get(); }
+  const float* parameters() const { return parameters_.get(); }
+  float* gradients() { return gradients_.get(); }
+  const float* gradients() const { return gradients_.get(); }
+  const std::vector<LayerInfo>& layers() const { return info_; }
+
+  // Fills the parameters from the counter-based RNG (Note [Counter-based randomness]).
+  void initialize(uint64_t seed);
+  // A hash of the spec and the parameter shapes: equal for models that can share checkpoints.
+  uint64_t fingerprint() const;
+  // A table of layers, output shapes and parameter counts, and a total line.
+  std::string summary() const;
+
+  // input [n, C, H, W] with n <= max_batch; returns the last layer's output [n, classes],
+  // valid until the next forward.
+  const Tensor& forward(const Tensor& input, const PassContext& ctx);
+  // Zeroes the gradients and back-propagates output_grad [n, classes] of the last forward.
+  // After each layer, calls gradients_ready(offset): gradients at index >= offset are final.
+  void backward(const Tensor& output_grad, const PassContext& ctx,
+                const std::function<void(int64_t)>& gradients_ready = {});
+
+  // Per-layer seconds of forward and backward, summed since the last reset (for convoy bench).
+  void set_profiling(bool on);
+  const std::vector<double>& forward_seconds() const { return forward_seconds_; }
+  const std::vector<double>& backward_seconds() const { return backward_seconds_; }
+
+ private:
+  struct Node;
+
+  ModelSpec spec_;
+  int64_t max_batch_;
+  int threads_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<LayerInfo> info_;
+  int64_t parameter_count_ = 0;  // padded size of the flat store
+  std::shared_ptr<float[]> parameters_, gradients_, scratch_, fanout_grad_;
+  std::vector<char> grad_written_;
+  Tensor output_;
+  bool profiling_ = false;
+  std::vector<double> forward_seconds_, backward_seconds_;
+};
+
+}  // namespace convoy

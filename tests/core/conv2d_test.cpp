@@ -1,0 +1,122 @@
+#include "core/conv2d.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <tuple>
+
+#include "core/error.hpp"
+#include "tests/core/gradient_check.hpp"
+
+namespace convoy {
+namespace {
+
+using testing::BoundLayer;
+using testing::check_gradients;
+using testing::fill_uniform;
+
+TEST(Conv2d, OutputShapeForEachPaddingMode) {
+  const Shape in{2, 3, 28, 27};
+  EXPECT_EQ(Conv2d({.out_channels = 8, .kernel = 3}).output_shape(std::vector<Shape>{in}), (Shape{2, 8, 26, 25}));
+  EXPECT_EQ(Conv2d({.out_channels = 8, .kernel = 3, .padding = Padding::same}).output_shape(std::vector<Shape>{in}),
+            (Shape{2, 8, 28, 27}));
+  EXPECT_EQ(Conv2d({.out_channels = 8, .kernel = 3, .stride = 2, .padding = Padding::same}).output_shape(std::vector<Shape>{in}),
+            (Shape{2, 8, 14, 14}));
+  EXPECT_EQ(Conv2d({.out_channels = 6, .kernel = 5, .padding = Padding::explicit_, .pad = 2}).output_shape(std::vector<Shape>{in}),
+            (Shape{2, 6, 28, 27}));
+  EXPECT_EQ(Conv2d({.out_channels = 4, .kernel = 3, .stride = 2}).output_shape(std::vector<Shape>{in}), (Shape{2, 4, 13, 13}));
+}
+
+TEST(Conv2d, RejectsBadInputsAndOptions) {
+  Conv2d conv({.out_channels = 4, .kernel = 5});
+  EXPECT_THROW(conv.output_shape(std::vector<Shape>{Shape{1, 1, 4, 4}}), ShapeError);
+  EXPECT_THROW(conv.output_shape(std::vector<Shape>{Shape{1, 16}}), ShapeError);
+  EXPECT_THROW(Conv2d({.out_channels = 0}), ConfigError);
+  EXPECT_THROW(Conv2d({.out_channels = 1, .stride = 0}), ConfigError);
+  try {
+    conv.output_shape(std::vector<Shape>{Shape{1, 16}});
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("[1, 16]"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Conv2d, ForwardMatchesHandComputedValues) {
+  // input 1x1x3x3 = 1..9, one 2x2 kernel [[1, 2], [3, 4]], bias 0.5:
+  //   out(0,0) = 1*1 + 2*2 + 4*3 + 5*4 + 0.5 = 37.5, and so on.
+  Conv2d conv({.out_channels = 1, .kernel = 2});
+  BoundLayer bound(conv, {Shape{1, 1, 3, 3}}, 1, 1);
+  for (int i = 0; i < 4; ++i) bound.parameters[0][i] = static_cast<float>(i + 1);
+  bound.parameters[1][0] = 0.5f;
+  Tensor input(Shape{1, 1, 3, 3}), output(bound.output_shape);
+  for (int i = 0; i < 9; ++i) input[i] = static_cast<float>(i + 1);
+  conv.forward({&input, 1}, output, bound.context(1));
+  EXPECT_FLOAT_EQ(output[0], 37.5f);
+  EXPECT_FLOAT_EQ(output[1], 47.5f);
+  EXPECT_FLOAT_EQ(output[2], 67.5f);
+  EXPECT_FLOAT_EQ(output[3], 77.5f);
+}
+
+TEST(Conv2d, SamePaddingWithEvenKernelPadsAfter) {
+  // 1x1x1x3 input [1, 2, 3], kernel 1x2 of ones, same: output [1+2, 2+3, 3+0].
+  Conv2d conv({.out_channels = 1, .kernel_h = 1, .kernel_w = 2, .padding = Padding::same, .bias = false});
+  BoundLayer bound(conv, {Shape{1, 1, 1, 3}}, 1, 1);
+  bound.parameters[0].fill(1.0f);
+  Tensor input(Shape{1, 1, 1, 3}), output(bound.output_shape);
+  input[0] = 1, input[1] = 2, input[2] = 3;
+  conv.forward({&input, 1}, output, bound.context(1));
+  ASSERT_EQ(output.shape(), (Shape{1, 1, 1, 3}));
+  EXPECT_FLOAT_EQ(output[0], 3.0f);
+  EXPECT_FLOAT_EQ(output[1], 5.0f);
+  EXPECT_FLOAT_EQ(output[2], 3.0f);
+}
+
+// (kernel, stride, padding, pad, in_channels, out_channels, height, width, batch)
+using ConvCase = std::tuple<int, int, Padding, int, int, int, int, int, int>;
+
+class Conv2dGrid : public ::testing::TestWithParam<ConvCase> {
+ protected:
+  Conv2d make() const {
+    const auto [k, s, padding, pad, cin, cout, h, w, n] = GetParam();
+    return Conv2d({.out_channels = cout, .kernel = k, .stride = s, .padding = padding, .pad = pad});
+  }
+  Shape input() const {
+    const auto [k, s, padding, pad, cin, cout, h, w, n] = GetParam();
+    return Shape{n, cin, h, w};
+  }
+};
+
+TEST_P(Conv2dGrid, GradientsMatchFiniteDifferences) {
+  Conv2d conv = make();
+  const std::string failures = check_gradients(conv, {input()});
+  EXPECT_TRUE(failures.empty()) << failures;
+}
+
+TEST_P(Conv2dGrid, OneAndTwoThreadsGiveTheSameBits) {
+  Conv2d one = make(), two = make();
+  BoundLayer b1(one, {input()}, 1, 3), b2(two, {input()}, 2, 3);
+  Tensor x(input());
+  fill_uniform(x, 11);
+  Tensor y1(b1.output_shape), y2(b2.output_shape), g(b1.output_shape);
+  fill_uniform(g, 12);
+  one.forward({&x, 1}, y1, b1.context(1));
+  two.forward({&x, 1}, y2, b2.context(2));
+  ASSERT_EQ(0, std::memcmp(y1.data(), y2.data(), y1.numel() * sizeof(float)));
+  Tensor dx1(input()), dx2(input());
+  one.backward({&x, 1}, y1, g, {&dx1, 1}, b1.context(1));
+  two.backward({&x, 1}, y2, g, {&dx2, 1}, b2.context(2));
+  EXPECT_EQ(0, std::memcmp(dx1.data(), dx2.data(), dx1.numel() * sizeof(float)));
+  for (size_t p = 0; p < b1.gradients.size(); ++p)
+    EXPECT_EQ(0, std::memcmp(b1.gradients[p].data(), b2.gradients[p].data(), b1.gradients[p].numel() * sizeof(float)))
+        << "parameter " << p;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Conv2dGrid,
+    ::testing::Values(ConvCase{3, 1, Padding::valid, 0, 1, 4, 7, 6, 2}, ConvCase{3, 2, Padding::valid, 0, 3, 5, 9, 8, 3},
+                      ConvCase{3, 1, Padding::same, 0, 2, 3, 5, 5, 2}, ConvCase{2, 1, Padding::same, 0, 3, 2, 5, 6, 2},
+                      ConvCase{4, 2, Padding::same, 0, 2, 3, 7, 6, 2}, ConvCase{5, 1, Padding::explicit_, 2, 1, 6, 6, 7, 2},
+                      ConvCase{3, 2, Padding::explicit_, 1, 17, 3, 6, 5, 2}, ConvCase{1, 1, Padding::valid, 0, 5, 7, 4, 3, 3},
+                      ConvCase{1, 2, Padding::valid, 0, 3, 2, 5, 5, 1}, ConvCase{5, 3, Padding::explicit_, 1, 2, 2, 11, 9, 2}));
+
+}  // namespace
+}  // namespace convoy

@@ -1,0 +1,94 @@
+#include "tests/core/gradient_check.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "core/rng.hpp"
+
+namespace convoy::testing {
+
+void fill_uniform(Tensor& t, uint64_t seed, float lo, float hi) {
+  for (int64_t i = 0; i < t.numel(); ++i)
+    t[i] = lo + (hi - lo) * random_uniform(seed, RandomPurpose::init, 999, static_cast<uint64_t>(i));
+}
+
+BoundLayer::BoundLayer(Layer& layer, std::vector<Shape> inputs, int threads, uint64_t seed)
+    : input_shapes(std::move(inputs)) {
+  output_shape = layer.output_shape(input_shapes);
+  uint64_t s = seed;
+  for (const ParameterSpec& spec : layer.parameter_specs(input_shapes)) {
+    parameters.emplace_back(spec.shape);
+    fill_uniform(parameters.back(), ++s * 7919, -0.5f, 0.5f);
+    gradients.emplace_back(spec.shape);
+  }
+  layer.bind_parameters(parameters, gradients);
+  scratch.assign(static_cast<size_t>(layer.scratch_floats(input_shapes, threads)) + 16, 0.0f);
+}
+
+PassContext BoundLayer::context(int threads) {
+  PassContext ctx;
+  ctx.threads = threads;
+  ctx.scratch = scratch.data();
+  return ctx;
+}
+
+namespace {
+
+double weighted_sum(const Tensor& output, const Tensor& weights) {
+  double s = 0.0;
+  for (int64_t i = 0; i < output.numel(); ++i) s += static_cast<double>(output[i]) * weights[i];
+  return s;
+}
+
+}  // namespace
+
+std::string check_gradients(Layer& layer, const std::vector<Shape>& input_shapes,
+                            const GradientCheckOptions& options) {
+  BoundLayer bound(layer, input_shapes, options.threads, options.seed);
+  std::vector<Tensor> inputs;
+  for (size_t i = 0; i < input_shapes.size(); ++i) {
+    inputs.emplace_back(input_shapes[i]);
+    fill_uniform(inputs.back(), options.seed * 31 + i);
+  }
+  if (options.make_inputs) options.make_inputs(inputs);
+  Tensor output(bound.output_shape), weights(bound.output_shape);
+  fill_uniform(weights, options.seed * 17 + 5);
+  const PassContext ctx = bound.context(options.threads);
+
+  layer.forward(inputs, output, ctx);
+  std::vector<Tensor> input_grads;
+  for (const Shape& s : input_shapes) input_grads.emplace_back(s);
+  for (Tensor& g : bound.gradients) g.fill(0.0f);
+  layer.backward(inputs, output, weights, input_grads, ctx);
+
+  std::ostringstream failures;
+  int failure_count = 0;
+  auto probe = [&](const std::string& what, Tensor& variable, const Tensor& analytic) {
+    const int64_t n = variable.numel();
+    const int64_t stride = std::max<int64_t>(1, n / options.max_probes);
+    for (int64_t i = 0; i < n; i += stride) {
+      const float saved = variable[i];
+      variable[i] = saved + options.epsilon;
+      layer.forward(inputs, output, ctx);
+      const double plus = weighted_sum(output, weights);
+      variable[i] = saved - options.epsilon;
+      layer.forward(inputs, output, ctx);
+      const double minus = weighted_sum(output, weights);
+      variable[i] = saved;
+      const double numeric = (plus - minus) / (2.0 * options.epsilon);
+      const double a = analytic[i];
+      if (std::abs(a - numeric) > options.atol + options.rtol * std::max(std::abs(a), std::abs(numeric))) {
+        if (++failure_count <= 5)
+          failures << what << "[" << i << "]: analytic " << a << " vs numeric " << numeric << "; ";
+      }
+    }
+  };
+  for (size_t i = 0; i < inputs.size(); ++i) probe("input" + std::to_string(i), inputs[i], input_grads[i]);
+  for (size_t p = 0; p < bound.parameters.size(); ++p)
+    probe("parameter" + std::to_string(p), bound.parameters[p], bound.gradients[p]);
+  if (failure_count == 0) return "";
+  return layer.describe() + ": " + std::to_string(failure_count) + " mismatches: " + failures.str();
+}
+
+}  // namespace convoy::testing

@@ -1,0 +1,43 @@
+// Finite-difference gradient checking for layers: the test every layer's backward must pass.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/layer.hpp"
+
+namespace convoy::testing {
+
+// Fills a tensor with uniform values in [lo, hi) from the counter-based RNG.
+void fill_uniform(Tensor& t, uint64_t seed, float lo = -1.0f, float hi = 1.0f);
+
+// A layer bound to its own parameter and gradient tensors, with scratch, for tests.
+struct BoundLayer {
+  std::vector<Shape> input_shapes;
+  Shape output_shape;
+  std::vector<Tensor> parameters, gradients;
+  std::vector<float> scratch;
+
+  BoundLayer(Layer& layer, std::vector<Shape> inputs, int threads, uint64_t seed);
+  PassContext context(int threads);
+};
+
+struct GradientCheckOptions {
+  float epsilon = 1e-2f;     // central-difference step
+  float rtol = 5e-3f;        // |analytic - numeric| <= atol + rtol * max(|analytic|, |numeric|)
+  float atol = 1e-3f;
+  int threads = 1;
+  int64_t max_probes = 400;  // elements probed per tensor (spread over the tensor)
+  uint64_t seed = 1;
+  // Makes inputs for the layer (e.g. away from kinks); default uniform in [-1, 1).
+  std::function<void(std::vector<Tensor>&)> make_inputs;
+};
+
+// Checks d(sum(output * R))/d(input and every parameter) of `layer` against central
+// differences, with R random. Returns an empty string on success, else a description of the
+// worst mismatches (used as the failure message).
+std::string check_gradients(Layer& layer, const std::vector<Shape>& inputs, const GradientCheckOptions& options = {});
+
+}  // namespace convoy::testing
