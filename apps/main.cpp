@@ -1,2 +1,48 @@
-// The convoy executable: subcommands train, eval, convert, bench.
-int main() { return 0; }
+// The convoy executable: subcommands train, eval, convert, bench, inspect.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "apps/commands.hpp"
+#include "apps/exit_codes.hpp"
+#include "distributed/make_communicator.hpp"
+
+int main(int argc, char** argv) {
+  using namespace convoy;
+  // Started by mpirun: an MPI communicator; otherwise the world of one (no MPI start-up cost).
+  std::unique_ptr<Communicator> comm;
+  try {
+    comm = make_communicator(&argc, &argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "convoy: error: %s\n", e.what());
+    return kExitError;
+  }
+
+  CLI::App app{"Convoy: train convolutional networks on one machine (OpenMP) or many (MPI)", "convoy"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "convoy 0.1.0");
+  int exit_code = kExitOk;
+  add_train_command(app, *comm, exit_code);
+  add_convert_command(app, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    // Note [Failing ranks]: the message names the rank; with several ranks MPI_Abort ends every
+    // rank now, instead of leaving the others waiting in a collective for this one.
+    if (comm->size() > 1) {
+      std::fprintf(stderr, "convoy: error on rank %d (%s): %s\n", comm->rank(), comm->host().c_str(), e.what());
+      std::fflush(stderr);
+      comm->abort(kExitError);
+    }
+    std::fprintf(stderr, "convoy: error: %s\n", e.what());
+    return kExitError;
+  }
+  return exit_code;
+}

@@ -16,12 +16,13 @@ namespace {
 class OptionReader {
  public:
   explicit OptionReader(const LayerSpec& spec) : spec_(spec) {
-    CONVOY_CHECK(spec.options.is_object(), ConfigError, "layer '", spec.name, "': options must be an object");
+    CONVOY_CHECK(spec.options.is_object() || spec.options.is_null(), ConfigError, "layer '", spec.name,
+                 "': options must be an object, found ", spec.options.dump());
   }
 
   int64_t integer(const std::string& key, int64_t fallback) {
     used_.insert(key);
-    if (!spec_.options.contains(key)) return fallback;
+    if (!has(key)) return fallback;
     const auto& v = spec_.options.at(key);
     CONVOY_CHECK(v.is_number_integer(), ConfigError, "layer '", spec_.name, "' option '", key,
                  "': expected an integer, found ", v.dump());
@@ -29,7 +30,7 @@ class OptionReader {
   }
   bool boolean(const std::string& key, bool fallback) {
     used_.insert(key);
-    if (!spec_.options.contains(key)) return fallback;
+    if (!has(key)) return fallback;
     const auto& v = spec_.options.at(key);
     CONVOY_CHECK(v.is_boolean(), ConfigError, "layer '", spec_.name, "' option '", key,
                  "': expected true or false, found ", v.dump());
@@ -37,7 +38,7 @@ class OptionReader {
   }
   const nlohmann::json* raw(const std::string& key) {
     used_.insert(key);
-    return spec_.options.contains(key) ? &spec_.options.at(key) : nullptr;
+    return has(key) ? &spec_.options.at(key) : nullptr;
   }
   Init init(Init fallback) {
     const nlohmann::json* v = raw("init");
@@ -48,12 +49,15 @@ class OptionReader {
     throw ConfigError("layer '" + spec_.name + "' option 'init': expected he_normal or glorot_uniform, found " + s);
   }
   void check_all_used() const {
+    if (spec_.options.is_null()) return;
     for (const auto& [key, value] : spec_.options.items())
       CONVOY_CHECK(used_.count(key), ConfigError, "layer '", spec_.name, "' (", spec_.type, "): unknown option '",
                    key, "'");
   }
 
  private:
+  bool has(const std::string& key) const { return spec_.options.is_object() && spec_.options.contains(key); }
+
   const LayerSpec& spec_;
   std::set<std::string> used_;
 };

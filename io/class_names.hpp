@@ -1,6 +1,7 @@
 // Class names of the datasets Convoy knows by shape, used when a converted file has none.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 

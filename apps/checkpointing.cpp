@@ -1,0 +1,132 @@
+#include "apps/checkpointing.hpp"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "io/checkpoint.hpp"
+#include "io/checkpoint_directory.hpp"
+
+namespace convoy {
+namespace {
+
+void broadcast_floats(Communicator& comm, std::vector<float>& values) {
+  int64_t n = static_cast<int64_t>(values.size());
+  comm.broadcast(&n, sizeof n, 0);
+  values.resize(n);
+  comm.broadcast(values.data(), n * static_cast<int64_t>(sizeof(float)), 0);
+}
+
+void broadcast_string(Communicator& comm, std::string& s) {
+  int64_t n = static_cast<int64_t>(s.size());
+  comm.broadcast(&n, sizeof n, 0);
+  s.resize(n);
+  comm.broadcast(s.data(), n, 0);
+}
+
+}  // namespace
+
+CheckpointKeeper::CheckpointKeeper(Communicator& comm, CheckpointRun run, Model& model, Optimizer& optimizer,
+                                   const LrSchedule& schedule, const DatasetInfo& data)
+    : comm_(comm), run_(std::move(run)), model_(model), optimizer_(optimizer), schedule_(schedule), data_(data) {
+  if (!run_.dir.empty() && comm_.rank() == 0) {
+    std::error_code ec;
+    std::filesystem::create_directories(run_.dir, ec);
+    CONVOY_CHECK(!ec, IoError, "--checkpoint-dir '", run_.dir, "': cannot create: ", ec.message());
+  }
+}
+
+void CheckpointKeeper::save(const TrainingCursor& cursor, const std::vector<std::string>& metrics_history) {
+  if (run_.dir.empty() || cursor.global_step == last_saved_step_) return;
+  last_saved_step_ = cursor.global_step;
+  if (comm_.rank() != 0) return;
+  TrainingState s;
+  s.model_spec_json = model_.spec().to_json().dump();
+  s.model_fingerprint = model_.fingerprint();
+  s.parameters.assign(model_.parameters(), model_.parameters() + model_.parameter_count());
+  s.optimizer_json = optimizer_.config().to_json().dump();
+  for (const OptimizerBuffer& b : optimizer_.state()) s.optimizer_buffers.emplace_back(b.name, b.values);
+  s.optimizer_step = optimizer_.steps();
+  s.schedule_json = schedule_.to_json().dump();
+  s.epoch = cursor.epoch;
+  s.step = cursor.global_step;
+  s.batch_in_epoch = cursor.batch_in_epoch;
+  s.seed = run_.seed;
+  s.world_size = comm_.size();
+  s.global_batch = run_.global_batch;
+  s.dataset_size = data_.size;
+  for (int i = 0; i < data_.sample.rank(); ++i) s.sample_shape.push_back(data_.sample[i]);
+  s.metrics_history = metrics_history;
+  s.settings_json = run_.settings_json;
+  last_path_ = checkpoint_path(run_.dir, cursor.global_step);
+  write_checkpoint(last_path_, s);
+  prune_checkpoints(run_.dir, run_.keep);
+}
+
+TrainingCursor CheckpointKeeper::restore(const std::string& resume, std::vector<std::string>& history) {
+  TrainingCursor cursor;
+  if (resume.empty()) return cursor;
+  // Rank 0 decides and reads; the others learn the outcome from broadcasts.
+  int64_t found = 0;
+  TrainingState s;
+  std::string path;
+  if (comm_.rank() == 0) {
+    if (resume == "auto") {
+      CONVOY_CHECK(!run_.dir.empty(), ConfigError, "--resume auto needs --checkpoint-dir");
+      if (auto latest = find_latest_checkpoint(run_.dir)) {
+        for (const std::string& w : latest->warnings) std::fprintf(stderr, "convoy: warning: %s\n", w.c_str());
+        path = latest->path;
+        s = std::move(latest->state);
+        CONVOY_CHECK(s.model_fingerprint == model_.fingerprint(), ConfigError, "--resume: checkpoint '", path,
+                     "' is of another model (fingerprint differs)");
+        found = 1;
+      } else {
+        std::printf("resume: no checkpoint in %s, starting from the beginning\n", run_.dir.c_str());
+      }
+    } else {
+      path = resume;
+      s = read_checkpoint(path, model_.fingerprint());
+      found = 1;
+    }
+    if (found) {
+      CONVOY_CHECK(s.global_batch == run_.global_batch, ConfigError, "--resume: checkpoint '", path,
+                   "' was trained with global batch ", s.global_batch, ", this run asks for ", run_.global_batch);
+      CONVOY_CHECK(s.dataset_size == data_.size, ConfigError, "--resume: checkpoint '", path, "' was trained on ",
+                   s.dataset_size, " samples, --data has ", data_.size);
+      CONVOY_CHECK(s.seed == run_.seed, ConfigError, "--resume: checkpoint '", path, "' was trained with --seed ",
+                   s.seed, ", this run has ", run_.seed, " (the sample order would change)");
+      const OptimizerConfig saved = OptimizerConfig::from_json(nlohmann::json::parse(s.optimizer_json));
+      CONVOY_CHECK(saved.type == optimizer_.config().type, ConfigError, "--resume: checkpoint '", path,
+                   "' was trained with --optimizer ", saved.type, ", this run asks for ", optimizer_.config().type);
+      CONVOY_CHECK(static_cast<int64_t>(s.parameters.size()) == model_.parameter_count(), IoError, "checkpoint '",
+                   path, "': ", s.parameters.size(), " parameters, the model has ", model_.parameter_count());
+    }
+  }
+  comm_.broadcast(&found, sizeof found, 0);
+  if (!found) return cursor;
+
+  int64_t counters[4] = {s.epoch, s.batch_in_epoch, s.step, s.optimizer_step};
+  comm_.broadcast(counters, sizeof counters, 0);
+  cursor = {counters[0], counters[1], counters[2]};
+  broadcast_floats(comm_, s.parameters);
+  std::copy(s.parameters.begin(), s.parameters.end(), model_.parameters());
+  int64_t buffers = static_cast<int64_t>(s.optimizer_buffers.size());
+  comm_.broadcast(&buffers, sizeof buffers, 0);
+  s.optimizer_buffers.resize(buffers);
+  std::vector<OptimizerBuffer> state;
+  for (auto& [name, values] : s.optimizer_buffers) {
+    broadcast_string(comm_, name);
+    broadcast_floats(comm_, values);
+    state.push_back({name, values});
+  }
+  optimizer_.restore(counters[3], state);
+  history = s.metrics_history;
+  last_saved_step_ = cursor.global_step;
+  if (comm_.rank() == 0)
+    std::printf("resume: %s (epoch %lld, batch %lld of the epoch, step %lld, written by %d rank%s)\n", path.c_str(),
+                static_cast<long long>(cursor.epoch + 1), static_cast<long long>(cursor.batch_in_epoch),
+                static_cast<long long>(cursor.global_step), s.world_size, s.world_size == 1 ? "" : "s");
+  return cursor;
+}
+
+}  // namespace convoy

@@ -1,0 +1,54 @@
+// CheckpointKeeper: convoy train's saving and resuming of the whole training state.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/batch_reader.hpp"
+#include "core/lr_schedule.hpp"
+#include "core/model.hpp"
+#include "core/optimizer.hpp"
+#include "distributed/communicator.hpp"
+#include "distributed/trainer.hpp"
+
+namespace convoy {
+
+struct CheckpointRun {
+  std::string dir;                // where step-<N>.ckpt files go; empty: no checkpoints
+  int keep = 3;                   // newest checkpoints kept
+  std::string settings_json;      // the command line's settings, stored for inspect
+  uint64_t seed = 0;
+  int64_t global_batch = 0;
+};
+
+// Rank 0 writes (atomically, see io/atomic_file.hpp); every rank calls save() and restore() at
+// the same points. Resuming, rank 0 reads and verifies the checkpoint and broadcasts it, so the
+// other ranks need no access to the file and every counter is restored on every rank.
+class CheckpointKeeper {
+ public:
+  CheckpointKeeper(Communicator& comm, CheckpointRun run, Model& model, Optimizer& optimizer, const LrSchedule& schedule,
+                   const DatasetInfo& data);
+
+  // Writes step-<global_step>.ckpt (rank 0) unless that step is already saved; prunes to keep.
+  void save(const TrainingCursor& cursor, const std::vector<std::string>& metrics_history);
+
+  // resume: "" (start fresh), "auto" (newest checkpoint in dir that verifies, or fresh if none)
+  // or a path. Refuses (ConfigError) a checkpoint of another model, global batch, dataset,
+  // seed or optimizer. Returns where training continues; `history` gets the metrics so far.
+  TrainingCursor restore(const std::string& resume, std::vector<std::string>& history);
+
+  const std::string& last_path() const { return last_path_; }
+
+ private:
+  Communicator& comm_;
+  CheckpointRun run_;
+  Model& model_;
+  Optimizer& optimizer_;
+  LrSchedule schedule_;
+  DatasetInfo data_;
+  int64_t last_saved_step_ = -1;
+  std::string last_path_;
+};
+
+}  // namespace convoy

@@ -1,0 +1,16 @@
+// The subcommands of convoy; each add_*_command registers its options and its run callback.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "distributed/communicator.hpp"
+
+namespace convoy {
+
+// exit_code receives the command's result when it completes without throwing.
+void add_train_command(CLI::App& app, Communicator& comm, int& exit_code);
+void add_eval_command(CLI::App& app, Communicator& comm, int& exit_code);
+void add_convert_command(CLI::App& app, int& exit_code);
+void add_inspect_command(CLI::App& app, int& exit_code);
+
+}  // namespace convoy

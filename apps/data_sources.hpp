@@ -1,0 +1,21 @@
+// Opening what a command trains or evaluates on: datasets as prefetching readers, models by name or file.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/batch_reader.hpp"
+#include "core/model_spec.hpp"
+
+namespace convoy {
+
+// An HDF5 dataset behind a prefetching loader. `option` ("--data") prefixes error messages;
+// expected_classes > 0 requires labels in [0, expected_classes).
+std::unique_ptr<BatchReader> open_dataset(const std::string& path, const std::string& option,
+                                          int64_t expected_classes, int64_t batch_hint);
+
+// A built-in model name, or a path to a JSON model file (ending in .json), for this data.
+ModelSpec resolve_model(const std::string& name_or_file, const DatasetInfo& data);
+
+}  // namespace convoy

@@ -1,0 +1,11 @@
+// Exit codes of the convoy executable, documented in the README for schedulers and scripts.
+#pragma once
+
+namespace convoy {
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;      // bad input, I/O or communication failure: the message says which
+constexpr int kExitUsage = 2;      // bad command line
+constexpr int kExitPreempted = 3;  // stopped by a signal after writing a checkpoint: requeue and --resume auto
+
+}  // namespace convoy

@@ -1,0 +1,92 @@
+// convoy train: options, start-up, the training run, the final summary line.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "apps/checkpointing.hpp"
+#include "apps/commands.hpp"
+#include "apps/data_sources.hpp"
+#include "apps/exit_codes.hpp"
+#include "apps/progress.hpp"
+#include "apps/runtime_info.hpp"
+#include "apps/signals.hpp"
+#include "apps/train_options.hpp"
+#include "core/error.hpp"
+#include "core/model.hpp"
+#include "distributed/trainer.hpp"
+
+namespace convoy {
+namespace {
+
+int run_train(const TrainOptions& o, Communicator& comm) {
+  o.validate();
+  const bool root = comm.rank() == 0;
+  const int64_t per_rank = (o.batch + comm.size() - 1) / comm.size();
+  std::unique_ptr<BatchReader> train = open_dataset(o.data, "--data", 0, per_rank);
+  CONVOY_CHECK(o.batch <= train->info().size, ConfigError, "--batch ", o.batch, ": larger than the training set of ",
+               train->info().size, " samples in ", o.data);
+  std::unique_ptr<BatchReader> test;
+  if (!o.test.empty()) test = open_dataset(o.test, "--test", train->info().classes, per_rank);
+
+  const TrainerConfig config = o.trainer_config();
+  const ModelSpec spec = resolve_model(o.model, train->info());
+  Model model(spec, per_rank, config.threads);
+  model.initialize(o.seed);
+  auto optimizer = make_optimizer(o.optimizer_config(), model.parameter_count());
+  const LrSchedule schedule = o.schedule();
+  Trainer trainer(model, *optimizer, schedule, comm, config);
+  CheckpointKeeper keeper(comm, {.dir = o.checkpoint_dir, .keep = o.keep, .settings_json = o.to_json(), .seed = o.seed,
+                                 .global_batch = o.batch},
+                          model, *optimizer, schedule, train->info());
+  std::vector<std::string> history;
+  const TrainingCursor start = keeper.restore(o.resume, history);
+  trainer.synchronize_start(train->info());
+  if (root) {
+    std::printf("%s\n", model.summary().c_str());
+    std::printf("data: %s, %lld samples %s, %lld classes; global batch %lld over %d rank%s\n", o.data.c_str(),
+                static_cast<long long>(train->info().size), train->info().sample.str().c_str(),
+                static_cast<long long>(train->info().classes), static_cast<long long>(o.batch), comm.size(),
+                comm.size() == 1 ? "" : "s");
+  }
+  const std::string line = startup_line(comm.rank(), comm.size(), comm.host(), config.threads);
+  if (root || line.find("warning") != std::string::npos) std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+
+  ProgressReporter reporter(stdout, o.progress_bar(), o.epochs, o.batch, root ? o.metrics : "", std::move(history));
+  TrainingObserver silent;
+  TrainingObserver& observer = root ? static_cast<TrainingObserver&>(reporter) : silent;
+  if (!o.checkpoint_dir.empty()) {
+    install_stop_signal_handlers();
+    trainer.set_stop_flag(&stop_requested());
+    trainer.set_checkpoint_hook([&](const TrainingCursor& at) { keeper.save(at, reporter.history()); });
+  }
+  const StopReason reason = trainer.fit(*train, test.get(), observer, start);
+  if (reason == StopReason::preempted) {
+    if (root)
+      std::printf("stopped by signal %d at step %lld; checkpoint %s; resume with --resume auto\n", stop_signal(),
+                  static_cast<long long>(trainer.cursor().global_step), keeper.last_path().c_str());
+    return kExitPreempted;
+  }
+  if (test) {
+    const EvalReport result = trainer.evaluate(*test);
+    if (root) {
+      std::printf("test: loss=%.4f accuracy=%.2f%% samples=%lld\n", result.loss, 100.0 * result.accuracy,
+                  static_cast<long long>(result.samples));
+      reporter.write_metrics(
+          nlohmann::json{{"type", "test"}, {"loss", result.loss}, {"accuracy", result.accuracy}}.dump());
+    }
+  }
+  if (root && !keeper.last_path().empty()) std::printf("checkpoint: %s\n", keeper.last_path().c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app, Communicator& comm, int& exit_code) {
+  auto options = std::make_shared<TrainOptions>();
+  CLI::App* cmd = app.add_subcommand("train", "Train a model on an HDF5 dataset (one rank, or many under mpirun)");
+  options->add_to(*cmd);
+  cmd->callback([options, &comm, &exit_code] { exit_code = run_train(*options, comm); });
+}
+
+}  // namespace convoy

@@ -1,0 +1,93 @@
+#include "apps/train_options.hpp"
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/runtime_info.hpp"
+#include "core/error.hpp"
+
+namespace convoy {
+
+void TrainOptions::add_to(CLI::App& cmd) {
+  cmd.add_option("--model", model, "Built-in model (keras-cnn, lenet5) or a JSON model file")->capture_default_str();
+  cmd.add_option("--data", data, "Training set (HDF5, made by convoy convert)")->required();
+  cmd.add_option("--test", test, "Test set, evaluated after every epoch and at the end");
+  cmd.add_option("--epochs", epochs, "Epochs to train")->capture_default_str();
+  cmd.add_option("--batch", batch, "Global batch size (samples per step over all ranks)")->capture_default_str();
+  cmd.add_option("--optimizer", optimizer, "sgd or adam")->capture_default_str();
+  cmd.add_option("--lr", lr, "Learning rate")->capture_default_str();
+  cmd.add_option("--momentum", momentum, "SGD momentum")->capture_default_str();
+  cmd.add_flag("--nesterov", nesterov, "Nesterov momentum (SGD)");
+  cmd.add_option("--weight-decay", weight_decay, "L2 weight decay")->capture_default_str();
+  cmd.add_option("--lr-step", lr_step, "Multiply the learning rate by --lr-gamma every this many epochs (0: never)")
+      ->capture_default_str();
+  cmd.add_option("--lr-gamma", lr_gamma, "Learning-rate decay factor")->capture_default_str();
+  cmd.add_option("--threads", threads, "OpenMP threads per rank (default: OMP_NUM_THREADS or the cores available)");
+  cmd.add_option("--seed", seed, "Seed of every random stream (init, shuffle)")->capture_default_str();
+  cmd.add_option("--log-every", log_every, "Steps between progress reports (default 20 on a terminal, else 100)");
+  cmd.add_option("--progress", progress, "auto, bar or lines")->capture_default_str();
+  cmd.add_option("--metrics", metrics, "Append metrics as JSON lines to this file (rank 0)");
+  cmd.add_option("--bucket-kib", bucket_kib, "Gradient all-reduce bucket size in KiB")->capture_default_str();
+  cmd.add_option("--checkpoint-dir", checkpoint_dir, "Write step-<N>.ckpt checkpoints here (rank 0)");
+  cmd.add_option("--checkpoint-every", checkpoint_every,
+                 "Steps between checkpoints (0: only at the end and on preemption)")
+      ->capture_default_str();
+  cmd.add_option("--keep", keep, "Checkpoints kept (the newest)")->capture_default_str();
+  cmd.add_option("--resume", resume, "auto (newest valid checkpoint in --checkpoint-dir, if any) or a checkpoint file");
+}
+
+void TrainOptions::validate() const {
+  CONVOY_CHECK(epochs >= 0, ConfigError, "--epochs ", epochs, ": expected >= 0");
+  CONVOY_CHECK(batch > 0, ConfigError, "--batch ", batch, ": expected a positive batch size");
+  CONVOY_CHECK(threads >= 0, ConfigError, "--threads ", threads, ": expected >= 1");
+  CONVOY_CHECK(std::isfinite(lr) && lr > 0, ConfigError, "--lr ", lr, ": expected a positive learning rate");
+  CONVOY_CHECK(log_every >= 0, ConfigError, "--log-every ", log_every, ": expected >= 1");
+  CONVOY_CHECK(progress == "auto" || progress == "bar" || progress == "lines", ConfigError, "--progress '", progress,
+               "': expected auto, bar or lines");
+  CONVOY_CHECK(bucket_kib > 0, ConfigError, "--bucket-kib ", bucket_kib, ": expected > 0");
+  CONVOY_CHECK(checkpoint_every >= 0, ConfigError, "--checkpoint-every ", checkpoint_every, ": expected >= 0");
+  CONVOY_CHECK(keep >= 1, ConfigError, "--keep ", keep, ": expected >= 1");
+  CONVOY_CHECK(resume != "auto" || !checkpoint_dir.empty(), ConfigError, "--resume auto needs --checkpoint-dir");
+  optimizer_config().validate();
+  schedule().validate();
+}
+
+bool TrainOptions::progress_bar() const {
+  return progress == "bar" || (progress == "auto" && stdout_is_terminal());
+}
+
+OptimizerConfig TrainOptions::optimizer_config() const {
+  OptimizerConfig c;
+  c.type = optimizer;
+  c.momentum = optimizer == "sgd" ? static_cast<float>(momentum) : 0.0f;
+  c.nesterov = nesterov;
+  c.weight_decay = static_cast<float>(weight_decay);
+  return c;
+}
+
+LrSchedule TrainOptions::schedule() const {
+  return {.base_lr = static_cast<float>(lr), .step_epochs = lr_step, .gamma = static_cast<float>(lr_gamma)};
+}
+
+TrainerConfig TrainOptions::trainer_config() const {
+  TrainerConfig c;
+  c.epochs = epochs;
+  c.global_batch = batch;
+  c.seed = seed;
+  c.threads = threads > 0 ? threads : default_threads();
+  c.log_every = log_every > 0 ? log_every : (progress_bar() ? 20 : 100);
+  c.bucket_bytes = bucket_kib * 1024;
+  c.checkpoint_every = checkpoint_every;
+  return c;
+}
+
+std::string TrainOptions::to_json() const {
+  return nlohmann::json{{"model", model},     {"data", data},         {"test", test},         {"epochs", epochs},
+                        {"batch", batch},     {"optimizer", optimizer}, {"lr", lr},           {"momentum", momentum},
+                        {"nesterov", nesterov}, {"weight_decay", weight_decay}, {"lr_step", lr_step},
+                        {"lr_gamma", lr_gamma}, {"seed", seed},       {"checkpoint_every", checkpoint_every}}
+      .dump();
+}
+
+}  // namespace convoy

@@ -1,0 +1,44 @@
+// TrainOptions: the command-line settings of convoy train, their defaults and their checks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/lr_schedule.hpp"
+#include "core/optimizer.hpp"
+#include "distributed/trainer.hpp"
+
+namespace convoy {
+
+struct TrainOptions {
+  std::string model = "keras-cnn";  // a built-in name or a JSON model file
+  std::string data, test, metrics;
+  int64_t epochs = 10;
+  int64_t batch = 64;  // global, over all ranks
+  std::string optimizer = "adam";
+  double lr = 1e-3, momentum = 0.9, weight_decay = 0.0, lr_gamma = 0.1;
+  int64_t lr_step = 0;
+  bool nesterov = false;
+  int threads = 0;  // 0: default_threads()
+  uint64_t seed = 42;
+  int64_t log_every = 0;  // 0: 20 on a terminal, 100 otherwise
+  std::string progress = "auto";  // auto, bar, lines
+  int64_t bucket_kib = 256;
+  std::string checkpoint_dir, resume;
+  int64_t checkpoint_every = 0;  // steps; 0: at the end and on preemption only
+  int keep = 3;
+
+  void add_to(CLI::App& cmd);
+  // Throws ConfigError naming the first bad option.
+  void validate() const;
+  bool progress_bar() const;
+  OptimizerConfig optimizer_config() const;
+  LrSchedule schedule() const;
+  TrainerConfig trainer_config() const;
+  // The settings as JSON, stored in checkpoints for `convoy inspect`.
+  std::string to_json() const;
+};
+
+}  // namespace convoy

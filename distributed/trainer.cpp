@@ -1,0 +1,225 @@
+#include "distributed/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/error.hpp"
+#include "core/hash.hpp"
+#include "core/softmax_cross_entropy.hpp"
+#include "distributed/agreement.hpp"
+#include "distributed/gradient_reducer.hpp"
+#include "distributed/sampler.hpp"
+
+namespace convoy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+// Sums of one reporting interval, reduced over ranks before anyone prints them.
+struct Tally {
+  double loss_sum = 0.0;
+  double correct = 0.0;
+  double samples = 0.0;
+};
+
+Tally reduce(Communicator& comm, const Tally& local) {
+  double v[3] = {local.loss_sum, local.correct, local.samples};
+  comm.allreduce_sum(v, 3);
+  return {v[0], v[1], v[2]};
+}
+
+}  // namespace
+
+Trainer::Trainer(Model& model, Optimizer& optimizer, LrSchedule schedule, Communicator& comm, TrainerConfig config)
+    : model_(model), optimizer_(optimizer), schedule_(schedule), comm_(comm), config_(config) {
+  schedule_.validate();
+  CONVOY_CHECK(config_.global_batch > 0, ConfigError, "--batch ", config_.global_batch,
+               ": expected a positive batch size");
+  CONVOY_CHECK(config_.epochs >= 0, ConfigError, "--epochs ", config_.epochs, ": expected >= 0");
+  const int64_t per_rank = (config_.global_batch + comm_.size() - 1) / comm_.size();
+  CONVOY_CHECK(model_.max_batch() >= per_rank, ConfigError, "model built for batches of ", model_.max_batch(),
+               ", but each rank needs up to ", per_rank);
+  logits_grad_ = Tensor(Shape{model_.max_batch(), model_.spec().classes});
+}
+
+void Trainer::synchronize_start(const DatasetInfo& train) {
+  check_same_on_all_ranks(comm_, model_.fingerprint(), "model (architecture and parameter shapes)");
+  uint64_t data = fnv1a(&train.size, sizeof train.size);
+  data = fnv1a(train.sample.str(), data);
+  data = fnv1a(&train.classes, sizeof train.classes, data);
+  check_same_on_all_ranks(comm_, data, "training dataset (sample count, shape, classes)");
+  std::string settings = optimizer_.config().to_json().dump() + schedule_.to_json().dump();
+  settings += std::to_string(config_.global_batch) + "/" + std::to_string(config_.seed) + "/" +
+              std::to_string(config_.epochs) + "/" + std::to_string(config_.shuffle) + std::to_string(config_.drop_last);
+  check_same_on_all_ranks(comm_, fnv1a(settings), "training settings (optimizer, schedule, batch, seed, epochs)");
+  comm_.broadcast(model_.parameters(), model_.parameter_count() * static_cast<int64_t>(sizeof(float)), 0);
+  check_same_on_all_ranks(comm_, fnv1a(model_.parameters(), model_.parameter_count() * sizeof(float)),
+                          "initial parameters");
+}
+
+void Trainer::train_step(const Batch& batch, int64_t global_batch_size, int64_t first_sample, double& loss_sum,
+                         int64_t& correct) {
+  PassContext ctx;
+  ctx.threads = config_.threads;
+  ctx.training = true;
+  ctx.seed = config_.seed;
+  ctx.step = cursor_.global_step;
+  ctx.first_sample = first_sample;
+  const int64_t n = static_cast<int64_t>(batch.labels.size());
+  GradientReducer& reducer = *reducer_;
+  reducer.begin_step();
+  if (n > 0) {
+    const Tensor& logits = model_.forward(batch.images, ctx);
+    Tensor grad = logits_grad_.reshaped(logits.shape());
+    const LossStats stats = softmax_cross_entropy(logits, batch.labels.data(), 1.0f / global_batch_size, &grad);
+    loss_sum += stats.loss_sum;
+    correct += stats.correct;
+    model_.backward(grad, ctx, [&reducer](int64_t offset) { reducer.ready_from(offset); });
+  } else {
+    // A rank with no samples in a short last batch still contributes (zeros) to every collective.
+    std::fill(model_.gradients(), model_.gradients() + model_.parameter_count(), 0.0f);
+  }
+  reducer.finish();
+  allreduce_wait_ += reducer.last_wait_seconds();
+  optimizer_.step(model_.parameters(), model_.gradients(), schedule_.at(cursor_.epoch));
+  ++cursor_.global_step;
+}
+
+StopReason Trainer::fit(BatchReader& train, BatchReader* test, TrainingObserver& observer, TrainingCursor start) {
+  const DatasetInfo& info = train.info();
+  CONVOY_CHECK(config_.global_batch <= info.size, ConfigError, "--batch ", config_.global_batch,
+               ": larger than the training set of ", info.size, " samples");
+  CONVOY_CHECK(info.sample == model_.spec().input, ShapeError, "training data samples are ", info.sample.str(),
+               ", the model expects ", model_.spec().input.str());
+  CONVOY_CHECK(info.classes <= model_.spec().classes, ShapeError, "training data has ", info.classes,
+               " classes, the model outputs ", model_.spec().classes);
+  Sampler sampler(info.size, config_.global_batch, config_.seed, config_.shuffle, config_.drop_last);
+  GradientReducer reducer(comm_, model_.gradients(), model_.parameter_count(), config_.bucket_bytes);
+  reducer_ = &reducer;
+  cursor_ = start;
+  const int rank = comm_.rank();
+  const int world = comm_.size();
+  const int64_t steps_per_epoch = sampler.batches_per_epoch();
+
+  for (; cursor_.epoch < config_.epochs; ++cursor_.epoch, cursor_.batch_in_epoch = 0) {
+    // A rank may have no sample in a short last batch: nothing is read for it, but it still
+    // steps (with zero gradients) so every collective is matched.
+    std::vector<std::vector<int64_t>> plan;
+    std::vector<char> has_samples;
+    for (int64_t b = cursor_.batch_in_epoch; b < steps_per_epoch; ++b) {
+      std::vector<int64_t> slice = sampler.rank_slice(cursor_.epoch, b, rank, world);
+      has_samples.push_back(!slice.empty());
+      if (!slice.empty()) plan.push_back(std::move(slice));
+    }
+    const int64_t first_batch = cursor_.batch_in_epoch;
+    train.plan(std::move(plan));
+
+    const auto epoch_start = Clock::now();
+    auto interval_start = epoch_start;
+    Tally epoch_tally, interval;
+    double interval_wait = 0.0;
+    while (cursor_.batch_in_epoch < steps_per_epoch) {
+      const int64_t b = cursor_.batch_in_epoch;
+      const Batch& batch = has_samples[b - first_batch] ? train.next() : empty_batch_;
+      double loss_sum = 0.0;
+      int64_t correct = 0;
+      const double wait_before = allreduce_wait_;
+      train_step(batch, sampler.global_batch_size(b), sampler.rank_offset(b, rank, world), loss_sum, correct);
+      interval_wait += allreduce_wait_ - wait_before;
+      interval.loss_sum += loss_sum;
+      interval.correct += static_cast<double>(correct);
+      interval.samples += static_cast<double>(batch.labels.size());
+      ++cursor_.batch_in_epoch;
+
+      const bool stop = stop_flag_ != nullptr && any_rank(comm_, stop_flag_->load());
+      const bool log = cursor_.batch_in_epoch % config_.log_every == 0 || cursor_.batch_in_epoch == steps_per_epoch;
+      if (log) {
+        const Tally all = reduce(comm_, interval);
+        const auto now = Clock::now();
+        const double elapsed = seconds(interval_start, now);
+        StepReport r;
+        r.epoch = cursor_.epoch;
+        r.step_in_epoch = cursor_.batch_in_epoch;
+        r.steps_per_epoch = steps_per_epoch;
+        r.global_step = cursor_.global_step;
+        r.loss = all.samples > 0 ? all.loss_sum / all.samples : 0.0;
+        r.accuracy = all.samples > 0 ? all.correct / all.samples : 0.0;
+        r.images_per_second = elapsed > 0 ? all.samples / elapsed : 0.0;
+        r.learning_rate = schedule_.at(cursor_.epoch);
+        r.allreduce_wait_share = elapsed > 0 ? interval_wait / elapsed : 0.0;
+        observer.on_step(r);
+        epoch_tally.loss_sum += all.loss_sum;
+        epoch_tally.correct += all.correct;
+        epoch_tally.samples += all.samples;
+        interval = {};
+        interval_wait = 0.0;
+        interval_start = now;
+      }
+      const bool due = config_.checkpoint_every > 0 && cursor_.global_step % config_.checkpoint_every == 0;
+      if ((stop || due) && checkpoint_hook_) {
+        // At an epoch's end the cursor points at the next epoch's first batch.
+        TrainingCursor at = cursor_;
+        if (at.batch_in_epoch == steps_per_epoch) at = {at.epoch + 1, 0, at.global_step};
+        checkpoint_hook_(at);
+      }
+      if (stop) {
+        reducer_ = nullptr;
+        return StopReason::preempted;
+      }
+    }
+
+    EpochReport report;
+    report.epoch = cursor_.epoch;
+    report.seconds = seconds(epoch_start, Clock::now());
+    report.train_loss = epoch_tally.samples > 0 ? epoch_tally.loss_sum / epoch_tally.samples : 0.0;
+    report.train_accuracy = epoch_tally.samples > 0 ? epoch_tally.correct / epoch_tally.samples : 0.0;
+    report.images_per_second = report.seconds > 0 ? epoch_tally.samples / report.seconds : 0.0;
+    if (test != nullptr) {
+      report.has_test = true;
+      report.test = evaluate(*test);
+    }
+    observer.on_epoch(report);
+  }
+  reducer_ = nullptr;
+  if (checkpoint_hook_) checkpoint_hook_(cursor_);
+  return StopReason::finished;
+}
+
+EvalReport Trainer::evaluate(BatchReader& data) {
+  const int64_t size = data.info().size;
+  const int world = comm_.size();
+  const int rank = comm_.rank();
+  // Contiguous shard of this rank, cut into batches the model was built for.
+  const int64_t begin = size * rank / world, end = size * (rank + 1) / world;
+  const int64_t batch = std::min(config_.eval_batch, model_.max_batch());
+  std::vector<std::vector<int64_t>> plan;
+  for (int64_t i = begin; i < end; i += batch) {
+    std::vector<int64_t> indices;
+    for (int64_t j = i; j < std::min(end, i + batch); ++j) indices.push_back(j);
+    plan.push_back(std::move(indices));
+  }
+  const size_t batches = plan.size();
+  data.plan(std::move(plan));
+  PassContext ctx;
+  ctx.threads = config_.threads;
+  ctx.training = false;
+  Tally local;
+  for (size_t b = 0; b < batches; ++b) {
+    const Batch& next = data.next();
+    const Tensor& logits = model_.forward(next.images, ctx);
+    const LossStats stats = softmax_cross_entropy(logits, next.labels.data(), 1.0f, nullptr);
+    local.loss_sum += stats.loss_sum;
+    local.correct += static_cast<double>(stats.correct);
+    local.samples += static_cast<double>(stats.count);
+  }
+  const Tally all = reduce(comm_, local);
+  EvalReport r;
+  r.samples = static_cast<int64_t>(all.samples);
+  r.loss = all.samples > 0 ? all.loss_sum / all.samples : 0.0;
+  r.accuracy = all.samples > 0 ? all.correct / all.samples : 0.0;
+  return r;
+}
+
+}  // namespace convoy

@@ -1,0 +1,84 @@
+// Trainer: the data-parallel training loop, the same code for one rank and for many.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+
+#include "core/batch_reader.hpp"
+#include "core/lr_schedule.hpp"
+#include "core/model.hpp"
+#include "core/optimizer.hpp"
+#include "distributed/communicator.hpp"
+#include "distributed/gradient_reducer.hpp"
+#include "distributed/training_observer.hpp"
+
+namespace convoy {
+
+struct TrainerConfig {
+  int64_t epochs = 1;          // train until this many epochs are complete
+  int64_t global_batch = 64;   // samples per optimizer step, over all ranks
+  uint64_t seed = 42;
+  int threads = 1;             // OpenMP threads per rank
+  bool shuffle = true;
+  bool drop_last = false;      // false: the last global batch of an epoch may be smaller
+  int64_t log_every = 100;     // steps between StepReports
+  int64_t eval_batch = 256;    // per rank
+  int64_t bucket_bytes = 256 * 1024;  // all-reduce bucket, see GradientReducer
+  int64_t checkpoint_every = 0;       // steps; 0 = only at the end and on preemption
+};
+
+// Where a run stands: enough, with parameters and optimizer state, to continue exactly.
+struct TrainingCursor {
+  int64_t epoch = 0;           // current epoch (0-based)
+  int64_t batch_in_epoch = 0;  // next global batch of that epoch
+  int64_t global_step = 0;     // optimizer steps taken
+};
+
+// Why fit() returned.
+enum class StopReason { finished, preempted };
+
+class Trainer {
+ public:
+  // The model must be built for at least ceil(global_batch / ranks) samples. Throws ConfigError
+  // for a batch size of 0 or larger than the dataset (checked in fit, which knows the data).
+  Trainer(Model& model, Optimizer& optimizer, LrSchedule schedule, Communicator& comm, TrainerConfig config);
+
+  // Called on every rank when all ranks agreed a checkpoint is due: every checkpoint_every
+  // steps, on preemption, and when fit() finishes (possibly at a step already saved). Rank 0's
+  // caller writes it; a throw there ends the job through main's abort.
+  void set_checkpoint_hook(std::function<void(const TrainingCursor&)> hook) { checkpoint_hook_ = std::move(hook); }
+  // A flag a signal handler may set; checked at every step boundary, agreed over all ranks.
+  void set_stop_flag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
+
+  // Makes every rank start from rank 0's parameters and verifies all ranks run the same model,
+  // data and settings (ConfigError naming what differs otherwise).
+  void synchronize_start(const DatasetInfo& train);
+
+  // Trains from `start` until config.epochs are complete or a stop is agreed.
+  StopReason fit(BatchReader& train, BatchReader* test, TrainingObserver& observer, TrainingCursor start = {});
+
+  // Loss and accuracy over the whole dataset; each rank evaluates a contiguous shard.
+  EvalReport evaluate(BatchReader& data);
+
+  const TrainingCursor& cursor() const { return cursor_; }
+
+ private:
+  void train_step(const Batch& batch, int64_t global_batch_size, int64_t first_sample, double& loss_sum,
+                  int64_t& correct);
+
+  Model& model_;
+  Optimizer& optimizer_;
+  LrSchedule schedule_;
+  Communicator& comm_;
+  TrainerConfig config_;
+  TrainingCursor cursor_;
+  Tensor logits_grad_;
+  Batch empty_batch_;  // what a rank without samples in a step trains on
+  std::function<void(const TrainingCursor&)> checkpoint_hook_;
+  const std::atomic<bool>* stop_flag_ = nullptr;
+  double allreduce_wait_ = 0.0;
+  GradientReducer* reducer_ = nullptr;  // the current fit()'s
+};
+
+}  // namespace convoy

@@ -1,0 +1,470 @@
+#include "io/hdf5_dataset.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "core/error.hpp"
+#include "io/hdf5_handle.hpp"
+
+namespace convoy {
+
+using h5::check;
+using h5::checked;
+using h5::Handle;
+
+namespace {
+
+std::string dims_str(const hsize_t* dims, int rank) {
+  std::string s = "[";
+  for (int i = 0; i < rank; ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+// "uint8", "int64", "float64", "string", ... for error messages.
+std::string type_str(hid_t type) {
+  const size_t bits = H5Tget_size(type) * 8;
+  switch (H5Tget_class(type)) {
+    case H5T_INTEGER:
+      return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
+    case H5T_FLOAT: return "float" + std::to_string(bits);
+    case H5T_STRING: return "string";
+    case H5T_COMPOUND: return "compound";
+    case H5T_ENUM: return "enum";
+    default: return "an unsupported type";
+  }
+}
+
+bool has_link(hid_t file, const char* name, const std::string& path) {
+  return check(H5Lexists(file, name, H5P_DEFAULT), path, "H5Lexists") > 0;
+}
+
+// The smallest prime >= n: HDF5 wants a prime number of chunk-cache hash slots.
+size_t prime_at_least(size_t n) {
+  for (;; ++n) {
+    bool prime = n >= 2;
+    for (size_t d = 2; d * d <= n && prime; ++d) prime = n % d != 0;
+    if (prime) return n;
+  }
+}
+
+std::vector<std::string> read_class_names(hid_t labels, const std::string& path) {
+  if (check(H5Aexists(labels, "class_names"), path, "H5Aexists /labels class_names") == 0) return {};
+  const char* what = "reading attribute class_names of /labels";
+  Handle attr = checked(H5Aopen(labels, "class_names", H5P_DEFAULT), H5Aclose, path, what);
+  Handle type = checked(H5Aget_type(attr.get()), H5Tclose, path, what);
+  CONVOY_CHECK(H5Tget_class(type.get()) == H5T_STRING, IoError, "HDF5 dataset '", path,
+               "': attribute class_names of /labels: expected strings, found ", type_str(type.get()));
+  Handle space = checked(H5Aget_space(attr.get()), H5Sclose, path, what);
+  const int rank = check(H5Sget_simple_extent_ndims(space.get()), path, what);
+  CONVOY_CHECK(rank <= 1, ShapeError, "HDF5 dataset '", path,
+               "': attribute class_names of /labels: expected rank 1, found rank ", rank);
+  const auto count = static_cast<size_t>(check(H5Sget_simple_extent_npoints(space.get()), path, what));
+  std::vector<std::string> names;
+  names.reserve(count);
+  Handle mem = checked(H5Tcopy(H5T_C_S1), H5Tclose, path, what);
+  check(H5Tset_cset(mem.get(), H5Tget_cset(type.get())), path, what);
+  if (check(H5Tis_variable_str(type.get()), path, what) > 0) {
+    check(H5Tset_size(mem.get(), H5T_VARIABLE), path, what);
+    std::vector<char*> strings(count, nullptr);
+    check(H5Aread(attr.get(), mem.get(), strings.data()), path, what);
+    for (const char* s : strings) names.emplace_back(s != nullptr ? s : "");
+    H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, strings.data());
+  } else {
+    // Fixed-length strings (numpy 'S' arrays): padded with NULs or spaces, which we strip.
+    const size_t size = H5Tget_size(type.get());
+    check(H5Tset_size(mem.get(), size), path, what);
+    check(H5Tset_strpad(mem.get(), H5T_STR_NULLPAD), path, what);
+    std::vector<char> buffer(count * size);
+    check(H5Aread(attr.get(), mem.get(), buffer.data()), path, what);
+    for (size_t i = 0; i < count; ++i) {
+      std::string s(buffer.data() + i * size, strnlen(buffer.data() + i * size, size));
+      s.erase(s.find_last_not_of(' ') + 1);
+      names.push_back(std::move(s));
+    }
+  }
+  return names;
+}
+
+}  // namespace
+
+struct Hdf5Dataset::Impl {
+  std::string path;
+  Handle file;
+  Handle images;
+  Handle file_space;      // the dataspace of /images, reused for every selection
+  Handle mem_space;       // reshaped for every run read
+  int rank = 4;           // of /images: 4 [N,H,W,C] or 3 [N,H,W]
+  hsize_t dims[4] = {};   // N, H, W, C (C = 1 for rank 3)
+  bool is_float = false;  // float32 images, else uint8
+  std::vector<int32_t> labels;
+  DatasetInfo info;
+  // Scratch reused across reads, so steady-state reads do not allocate.
+  std::vector<std::pair<int64_t, int64_t>> order;  // (sample index, position in the request)
+  std::vector<uint8_t> scratch_u8;
+  std::vector<float> scratch_f32;
+  std::atomic<int64_t> samples_read{0};
+};
+
+Hdf5Dataset::Hdf5Dataset(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Hdf5Dataset::Hdf5Dataset(Hdf5Dataset&&) noexcept = default;
+Hdf5Dataset& Hdf5Dataset::operator=(Hdf5Dataset&&) noexcept = default;
+Hdf5Dataset::~Hdf5Dataset() = default;
+
+const DatasetInfo& Hdf5Dataset::info() const { return impl_->info; }
+const std::string& Hdf5Dataset::path() const { return impl_->path; }
+const std::vector<int32_t>& Hdf5Dataset::labels() const { return impl_->labels; }
+int64_t Hdf5Dataset::samples_read() const { return impl_->samples_read.load(std::memory_order_relaxed); }
+
+Hdf5Dataset Hdf5Dataset::open(const std::string& path, const Hdf5OpenOptions& options) {
+  h5::silence_errors();
+  auto d = std::make_unique<Impl>();
+  d->path = path;
+  std::error_code ec;
+  CONVOY_CHECK(std::filesystem::exists(path, ec), IoError, "HDF5 dataset '", path, "': file not found");
+  CONVOY_CHECK(H5Fis_hdf5(path.c_str()) > 0, IoError, "HDF5 dataset '", path,
+               "': not an HDF5 file (no HDF5 signature found)");
+  H5Eclear2(H5E_DEFAULT);
+  d->file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path, "H5Fopen");
+  const hid_t file = d->file.get();
+
+  // /images: [N,H,W,C] or [N,H,W], uint8 or float32.
+  CONVOY_CHECK(has_link(file, "images", path), IoError, "HDF5 dataset '", path,
+               "': expected a dataset /images [N,H,W,C] of uint8 or float32, found none");
+  Handle images = checked(H5Dopen2(file, "images", H5P_DEFAULT), H5Dclose, path, "H5Dopen2 /images");
+  {
+    Handle type = checked(H5Dget_type(images.get()), H5Tclose, path, "H5Dget_type /images");
+    const H5T_class_t cls = H5Tget_class(type.get());
+    const size_t size = H5Tget_size(type.get());
+    const bool u8 = cls == H5T_INTEGER && size == 1 && H5Tget_sign(type.get()) == H5T_SGN_NONE;
+    d->is_float = cls == H5T_FLOAT && size == 4;
+    CONVOY_CHECK(u8 || d->is_float, IoError, "HDF5 dataset '", path,
+                 "': /images: expected uint8 or float32 elements, found ", type_str(type.get()));
+  }
+  d->file_space = checked(H5Dget_space(images.get()), H5Sclose, path, "H5Dget_space /images");
+  const int rank = check(H5Sget_simple_extent_ndims(d->file_space.get()), path, "H5Sget_simple_extent_ndims");
+  hsize_t dims[H5S_MAX_RANK] = {};
+  if (rank > 0 && rank <= H5S_MAX_RANK) H5Sget_simple_extent_dims(d->file_space.get(), dims, nullptr);
+  CONVOY_CHECK(rank == 4 || rank == 3, ShapeError, "HDF5 dataset '", path,
+               "': /images: expected rank 4 [N,H,W,C] (or 3 [N,H,W]), found rank ", rank, " ",
+               dims_str(dims, std::max(rank, 0)));
+  d->rank = rank;
+  d->dims[0] = dims[0];
+  d->dims[1] = dims[1];
+  d->dims[2] = dims[2];
+  d->dims[3] = rank == 4 ? dims[3] : 1;
+  CONVOY_CHECK(d->dims[0] > 0 && d->dims[1] > 0 && d->dims[2] > 0 && d->dims[3] > 0, ShapeError,
+               "HDF5 dataset '", path, "': /images: expected every dimension > 0, found ", dims_str(dims, rank));
+  const auto n = static_cast<int64_t>(d->dims[0]);
+
+  // Size the chunk cache for about a batch worth of chunks, then reopen with it (the cache is
+  // a property of the open dataset). Note: HDF5 pulls a whole chunk into the cache when it
+  // fits, so the cache matters most for sequential reads and compressed files.
+  {
+    Handle dcpl = checked(H5Dget_create_plist(images.get()), H5Pclose, path, "H5Dget_create_plist /images");
+    if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
+      hsize_t chunk[H5S_MAX_RANK] = {};
+      check(H5Pget_chunk(dcpl.get(), rank, chunk), path, "H5Pget_chunk /images");
+      size_t chunk_bytes = d->is_float ? 4 : 1;
+      size_t chunks_total = 1, chunks_per_sample = 1;
+      for (int i = 0; i < rank; ++i) {
+        chunk_bytes *= chunk[i];
+        const size_t along = (dims[i] + chunk[i] - 1) / chunk[i];
+        chunks_total *= along;
+        if (i > 0) chunks_per_sample *= along;
+      }
+      const size_t wanted = static_cast<size_t>(std::max<int64_t>(options.batch_hint, 1)) * chunks_per_sample;
+      const size_t cached = std::min({wanted, chunks_total, (size_t{256} << 20) / std::max<size_t>(chunk_bytes, 1)});
+      Handle dapl = checked(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose, path, "H5Pcreate dapl");
+      check(H5Pset_chunk_cache(dapl.get(), prime_at_least(std::max<size_t>(cached * 100, 521)),
+                               std::max<size_t>(cached, 1) * chunk_bytes, 0.75),
+            path, "H5Pset_chunk_cache");
+      images.reset();
+      images = checked(H5Dopen2(file, "images", dapl.get()), H5Dclose, path, "H5Dopen2 /images");
+    }
+  }
+  d->images = std::move(images);
+  const hsize_t one[4] = {1, d->dims[1], d->dims[2], d->dims[3]};
+  d->mem_space = checked(H5Screate_simple(rank, one, nullptr), H5Sclose, path, "H5Screate_simple");
+
+  // /labels: [N] of any integer type.
+  CONVOY_CHECK(has_link(file, "labels", path), IoError, "HDF5 dataset '", path,
+               "': expected a dataset /labels [", n, "] of integers, found none");
+  Handle labels = checked(H5Dopen2(file, "labels", H5P_DEFAULT), H5Dclose, path, "H5Dopen2 /labels");
+  {
+    Handle type = checked(H5Dget_type(labels.get()), H5Tclose, path, "H5Dget_type /labels");
+    CONVOY_CHECK(H5Tget_class(type.get()) == H5T_INTEGER, IoError, "HDF5 dataset '", path,
+                 "': /labels: expected integer elements, found ", type_str(type.get()));
+    Handle space = checked(H5Dget_space(labels.get()), H5Sclose, path, "H5Dget_space /labels");
+    const int lrank = check(H5Sget_simple_extent_ndims(space.get()), path, "H5Sget_simple_extent_ndims");
+    hsize_t ldims[H5S_MAX_RANK] = {};
+    if (lrank > 0 && lrank <= H5S_MAX_RANK) H5Sget_simple_extent_dims(space.get(), ldims, nullptr);
+    CONVOY_CHECK(lrank == 1, ShapeError, "HDF5 dataset '", path, "': /labels: expected rank 1 [", n,
+                 "], found rank ", lrank, " ", dims_str(ldims, std::max(lrank, 0)));
+    CONVOY_CHECK(static_cast<int64_t>(ldims[0]) == n, ShapeError, "HDF5 dataset '", path, "': /images has ", n,
+                 " samples but /labels has ", ldims[0]);
+  }
+  std::vector<int64_t> wide(static_cast<size_t>(n));
+  check(H5Dread(labels.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, wide.data()), path,
+        "H5Dread /labels");
+  std::vector<std::string> names = read_class_names(labels.get(), path);
+
+  int64_t classes = 0;
+  std::string source;
+  if (options.expected_classes > 0) {
+    CONVOY_CHECK(names.empty() || static_cast<int64_t>(names.size()) == options.expected_classes, ConfigError,
+                 "HDF5 dataset '", path, "': expected ", options.expected_classes, " classes, found ", names.size(),
+                 " class_names on /labels");
+    classes = options.expected_classes;
+    source = "the expected class count";
+  } else if (!names.empty()) {
+    classes = static_cast<int64_t>(names.size());
+    source = "the class_names attribute";
+  } else {
+    classes = *std::max_element(wide.begin(), wide.end()) + 1;
+    source = "the largest label + 1";
+  }
+  for (size_t i = 0; i < wide.size(); ++i) {
+    CONVOY_CHECK(wide[i] >= 0 && wide[i] < classes, IoError, "HDF5 dataset '", path, "': /labels[", i, "] = ",
+                 wide[i], " is outside [0, ", classes, ") (", classes, " classes from ", source, ")");
+  }
+  d->labels.assign(wide.begin(), wide.end());
+
+  d->info.size = n;
+  d->info.sample = Shape{static_cast<int64_t>(d->dims[3]), static_cast<int64_t>(d->dims[1]),
+                         static_cast<int64_t>(d->dims[2])};
+  d->info.classes = classes;
+  d->info.class_names = std::move(names);
+  return Hdf5Dataset(std::move(d));
+}
+
+void Hdf5Dataset::read(std::span<const int64_t> indices, float* images_nchw, int32_t* labels) {
+  Impl& d = *impl_;
+  h5::silence_errors();
+  if (indices.empty()) return;
+  const auto n = static_cast<int64_t>(d.dims[0]);
+  const auto h = static_cast<int64_t>(d.dims[1]);
+  const auto w = static_cast<int64_t>(d.dims[2]);
+  const auto c = static_cast<int64_t>(d.dims[3]);
+  const int64_t sample_numel = h * w * c;
+
+  // Sort the request so consecutive samples form runs read front to back through the file;
+  // each distinct sample is read once, then scattered to its requested positions.
+  d.order.clear();
+  for (size_t i = 0; i < indices.size(); ++i) {
+    CONVOY_CHECK(indices[i] >= 0 && indices[i] < n, ConfigError, "HDF5 dataset '", d.path, "': sample index ",
+                 indices[i], " is outside [0, ", n, ")");
+    d.order.emplace_back(indices[i], static_cast<int64_t>(i));
+  }
+  std::sort(d.order.begin(), d.order.end());
+
+  // One H5Dread per run of consecutive indices, each into its place in the scratch buffer.
+  // Note: HDF5 1.10 reads a union of many hyperslabs about 50x slower than the same runs read
+  // one by one (19 ms vs 0.4 ms for 256 random Fashion-MNIST samples), hence no union selection.
+  int64_t distinct = 0;
+  for (size_t i = 0; i < d.order.size();) {
+    const int64_t start = d.order[i].first;
+    int64_t end = start + 1;
+    for (; i < d.order.size() && d.order[i].first <= end; ++i) end = std::max(end, d.order[i].first + 1);
+    distinct += end - start;
+  }
+  const size_t scratch_numel = static_cast<size_t>(distinct * sample_numel);
+  if (d.is_float && d.scratch_f32.size() < scratch_numel) d.scratch_f32.resize(scratch_numel);
+  if (!d.is_float && d.scratch_u8.size() < scratch_numel) d.scratch_u8.resize(scratch_numel);
+
+  const hid_t space = d.file_space.get();
+  const hid_t mem_space = d.mem_space.get();
+  int64_t done = 0;
+  for (size_t i = 0; i < d.order.size();) {
+    const int64_t start = d.order[i].first;
+    int64_t end = start + 1;
+    for (; i < d.order.size() && d.order[i].first <= end; ++i) end = std::max(end, d.order[i].first + 1);
+    const hsize_t offset[4] = {static_cast<hsize_t>(start), 0, 0, 0};
+    const hsize_t count[4] = {static_cast<hsize_t>(end - start), d.dims[1], d.dims[2], d.dims[3]};
+    check(H5Sselect_hyperslab(space, H5S_SELECT_SET, offset, nullptr, count, nullptr), d.path,
+          "H5Sselect_hyperslab /images");
+    check(H5Sset_extent_simple(mem_space, d.rank, count, nullptr), d.path, "H5Sset_extent_simple");
+    if (d.is_float) {
+      check(H5Dread(d.images.get(), H5T_NATIVE_FLOAT, mem_space, space, H5P_DEFAULT,
+                    d.scratch_f32.data() + done * sample_numel),
+            d.path, "H5Dread /images");
+    } else {
+      check(H5Dread(d.images.get(), H5T_NATIVE_UINT8, mem_space, space, H5P_DEFAULT,
+                    d.scratch_u8.data() + done * sample_numel),
+            d.path, "H5Dread /images");
+    }
+    done += end - start;
+  }
+
+  // Scatter: scratch [distinct, H, W, C] -> images_nchw [indices.size(), C, H, W].
+  constexpr float kScale = 1.0f / 255.0f;
+  const int64_t plane = h * w;
+  int64_t slot = -1;
+  int64_t previous = -1;
+  for (const auto& [index, position] : d.order) {
+    if (index != previous) ++slot;
+    previous = index;
+    float* out = images_nchw + position * sample_numel;
+    const int64_t in_offset = slot * sample_numel;
+    for (int64_t p = 0; p < plane; ++p) {
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const int64_t in = in_offset + p * c + ch;
+        out[ch * plane + p] = d.is_float ? d.scratch_f32[in] : static_cast<float>(d.scratch_u8[in]) * kScale;
+      }
+    }
+    labels[position] = d.labels[index];
+  }
+  d.samples_read.fetch_add(static_cast<int64_t>(indices.size()), std::memory_order_relaxed);
+}
+
+// ---- writer ----
+
+struct Hdf5DatasetWriter::Impl {
+  std::string path;
+  std::string tmp_path;
+  std::array<int64_t, 4> dims{};
+  int64_t classes = 0;  // 0 when the file has no class names
+  int64_t written = 0;
+  bool committed = false;
+  Handle file;  // declared first so it closes last
+  Handle images;
+  Handle labels;
+
+  ~Impl() {
+    if (committed) return;
+    labels.reset();
+    images.reset();
+    file.reset();
+    std::error_code ec;
+    std::filesystem::remove(tmp_path, ec);
+  }
+};
+
+int64_t Hdf5DatasetWriter::chunk_rows(const std::array<int64_t, 4>& dims_nhwc) {
+  constexpr int64_t kChunkBytes = 256 << 10;
+  const int64_t sample_bytes = std::max<int64_t>(dims_nhwc[1] * dims_nhwc[2] * dims_nhwc[3], 1);
+  return std::clamp<int64_t>(kChunkBytes / sample_bytes, 1, std::max<int64_t>(dims_nhwc[0], 1));
+}
+
+Hdf5DatasetWriter::Hdf5DatasetWriter(const std::string& path, const std::array<int64_t, 4>& dims_nhwc,
+                                     const std::vector<std::string>& class_names, const Hdf5WriteOptions& options)
+    : impl_(std::make_unique<Impl>()) {
+  h5::silence_errors();
+  Impl& d = *impl_;
+  d.path = path;
+  d.tmp_path = path + ".tmp";
+  d.dims = dims_nhwc;
+  d.classes = static_cast<int64_t>(class_names.size());
+  CONVOY_CHECK(dims_nhwc[0] > 0 && dims_nhwc[1] > 0 && dims_nhwc[2] > 0 && dims_nhwc[3] > 0, ConfigError,
+               "HDF5 dataset '", path, "': expected dimensions N,H,W,C all > 0, found [", dims_nhwc[0], ", ",
+               dims_nhwc[1], ", ", dims_nhwc[2], ", ", dims_nhwc[3], "]");
+  CONVOY_CHECK(options.deflate_level >= 0 && options.deflate_level <= 9, ConfigError, "HDF5 dataset '", path,
+               "': expected a deflate level in [0, 9], found ", options.deflate_level);
+  const std::string& tmp = d.tmp_path;
+  d.file = checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, tmp, "H5Fcreate");
+
+  const hsize_t dims[4] = {static_cast<hsize_t>(dims_nhwc[0]), static_cast<hsize_t>(dims_nhwc[1]),
+                           static_cast<hsize_t>(dims_nhwc[2]), static_cast<hsize_t>(dims_nhwc[3])};
+  {
+    Handle space = checked(H5Screate_simple(4, dims, nullptr), H5Sclose, tmp, "H5Screate_simple /images");
+    Handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, tmp, "H5Pcreate");
+    const hsize_t chunk[4] = {static_cast<hsize_t>(chunk_rows(dims_nhwc)), dims[1], dims[2], dims[3]};
+    check(H5Pset_chunk(dcpl.get(), 4, chunk), tmp, "H5Pset_chunk /images");
+    if (options.deflate_level > 0) check(H5Pset_deflate(dcpl.get(), options.deflate_level), tmp, "H5Pset_deflate");
+    d.images = checked(H5Dcreate2(d.file.get(), "images", H5T_STD_U8LE, space.get(), H5P_DEFAULT, dcpl.get(),
+                                  H5P_DEFAULT),
+                       H5Dclose, tmp, "H5Dcreate2 /images");
+  }
+  {
+    Handle space = checked(H5Screate_simple(1, dims, nullptr), H5Sclose, tmp, "H5Screate_simple /labels");
+    Handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, tmp, "H5Pcreate");
+    const hsize_t chunk[1] = {std::min<hsize_t>(dims[0], 64 << 10)};
+    check(H5Pset_chunk(dcpl.get(), 1, chunk), tmp, "H5Pset_chunk /labels");
+    if (options.deflate_level > 0) check(H5Pset_deflate(dcpl.get(), options.deflate_level), tmp, "H5Pset_deflate");
+    d.labels = checked(H5Dcreate2(d.file.get(), "labels", H5T_STD_I32LE, space.get(), H5P_DEFAULT, dcpl.get(),
+                                  H5P_DEFAULT),
+                       H5Dclose, tmp, "H5Dcreate2 /labels");
+  }
+  if (!class_names.empty()) {
+    // Variable-length UTF-8 strings: h5py reads them as a plain array of str.
+    const char* what = "writing attribute class_names of /labels";
+    Handle type = checked(H5Tcopy(H5T_C_S1), H5Tclose, tmp, what);
+    check(H5Tset_size(type.get(), H5T_VARIABLE), tmp, what);
+    check(H5Tset_cset(type.get(), H5T_CSET_UTF8), tmp, what);
+    const hsize_t count[1] = {class_names.size()};
+    Handle space = checked(H5Screate_simple(1, count, nullptr), H5Sclose, tmp, what);
+    Handle attr = checked(H5Acreate2(d.labels.get(), "class_names", type.get(), space.get(), H5P_DEFAULT,
+                                     H5P_DEFAULT),
+                          H5Aclose, tmp, what);
+    std::vector<const char*> strings;
+    for (const auto& name : class_names) strings.push_back(name.c_str());
+    check(H5Awrite(attr.get(), type.get(), strings.data()), tmp, what);
+  }
+}
+
+Hdf5DatasetWriter::~Hdf5DatasetWriter() = default;
+
+void Hdf5DatasetWriter::append(int64_t count, const uint8_t* images_nhwc, const int32_t* labels) {
+  Impl& d = *impl_;
+  h5::silence_errors();
+  CONVOY_CHECK(!d.committed, ConfigError, "HDF5 dataset '", d.path, "': append after commit");
+  CONVOY_CHECK(count >= 0 && d.written + count <= d.dims[0], ConfigError, "HDF5 dataset '", d.path,
+               "': expected at most ", d.dims[0] - d.written, " more samples, found ", count);
+  if (count == 0) return;
+  for (int64_t i = 0; i < count; ++i) {
+    CONVOY_CHECK(labels[i] >= 0 && (d.classes == 0 || labels[i] < d.classes), ConfigError, "HDF5 dataset '",
+                 d.path, "': label of sample ", d.written + i, " is ", labels[i], ", expected [0, ",
+                 d.classes == 0 ? std::string("inf") : std::to_string(d.classes), ")");
+  }
+  const std::string& tmp = d.tmp_path;
+  const hsize_t offset[4] = {static_cast<hsize_t>(d.written), 0, 0, 0};
+  const hsize_t extent[4] = {static_cast<hsize_t>(count), static_cast<hsize_t>(d.dims[1]),
+                             static_cast<hsize_t>(d.dims[2]), static_cast<hsize_t>(d.dims[3])};
+  {
+    Handle file_space = checked(H5Dget_space(d.images.get()), H5Sclose, tmp, "H5Dget_space /images");
+    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, offset, nullptr, extent, nullptr), tmp,
+          "H5Sselect_hyperslab /images");
+    Handle mem_space = checked(H5Screate_simple(4, extent, nullptr), H5Sclose, tmp, "H5Screate_simple");
+    check(H5Dwrite(d.images.get(), H5T_NATIVE_UINT8, mem_space.get(), file_space.get(), H5P_DEFAULT, images_nhwc),
+          tmp, "H5Dwrite /images");
+  }
+  {
+    Handle file_space = checked(H5Dget_space(d.labels.get()), H5Sclose, tmp, "H5Dget_space /labels");
+    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, offset, nullptr, extent, nullptr), tmp,
+          "H5Sselect_hyperslab /labels");
+    Handle mem_space = checked(H5Screate_simple(1, extent, nullptr), H5Sclose, tmp, "H5Screate_simple");
+    check(H5Dwrite(d.labels.get(), H5T_NATIVE_INT32, mem_space.get(), file_space.get(), H5P_DEFAULT, labels), tmp,
+          "H5Dwrite /labels");
+  }
+  d.written += count;
+}
+
+void Hdf5DatasetWriter::commit() {
+  Impl& d = *impl_;
+  h5::silence_errors();
+  CONVOY_CHECK(!d.committed, ConfigError, "HDF5 dataset '", d.path, "': committed twice");
+  CONVOY_CHECK(d.written == d.dims[0], ConfigError, "HDF5 dataset '", d.path, "': expected ", d.dims[0],
+               " samples before commit, found ", d.written);
+  check(H5Fflush(d.file.get(), H5F_SCOPE_GLOBAL), d.tmp_path, "H5Fflush");
+  d.labels.reset();
+  d.images.reset();
+  check(H5Fclose(d.file.release()), d.tmp_path, "H5Fclose");
+  std::error_code ec;
+  std::filesystem::rename(d.tmp_path, d.path, ec);
+  CONVOY_CHECK(!ec, IoError, "HDF5 dataset '", d.path, "': cannot rename '", d.tmp_path, "' onto it: ",
+               ec.message());
+  d.committed = true;
+}
+
+void write_hdf5_dataset(const std::string& path, const std::array<int64_t, 4>& dims_nhwc,
+                        const uint8_t* images_nhwc, const int32_t* labels,
+                        const std::vector<std::string>& class_names, const Hdf5WriteOptions& options) {
+  Hdf5DatasetWriter writer(path, dims_nhwc, class_names, options);
+  writer.append(dims_nhwc[0], images_nhwc, labels);
+  writer.commit();
+}
+
+}  // namespace convoy

@@ -1,0 +1,98 @@
+#include "io/loader.hpp"
+
+#include <utility>
+
+#include "core/error.hpp"
+
+namespace convoy {
+
+Loader::Loader(Hdf5Dataset dataset, const LoaderOptions& options)
+    : dataset_(std::move(dataset)), info_(dataset_.info()) {
+  CONVOY_CHECK(options.prefetch_depth >= 1, ConfigError, "Loader for '", dataset_.path(),
+               "': expected prefetch_depth >= 1, found ", options.prefetch_depth);
+  slots_.resize(static_cast<size_t>(options.prefetch_depth) + 1);
+  thread_ = std::thread([this] { run(); });
+}
+
+Loader::~Loader() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+}
+
+bool Loader::can_read() const {
+  return plan_ != nullptr && !replanning_ && error_ == nullptr &&
+         ready_ < static_cast<int64_t>(plan_->size()) && ready_ < released_ + static_cast<int64_t>(slots_.size());
+}
+
+void Loader::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    changed_.wait(lock, [this] { return stop_ || can_read(); });
+    if (stop_) return;
+    const auto plan = plan_;  // keeps the indices alive while unlocked
+    const int64_t position = ready_;
+    Slot& slot = slots_[static_cast<size_t>(position) % slots_.size()];
+    busy_ = true;
+    lock.unlock();
+    std::exception_ptr error;
+    try {
+      fill(slot, (*plan)[static_cast<size_t>(position)]);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    busy_ = false;
+    // plan() waits for !busy_ before touching the plan, so it is still the one read from.
+    if (error) {
+      error_ = error;
+    } else {
+      ++ready_;
+    }
+    changed_.notify_all();
+  }
+}
+
+void Loader::fill(Slot& slot, const std::vector<int64_t>& indices) {
+  const auto n = static_cast<int64_t>(indices.size());
+  const Shape shape{n, info_.sample[0], info_.sample[1], info_.sample[2]};
+  if (slot.storage.numel() < shape.numel()) slot.storage = Tensor(shape);
+  slot.batch.images = slot.storage.reshaped(shape);
+  slot.batch.labels.resize(static_cast<size_t>(n));
+  slot.batch.indices.assign(indices.begin(), indices.end());
+  dataset_.read(indices, slot.batch.images.data(), slot.batch.labels.data());
+}
+
+void Loader::plan(std::vector<std::vector<int64_t>> batches) {
+  for (size_t b = 0; b < batches.size(); ++b) {
+    CONVOY_CHECK(!batches[b].empty(), ConfigError, "Loader for '", dataset_.path(), "': planned batch ", b,
+                 " is empty; expected at least one sample index");
+  }
+  auto plan = std::make_shared<const std::vector<std::vector<int64_t>>>(std::move(batches));
+  std::unique_lock lock(mutex_);
+  replanning_ = true;  // stops the I/O thread from starting another read of the old plan
+  changed_.wait(lock, [this] { return !busy_; });
+  plan_ = std::move(plan);
+  delivered_ = released_ = ready_ = 0;
+  error_ = nullptr;
+  replanning_ = false;
+  changed_.notify_all();
+}
+
+const Batch& Loader::next() {
+  std::unique_lock lock(mutex_);
+  const int64_t planned = plan_ ? static_cast<int64_t>(plan_->size()) : 0;
+  CONVOY_CHECK(delivered_ < planned, ConfigError, "Loader for '", dataset_.path(),
+               "': next() called with no planned batch left (", delivered_, " of ", planned,
+               " delivered); call plan() first");
+  released_ = delivered_;  // the batch returned last time is given back
+  changed_.notify_all();
+  changed_.wait(lock, [this] { return ready_ > delivered_ || error_ != nullptr; });
+  if (ready_ <= delivered_) std::rethrow_exception(error_);
+  return slots_[static_cast<size_t>(delivered_++) % slots_.size()].batch;
+}
+
+}  // namespace convoy

@@ -1,0 +1,40 @@
+#include "tests/apps/fashion_slice.hpp"
+
+#include <zlib.h>
+
+#include <fstream>
+#include <stdexcept>
+#include <vector>
+
+namespace convoy::testing {
+namespace {
+
+std::vector<unsigned char> read_prefix(const std::string& gz_path, size_t bytes) {
+  gzFile f = gzopen(gz_path.c_str(), "rb");
+  if (f == nullptr) throw std::runtime_error("cannot open " + gz_path);
+  std::vector<unsigned char> data(bytes);
+  const int got = gzread(f, data.data(), static_cast<unsigned>(bytes));
+  gzclose(f);
+  if (got != static_cast<int>(bytes)) throw std::runtime_error("short read of " + gz_path);
+  return data;
+}
+
+void put_count(std::vector<unsigned char>& header, int64_t count) {
+  // Bytes 4..7 hold the first dimension, big-endian.
+  for (int i = 0; i < 4; ++i) header[4 + i] = static_cast<unsigned char>(count >> (8 * (3 - i)));
+}
+
+}  // namespace
+
+void write_fashion_mnist_slice(const std::string& split, int64_t count, const std::string& images_path,
+                               const std::string& labels_path) {
+  const std::string dir = CONVOY_FASHION_MNIST_DIR;
+  auto images = read_prefix(dir + "/" + split + "-images-idx3-ubyte.gz", 16 + count * 28 * 28);
+  auto labels = read_prefix(dir + "/" + split + "-labels-idx1-ubyte.gz", 8 + count);
+  put_count(images, count);
+  put_count(labels, count);
+  std::ofstream(images_path, std::ios::binary).write(reinterpret_cast<const char*>(images.data()), images.size());
+  std::ofstream(labels_path, std::ios::binary).write(reinterpret_cast<const char*>(labels.data()), labels.size());
+}
+
+}  // namespace convoy::testing

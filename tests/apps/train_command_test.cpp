@@ -1,0 +1,149 @@
+// End-to-end tests of `convoy convert` and `convoy train` on slices of the real Fashion-MNIST.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+
+#include "tests/apps/fashion_slice.hpp"
+#include "tests/apps/run_command.hpp"
+
+namespace convoy {
+namespace {
+
+using testing::CommandResult;
+using testing::run_command;
+using testing::TempDir;
+
+class TrainCommand : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    testing::write_fashion_mnist_slice("train", 4000, dir_->file("train-images"), dir_->file("train-labels"));
+    testing::write_fashion_mnist_slice("t10k", 1000, dir_->file("test-images"), dir_->file("test-labels"));
+    for (const char* split : {"train", "test"}) {
+      const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " +
+                                          dir_->file(std::string(split) + "-images") + " --labels " +
+                                          dir_->file(std::string(split) + "-labels") +
+                                          " --class-names fashion-mnist -o " + dir_->file(std::string(split) + ".h5"));
+      ASSERT_EQ(r.exit_code, 0) << r.output;
+    }
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  static std::string train(const std::string& args, const std::string& data = "") {
+    return std::string(CONVOY_BINARY) + " train --data " + (data.empty() ? dir_->file("train.h5") : data) +
+           " --progress lines " + args;
+  }
+
+  static TempDir* dir_;
+};
+
+TempDir* TrainCommand::dir_ = nullptr;
+
+double test_accuracy(const std::string& output) {
+  std::smatch m;
+  const std::regex summary(R"(test: loss=([0-9.]+) accuracy=([0-9.]+)%)");
+  if (!std::regex_search(output, m, summary)) return -1.0;
+  return std::stod(m[2]);
+}
+
+// The convergence test: a small slice of real data, a few seconds of training.
+TEST_F(TrainCommand, LearnsFashionMnistSlice) {
+  const CommandResult r = run_command(train("--test " + dir_->file("test.h5") +
+                                            " --model keras-cnn --epochs 2 --batch 32 --optimizer adam --lr 2e-3"
+                                            " --threads 2 --seed 3"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("epoch 2/2: train loss="), std::string::npos) << r.output;
+  const double accuracy = test_accuracy(r.output);
+  EXPECT_GE(accuracy, 72.0) << r.output;  // chance is 10%; this slice reaches ~78%
+}
+
+TEST_F(TrainCommand, SameSeedAndThreadsGiveTheSameRun) {
+  const std::string cmd = train("--test " + dir_->file("test.h5") + " --model lenet5 --epochs 1 --batch 50"
+                                " --optimizer sgd --lr 0.05 --threads 2 --seed 9 --metrics ");
+  const CommandResult a = run_command(cmd + dir_->file("a.jsonl"));
+  const CommandResult b = run_command(cmd + dir_->file("b.jsonl"));
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  auto losses = [](const std::string& path) {
+    std::ifstream in(path);
+    std::string line, all;
+    // images_per_second differs between runs; everything derived from the weights may not.
+    const std::regex speed(R"("images_per_second":[0-9.eE+-]+,?)"), wait(R"("allreduce_wait_share":[0-9.eE+-]+,?)"),
+        seconds(R"("seconds":[0-9.eE+-]+,?)");
+    while (std::getline(in, line))
+      all += std::regex_replace(std::regex_replace(std::regex_replace(line, speed, ""), wait, ""), seconds, "") + "\n";
+    return all;
+  };
+  const std::string la = losses(dir_->file("a.jsonl"));
+  EXPECT_FALSE(la.empty());
+  EXPECT_EQ(la, losses(dir_->file("b.jsonl")));
+}
+
+struct BadInput {
+  const char* name;
+  std::string args;
+  std::string expected_in_message;
+  std::string data = "";
+};
+
+TEST_F(TrainCommand, BadInputGetsOneClearLineAndNonZeroExit) {
+  const std::vector<BadInput> cases = {
+      {"missing file", "", "nope.h5", dir_->file("nope.h5")},
+      {"batch 0", " --batch 0", "--batch 0"},
+      {"batch larger than the dataset", " --batch 5000", "larger than the training set"},
+      {"unknown model", " --model resnet-9000", "resnet-9000"},
+      {"negative learning rate", " --lr -0.1", "--lr -0.1"},
+      {"unknown optimizer", " --optimizer rmsprop", "rmsprop"},
+  };
+  for (const BadInput& c : cases) {
+    const CommandResult r = run_command(train("--epochs 1" + c.args, c.data));
+    EXPECT_EQ(r.exit_code, 1) << c.name << ": " << r.output;
+    EXPECT_NE(r.output.find(c.expected_in_message), std::string::npos) << c.name << ": " << r.output;
+    EXPECT_NE(r.output.find("convoy: error: "), std::string::npos) << c.name << ": " << r.output;
+    EXPECT_EQ(r.output.find("terminate called"), std::string::npos) << c.name << ": " << r.output;
+  }
+}
+
+TEST(ConvertCommand, RejectsBadIdxFilesNamingThem) {
+  TempDir dir;
+  testing::write_fashion_mnist_slice("t10k", 10, dir.file("images"), dir.file("labels"));
+  const std::string convoy = std::string(CONVOY_BINARY) + " convert idx";
+  // Truncated image file.
+  {
+    std::ifstream in(dir.file("images"), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(dir.file("short"), std::ios::binary) << bytes.substr(0, bytes.size() - 100);
+    std::ofstream(dir.file("magic"), std::ios::binary) << std::string("\x00\x00\x09\x03", 4) << bytes.substr(4);
+  }
+  const CommandResult truncated =
+      run_command(convoy + " --images " + dir.file("short") + " --labels " + dir.file("labels") + " -o " + dir.file("x.h5"));
+  EXPECT_EQ(truncated.exit_code, 1) << truncated.output;
+  EXPECT_NE(truncated.output.find(dir.file("short")), std::string::npos) << truncated.output;
+  const CommandResult magic =
+      run_command(convoy + " --images " + dir.file("magic") + " --labels " + dir.file("labels") + " -o " + dir.file("x.h5"));
+  EXPECT_EQ(magic.exit_code, 1) << magic.output;
+  EXPECT_NE(magic.output.find(dir.file("magic")), std::string::npos) << magic.output;
+  const CommandResult mismatch =
+      run_command(convoy + " --images " + dir.file("images") + " --labels " + dir.file("images") + " -o " + dir.file("x.h5"));
+  EXPECT_EQ(mismatch.exit_code, 1) << mismatch.output;
+  const CommandResult missing =
+      run_command(convoy + " --images " + dir.file("absent") + " --labels " + dir.file("labels") + " -o " + dir.file("x.h5"));
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_NE(missing.output.find("absent"), std::string::npos) << missing.output;
+  EXPECT_FALSE(std::ifstream(dir.file("x.h5")).good()) << "a failed conversion left a file behind";
+}
+
+TEST(ConvoyCli, EverySubcommandHasHelp) {
+  for (const char* sub : {"train", "convert", "convert idx"}) {
+    const CommandResult r = run_command(std::string(CONVOY_BINARY) + " " + sub + " --help");
+    EXPECT_EQ(r.exit_code, 0) << sub << ": " << r.output;
+    EXPECT_NE(r.output.find("Usage"), std::string::npos) << sub;
+  }
+  const CommandResult none = run_command(std::string(CONVOY_BINARY) + " train --epochs 1");
+  EXPECT_EQ(none.exit_code, 2) << none.output;  // --data is required: a usage error
+}
+
+}  // namespace
+}  // namespace convoy

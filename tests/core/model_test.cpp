@@ -1,0 +1,143 @@
+#include "core/model.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/softmax_cross_entropy.hpp"
+#include "core/zoo.hpp"
+#include "tests/core/gradient_check.hpp"
+
+namespace convoy {
+namespace {
+
+const Shape kMnist{1, 28, 28};
+
+TEST(Model, BuiltinModelsHaveTheExpectedParameterCounts) {
+  // keras-cnn: 320 + 18496 + 36928 + 36928 + 650; lenet5: 156 + 2416 + 48120 + 10164 + 850.
+  for (const auto& [name, count] : {std::pair{"keras-cnn", 93322}, {"lenet5", 61706}}) {
+    Model model(builtin_model(name, kMnist, 10), 4, 1);
+    int64_t total = 0;
+    for (const LayerInfo& l : model.layers()) total += l.parameters;
+    EXPECT_EQ(total, count) << name;
+    EXPECT_GE(model.parameter_count(), total);
+    EXPECT_NE(model.summary().find(std::to_string(count) + " parameters"), std::string::npos) << model.summary();
+  }
+  EXPECT_EQ(Model(builtin_model("keras-cnn", kMnist, 10), 4, 1).layers()[6].output, (Shape{4, 64, 3, 3}));
+}
+
+TEST(Model, ParametersAreAlignedAndInitialisationIsDeterministic) {
+  Model a(builtin_model("lenet5", kMnist, 10), 2, 1), b(builtin_model("lenet5", kMnist, 10), 2, 1);
+  for (const LayerInfo& l : a.layers()) EXPECT_EQ(l.parameter_offset % 16, 0) << l.name;
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a.parameters()) % 64, 0u);
+  a.initialize(7);
+  b.initialize(7);
+  EXPECT_EQ(0, std::memcmp(a.parameters(), b.parameters(), a.parameter_count() * sizeof(float)));
+  b.initialize(8);
+  EXPECT_NE(0, std::memcmp(a.parameters(), b.parameters(), a.parameter_count() * sizeof(float)));
+  // Glorot bounds: conv1 weights lie within sqrt(6 / (25 + 150)).
+  const float limit = std::sqrt(6.0f / 175.0f);
+  for (int i = 0; i < 150; ++i) EXPECT_LE(std::abs(a.parameters()[i]), limit);
+  EXPECT_EQ(a.fingerprint(), b.fingerprint());
+  EXPECT_NE(a.fingerprint(), Model(builtin_model("keras-cnn", kMnist, 10), 2, 1).fingerprint());
+}
+
+TEST(Model, RejectsBadSpecsNamingTheLayer) {
+  ModelSpec spec = builtin_model("keras-cnn", kMnist, 10);
+  EXPECT_THROW(builtin_model("resnet-9000", kMnist, 10), ConfigError);
+  ModelSpec no_flatten = spec;
+  no_flatten.layers.erase(no_flatten.layers.begin() + 8);  // dense straight after conv
+  try {
+    Model m(no_flatten, 2, 1);
+    FAIL() << "dense after conv without flatten was accepted";
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("dense_"), std::string::npos) << e.what();
+  }
+  ModelSpec wrong_classes = spec;
+  wrong_classes.classes = 7;
+  EXPECT_THROW(Model(wrong_classes, 2, 1), ShapeError);
+  ModelSpec typo = spec;
+  typo.layers[0].options["kernal"] = 3;
+  EXPECT_THROW(Model(typo, 2, 1), ConfigError);
+  EXPECT_THROW(Model(spec, 0, 1), ConfigError);
+  EXPECT_THROW(Model(builtin_model("keras-cnn", Shape{1, 6, 6}, 10), 2, 1), ShapeError);  // too small for 3 convs
+}
+
+TEST(Model, SpecRoundTripsThroughJson) {
+  const ModelSpec spec = builtin_model("lenet5", kMnist, 10);
+  const ModelSpec back = ModelSpec::from_json(nlohmann::json::parse(spec.to_json().dump()));
+  EXPECT_EQ(back.to_json(), spec.to_json());
+  EXPECT_THROW(ModelSpec::from_json(nlohmann::json{{"name", "x"}}), ConfigError);
+}
+
+// Whole-model gradients (loss = mean softmax cross-entropy) against central differences.
+// Smooth layers only, so no finite-difference step crosses a ReLU or max-pool kink.
+TEST(Model, BackwardMatchesFiniteDifferencesOfTheLoss) {
+  ModelSpec spec;
+  spec.name = "smooth";
+  spec.input = Shape{2, 7, 6};
+  spec.classes = 5;
+  spec.layers = {{"conv2d", "c1", {}, {{"out_channels", 3}, {"kernel", 3}, {"padding", "same"}}},
+                 {"avg_pool2d", "p1", {}, {{"window", 2}}},
+                 {"conv2d", "c2", {}, {{"out_channels", 4}, {"kernel", 2}, {"stride", 1}}},
+                 {"flatten", "f", {}, {}},
+                 {"dense", "d1", {}, {{"units", 6}}},
+                 {"dense", "d2", {}, {{"units", 5}}}};
+  Model model(spec, 3, 2);
+  model.initialize(3);
+  Tensor input(Shape{3, 2, 7, 6});
+  testing::fill_uniform(input, 4);
+  const int32_t labels[] = {1, 4, 0};
+  PassContext ctx;
+  ctx.threads = 2;
+  auto loss = [&] {
+    return softmax_cross_entropy(model.forward(input, ctx), labels, 1.0f, nullptr).loss_sum / 3.0;
+  };
+  Tensor grad(Shape{3, 5});
+  softmax_cross_entropy(model.forward(input, ctx), labels, 1.0f / 3.0f, &grad);
+  std::vector<int64_t> ready;
+  model.backward(grad, ctx, [&](int64_t offset) { ready.push_back(offset); });
+  ASSERT_EQ(ready.size(), spec.layers.size());
+  EXPECT_TRUE(std::is_sorted(ready.rbegin(), ready.rend()));
+  EXPECT_EQ(ready.back(), 0);
+  const std::vector<float> analytic(model.gradients(), model.gradients() + model.parameter_count());
+  int checked = 0;
+  for (const LayerInfo& l : model.layers()) {
+    for (int64_t i = l.parameter_offset; i < l.parameter_offset + l.parameters; i += 3) {
+      float& p = model.parameters()[i];
+      const float saved = p, eps = 1e-2f;
+      p = saved + eps;
+      const double plus = loss();
+      p = saved - eps;
+      const double minus = loss();
+      p = saved;
+      const double numeric = (plus - minus) / (2 * eps);
+      EXPECT_NEAR(analytic[i], numeric, 1e-3 + 1e-2 * std::abs(numeric)) << l.name << " parameter " << i;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 50);
+}
+
+TEST(Model, SmallerBatchesAndThreadCountsGiveConsistentResults) {
+  Model model(builtin_model("keras-cnn", kMnist, 10), 8, 2);
+  model.initialize(1);
+  Tensor input(Shape{8, 1, 28, 28});
+  testing::fill_uniform(input, 2, 0.0f, 1.0f);
+  PassContext one, two;
+  two.threads = 2;
+  const std::vector<float> full(model.forward(input, one).data(), model.forward(input, one).data() + 80);
+  const Tensor& out2 = model.forward(input, two);
+  EXPECT_EQ(0, std::memcmp(full.data(), out2.data(), 80 * sizeof(float)));
+  // The first 3 samples alone give the same logits as within the batch of 8.
+  const Tensor& part = model.forward(input.reshaped(Shape{3, 1, 28, 28}), one);
+  ASSERT_EQ(part.shape(), (Shape{3, 10}));
+  EXPECT_EQ(0, std::memcmp(full.data(), part.data(), 30 * sizeof(float)));
+  EXPECT_THROW(model.forward(Tensor(Shape{9, 1, 28, 28}), one), ShapeError);
+  EXPECT_THROW(model.forward(Tensor(Shape{2, 1, 27, 28}), one), ShapeError);
+}
+
+}  // namespace
+}  // namespace convoy

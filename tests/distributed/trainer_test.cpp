@@ -1,0 +1,107 @@
+#include "distributed/trainer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/zoo.hpp"
+#include "distributed/local_communicator.hpp"
+#include "tests/distributed/synthetic_reader.hpp"
+
+namespace convoy {
+namespace {
+
+using testing::SyntheticReader;
+
+const Shape kSample{1, 12, 12};
+
+ModelSpec small_cnn() {
+  ModelSpec spec;
+  spec.name = "small";
+  spec.input = kSample;
+  spec.classes = 4;
+  spec.layers = {{"conv2d", "c1", {}, {{"out_channels", 4}, {"kernel", 3}}},
+                 {"relu", "r1", {}, {}},
+                 {"max_pool2d", "p1", {}, {{"window", 2}}},
+                 {"flatten", "f", {}, {}},
+                 {"dense", "d", {}, {{"units", 4}}}};
+  return spec;
+}
+
+struct TrainRun {
+  std::vector<float> parameters;
+  EvalReport eval;
+  std::vector<int64_t> delivered;
+};
+
+TrainRun train(TrainerConfig config, int64_t size, const std::string& optimizer = "adam") {
+  LocalCommunicator comm;
+  Model model(small_cnn(), config.global_batch, config.threads);
+  model.initialize(config.seed);
+  auto opt = make_optimizer({.type = optimizer, .momentum = optimizer == "sgd" ? 0.9f : 0.0f}, model.parameter_count());
+  Trainer trainer(model, *opt, {.base_lr = optimizer == "sgd" ? 0.05f : 0.01f}, comm, config);
+  SyntheticReader data(size, 4, kSample, 5);
+  trainer.synchronize_start(data.info());
+  TrainingObserver silent;
+  EXPECT_EQ(trainer.fit(data, nullptr, silent), StopReason::finished);
+  TrainRun run;
+  run.eval = trainer.evaluate(data);
+  run.delivered = data.delivered();
+  run.parameters.assign(model.parameters(), model.parameters() + model.parameter_count());
+  return run;
+}
+
+TEST(Trainer, LearnsASeparableProblem) {
+  const TrainRun run = train({.epochs = 3, .global_batch = 16, .seed = 1, .threads = 2}, 200);
+  EXPECT_GT(run.eval.accuracy, 0.9);
+  EXPECT_EQ(run.eval.samples, 200);
+}
+
+TEST(Trainer, SameSeedAndThreadsGiveBitwiseIdenticalWeights) {
+  for (const std::string opt : {"adam", "sgd"}) {
+    const TrainerConfig config{.epochs = 2, .global_batch = 10, .seed = 7, .threads = 2};
+    const TrainRun a = train(config, 95, opt), b = train(config, 95, opt);
+    ASSERT_EQ(a.parameters.size(), b.parameters.size());
+    EXPECT_EQ(0, std::memcmp(a.parameters.data(), b.parameters.data(), a.parameters.size() * sizeof(float))) << opt;
+    TrainerConfig other = config;
+    other.seed = 8;
+    const TrainRun c = train(other, 95, opt);
+    EXPECT_NE(0, std::memcmp(a.parameters.data(), c.parameters.data(), a.parameters.size() * sizeof(float))) << opt;
+  }
+}
+
+TEST(Trainer, UnevenLastBatchSeesEverySampleOncePerEpoch) {
+  // 101 samples in batches of 16: six full batches and one of 5, every epoch.
+  const TrainRun run = train({.epochs = 2, .global_batch = 16, .seed = 3, .threads = 1}, 101);
+  // delivered holds two epochs of training, then the evaluation pass.
+  ASSERT_EQ(run.delivered.size(), 3u * 101u);
+  for (int e = 0; e < 3; ++e) {
+    std::vector<int64_t> epoch(run.delivered.begin() + e * 101, run.delivered.begin() + (e + 1) * 101);
+    std::sort(epoch.begin(), epoch.end());
+    for (int64_t i = 0; i < 101; ++i) ASSERT_EQ(epoch[i], i) << "pass " << e;
+  }
+  // Shuffled: the first epoch's order is not the identity.
+  EXPECT_FALSE(std::is_sorted(run.delivered.begin(), run.delivered.begin() + 101));
+}
+
+TEST(Trainer, RejectsBatchSizesThatCannotWork) {
+  LocalCommunicator comm;
+  Model model(small_cnn(), 8, 1);
+  auto opt = make_optimizer({.type = "adam"}, model.parameter_count());
+  EXPECT_THROW(Trainer(model, *opt, {}, comm, {.global_batch = 0}), ConfigError);
+  EXPECT_THROW(Trainer(model, *opt, {.base_lr = -1.0f}, comm, {.global_batch = 8}), ConfigError);
+  Trainer trainer(model, *opt, {}, comm, {.global_batch = 8});
+  SyntheticReader tiny(5, 4, kSample, 1);
+  TrainingObserver silent;
+  try {
+    trainer.fit(tiny, nullptr, silent);
+    FAIL() << "batch 8 over 5 samples was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("larger than the training set"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace convoy

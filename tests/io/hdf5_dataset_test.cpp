@@ -1,0 +1,374 @@
+#include "io/hdf5_dataset.hpp"
+
+#include <hdf5.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "core/error.hpp"
+#include "tests/io/io_test_util.hpp"
+
+namespace convoy {
+namespace {
+
+using testing::TempDir;
+
+struct SmallSet {
+  std::array<int64_t, 4> dims;
+  std::vector<uint8_t> images;  // NHWC
+  std::vector<int32_t> labels;
+};
+
+SmallSet make_set(int64_t n, int64_t h, int64_t w, int64_t c, int32_t classes) {
+  SmallSet s{{n, h, w, c}, {}, {}};
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t e = 0; e < h * w * c; ++e) s.images.push_back(testing::pixel(i, e));
+    s.labels.push_back(static_cast<int32_t>((i * 7 + 3) % classes));
+  }
+  return s;
+}
+
+// Expected float value of element (ch, y, x) of sample i, from the NHWC bytes.
+float expected_pixel(const SmallSet& s, int64_t i, int64_t ch, int64_t y, int64_t x) {
+  const auto [n, h, w, c] = s.dims;
+  return static_cast<float>(s.images[((i * h + y) * w + x) * c + ch]) / 255.0f;
+}
+
+void expect_samples(const SmallSet& s, const std::vector<int64_t>& indices, const std::vector<float>& images,
+                    const std::vector<int32_t>& labels) {
+  const auto [n, h, w, c] = s.dims;
+  for (size_t k = 0; k < indices.size(); ++k) {
+    ASSERT_EQ(labels[k], s.labels[indices[k]]) << "position " << k;
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t y = 0; y < h; ++y)
+        for (int64_t x = 0; x < w; ++x)
+          ASSERT_FLOAT_EQ(images[((k * c + ch) * h + y) * w + x], expected_pixel(s, indices[k], ch, y, x))
+              << "position " << k << " sample " << indices[k] << " (" << ch << ", " << y << ", " << x << ")";
+  }
+}
+
+template <typename E, typename F>
+std::string error_message(F f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "unexpected exception type: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "expected an exception";
+  return "";
+}
+
+// Raw HDF5 writing for malformed files the Convoy writer refuses to produce.
+class RawFile {
+ public:
+  explicit RawFile(const std::string& path) : file_(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) {
+    EXPECT_GE(file_, 0);
+  }
+  ~RawFile() { H5Fclose(file_); }
+  template <typename T>
+  hid_t dataset(const char* name, hid_t file_type, hid_t mem_type, std::vector<hsize_t> dims, const std::vector<T>& data) {
+    const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+    const hid_t d = H5Dcreate2(file_, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    EXPECT_GE(d, 0);
+    EXPECT_GE(H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), 0);
+    H5Sclose(space);
+    return d;  // caller closes
+  }
+  void dataset_u8(const char* name, std::vector<hsize_t> dims) {
+    hsize_t total = 1;
+    for (hsize_t d : dims) total *= d;
+    std::vector<uint8_t> data(total, 7);
+    H5Dclose(dataset(name, H5T_STD_U8LE, H5T_NATIVE_UINT8, dims, data));
+  }
+  void labels_i32(std::vector<int32_t> labels) {
+    H5Dclose(dataset("labels", H5T_STD_I32LE, H5T_NATIVE_INT32, {labels.size()}, labels));
+  }
+
+ private:
+  hid_t file_;
+};
+
+TEST(Hdf5Dataset, RoundTripRandomIndices) {
+  TempDir dir;
+  const SmallSet s = make_set(100, 5, 4, 3, 6);
+  const std::vector<std::string> names = {"a", "bee", "c", "dé", "e", "f"};
+  write_hdf5_dataset(dir.file("d.h5"), s.dims, s.images.data(), s.labels.data(), names);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("d.h5.tmp")));
+
+  Hdf5Dataset d = Hdf5Dataset::open(dir.file("d.h5"));
+  EXPECT_EQ(d.info().size, 100);
+  EXPECT_EQ(d.info().sample, (Shape{3, 5, 4}));
+  EXPECT_EQ(d.info().classes, 6);
+  EXPECT_EQ(d.info().class_names, names);
+  EXPECT_EQ(d.labels(), s.labels);
+
+  std::mt19937 gen(42);
+  std::uniform_int_distribution<int64_t> pick(0, 99);
+  int64_t total = 0;
+  for (int round = 0; round < 5; ++round) {
+    std::vector<int64_t> indices(17);
+    for (auto& i : indices) i = pick(gen);
+    indices[3] = indices[4];  // a repeat
+    indices[10] = 99;         // the last sample, and a run with the next
+    indices[11] = 98;
+    std::vector<float> images(indices.size() * 3 * 5 * 4, -1.0f);
+    std::vector<int32_t> labels(indices.size(), -1);
+    d.read(indices, images.data(), labels.data());
+    expect_samples(s, indices, images, labels);
+    total += static_cast<int64_t>(indices.size());
+    EXPECT_EQ(d.samples_read(), total);
+  }
+}
+
+TEST(Hdf5Dataset, ChunkedAlongN) {
+  TempDir dir;
+  const SmallSet s = make_set(2000, 28, 28, 1, 10);
+  write_hdf5_dataset(dir.file("d.h5"), s.dims, s.images.data(), s.labels.data(), {});
+  const hid_t file = H5Fopen(dir.file("d.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  const hid_t images = H5Dopen2(file, "images", H5P_DEFAULT);
+  const hid_t dcpl = H5Dget_create_plist(images);
+  ASSERT_EQ(H5Pget_layout(dcpl), H5D_CHUNKED);
+  hsize_t chunk[4] = {};
+  ASSERT_EQ(H5Pget_chunk(dcpl, 4, chunk), 4);
+  EXPECT_EQ(chunk[1], 28u);
+  EXPECT_EQ(chunk[2], 28u);
+  EXPECT_EQ(chunk[3], 1u);
+  EXPECT_EQ(static_cast<int64_t>(chunk[0]), Hdf5DatasetWriter::chunk_rows(s.dims));
+  const hsize_t chunk_bytes = chunk[0] * 28 * 28;
+  EXPECT_GE(chunk_bytes, 64u << 10);
+  EXPECT_LE(chunk_bytes, 1u << 20);
+  EXPECT_EQ(H5Pget_nfilters(dcpl), 0);  // no compression by default
+  H5Pclose(dcpl);
+  H5Dclose(images);
+  H5Fclose(file);
+
+  // Huge samples still get one sample a chunk; few samples a chunk no larger than N.
+  EXPECT_EQ(Hdf5DatasetWriter::chunk_rows({10, 1000, 1000, 3}), 1);
+  EXPECT_EQ(Hdf5DatasetWriter::chunk_rows({3, 2, 2, 1}), 3);
+}
+
+TEST(Hdf5Dataset, DeflateRoundTrip) {
+  TempDir dir;
+  const SmallSet s = make_set(40, 6, 6, 1, 3);
+  write_hdf5_dataset(dir.file("d.h5"), s.dims, s.images.data(), s.labels.data(), {"x", "y", "z"},
+                     {.deflate_level = 4});
+  Hdf5Dataset d = Hdf5Dataset::open(dir.file("d.h5"), {.batch_hint = 4});
+  const std::vector<int64_t> indices = {39, 0, 17, 18, 19, 5};
+  std::vector<float> images(indices.size() * 36);
+  std::vector<int32_t> labels(indices.size());
+  d.read(indices, images.data(), labels.data());
+  expect_samples(s, indices, images, labels);
+}
+
+TEST(Hdf5Dataset, ReadsRank3Float32AndOtherIntegerLabels) {
+  TempDir dir;
+  const std::string path = dir.file("f.h5");
+  std::vector<float> pixels(4 * 2 * 3);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = 0.5f * static_cast<float>(i);
+  {
+    RawFile f(path);
+    H5Dclose(f.dataset("images", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {4, 2, 3}, pixels));
+    const hid_t labels =
+        f.dataset("labels", H5T_STD_I64BE, H5T_NATIVE_INT64, {4}, std::vector<int64_t>{2, 0, 1, 2});
+    // Fixed-length, NUL-padded names, as numpy 'S' arrays are stored.
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, 5);
+    const hsize_t count = 3;
+    const hid_t space = H5Screate_simple(1, &count, nullptr);
+    const hid_t attr = H5Acreate2(labels, "class_names", type, space, H5P_DEFAULT, H5P_DEFAULT);
+    const char names[15] = {'c', 'a', 't', 0, 0, 'd', 'o', 'g', 0, 0, 'h', 'o', 'r', 's', 'e'};
+    ASSERT_GE(H5Awrite(attr, type, names), 0);
+    H5Aclose(attr);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Dclose(labels);
+  }
+  Hdf5Dataset d = Hdf5Dataset::open(path);
+  EXPECT_EQ(d.info().sample, (Shape{1, 2, 3}));
+  EXPECT_EQ(d.info().class_names, (std::vector<std::string>{"cat", "dog", "horse"}));
+  EXPECT_EQ(d.info().classes, 3);
+  const std::vector<int64_t> indices = {3, 1};
+  std::vector<float> images(2 * 6);
+  std::vector<int32_t> labels(2);
+  d.read(indices, images.data(), labels.data());
+  EXPECT_EQ(labels, (std::vector<int32_t>{2, 0}));
+  for (int e = 0; e < 6; ++e) {
+    EXPECT_EQ(images[e], pixels[3 * 6 + e]);  // float32 is delivered as stored
+    EXPECT_EQ(images[6 + e], pixels[1 * 6 + e]);
+  }
+}
+
+TEST(Hdf5Dataset, MissingImagesIsNamed) {
+  TempDir dir;
+  const std::string path = dir.file("x.h5");
+  RawFile(path).labels_i32({0, 1});
+  const std::string message = error_message<IoError>([&] { Hdf5Dataset::open(path); });
+  EXPECT_NE(message.find(path), std::string::npos) << message;
+  EXPECT_NE(message.find("expected a dataset /images"), std::string::npos) << message;
+}
+
+TEST(Hdf5Dataset, MissingLabelsIsNamed) {
+  TempDir dir;
+  const std::string path = dir.file("x.h5");
+  RawFile(path).dataset_u8("images", {2, 3, 3, 1});
+  const std::string message = error_message<IoError>([&] { Hdf5Dataset::open(path); });
+  EXPECT_NE(message.find("expected a dataset /labels [2]"), std::string::npos) << message;
+}
+
+TEST(Hdf5Dataset, CountMismatchIsAShapeError) {
+  TempDir dir;
+  const std::string path = dir.file("x.h5");
+  {
+    RawFile f(path);
+    f.dataset_u8("images", {3, 2, 2, 1});
+    f.labels_i32({0, 1});
+  }
+  const std::string message = error_message<ShapeError>([&] { Hdf5Dataset::open(path); });
+  EXPECT_NE(message.find("/images has 3 samples but /labels has 2"), std::string::npos) << message;
+}
+
+TEST(Hdf5Dataset, WrongImageRankIsAShapeError) {
+  TempDir dir;
+  const std::string path = dir.file("x.h5");
+  {
+    RawFile f(path);
+    f.dataset_u8("images", {2, 784});
+    f.labels_i32({0, 1});
+  }
+  const std::string message = error_message<ShapeError>([&] { Hdf5Dataset::open(path); });
+  EXPECT_NE(message.find("expected rank 4 [N,H,W,C] (or 3 [N,H,W]), found rank 2 [2, 784]"), std::string::npos)
+      << message;
+}
+
+TEST(Hdf5Dataset, WrongImageTypeIsNamed) {
+  TempDir dir;
+  const std::string path = dir.file("x.h5");
+  {
+    RawFile f(path);
+    H5Dclose(f.dataset("images", H5T_STD_I16LE, H5T_NATIVE_INT16, {2, 2, 2, 1}, std::vector<int16_t>(8, 1)));
+    f.labels_i32({0, 1});
+  }
+  const std::string message = error_message<IoError>([&] { Hdf5Dataset::open(path); });
+  EXPECT_NE(message.find("expected uint8 or float32 elements, found int16"), std::string::npos) << message;
+}
+
+TEST(Hdf5Dataset, LabelOutsideClassesIsNamed) {
+  TempDir dir;
+  const SmallSet s = make_set(5, 2, 2, 1, 3);
+  std::vector<int32_t> labels = {0, 1, 2, 1, 0};
+  write_hdf5_dataset(dir.file("ok.h5"), s.dims, s.images.data(), labels.data(), {});
+  // Without class names the classes are max + 1 = 3; the caller may demand fewer.
+  EXPECT_EQ(Hdf5Dataset::open(dir.file("ok.h5")).info().classes, 3);
+  const std::string message =
+      error_message<IoError>([&] { Hdf5Dataset::open(dir.file("ok.h5"), {.expected_classes = 2}); });
+  EXPECT_NE(message.find("/labels[2] = 2 is outside [0, 2)"), std::string::npos) << message;
+
+  // A file whose labels exceed its class_names.
+  const std::string path = dir.file("bad.h5");
+  {
+    RawFile f(path);
+    f.dataset_u8("images", {3, 2, 2, 1});
+    const hid_t l = f.dataset("labels", H5T_STD_U8LE, H5T_NATIVE_INT32, {3}, std::vector<int32_t>{0, 4, 1});
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    const hsize_t count = 2;
+    const hid_t space = H5Screate_simple(1, &count, nullptr);
+    const hid_t attr = H5Acreate2(l, "class_names", type, space, H5P_DEFAULT, H5P_DEFAULT);
+    const char* names[2] = {"no", "yes"};
+    H5Awrite(attr, type, names);
+    H5Aclose(attr);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Dclose(l);
+  }
+  const std::string bad = error_message<IoError>([&] { Hdf5Dataset::open(path); });
+  EXPECT_NE(bad.find("/labels[1] = 4 is outside [0, 2) (2 classes from the class_names attribute)"),
+            std::string::npos)
+      << bad;
+
+  // Negative labels are always out of range.
+  {
+    RawFile f(dir.file("neg.h5"));
+    f.dataset_u8("images", {2, 2, 2, 1});
+    f.labels_i32({0, -1});
+  }
+  EXPECT_THROW(Hdf5Dataset::open(dir.file("neg.h5")), IoError);
+}
+
+TEST(Hdf5Dataset, MissingOrNonHdf5FileIsNamed) {
+  TempDir dir;
+  std::string message = error_message<IoError>([&] { Hdf5Dataset::open(dir.file("none.h5")); });
+  EXPECT_NE(message.find(dir.file("none.h5") + "': file not found"), std::string::npos) << message;
+  testing::write_bytes(dir.file("text.h5"), {'h', 'e', 'l', 'l', 'o'}, false);
+  message = error_message<IoError>([&] { Hdf5Dataset::open(dir.file("text.h5")); });
+  EXPECT_NE(message.find("not an HDF5 file"), std::string::npos) << message;
+}
+
+TEST(Hdf5Dataset, IndexOutsideDatasetIsAConfigError) {
+  TempDir dir;
+  const SmallSet s = make_set(10, 2, 2, 1, 2);
+  write_hdf5_dataset(dir.file("d.h5"), s.dims, s.images.data(), s.labels.data(), {});
+  Hdf5Dataset d = Hdf5Dataset::open(dir.file("d.h5"));
+  std::vector<float> images(8);
+  std::vector<int32_t> labels(2);
+  const std::vector<int64_t> indices = {1, 10};
+  const std::string message = error_message<ConfigError>([&] { d.read(indices, images.data(), labels.data()); });
+  EXPECT_NE(message.find("sample index 10 is outside [0, 10)"), std::string::npos) << message;
+  EXPECT_EQ(d.samples_read(), 0);
+}
+
+TEST(Hdf5Dataset, WriterChecksItsInputAndLeavesNoPartialFile) {
+  TempDir dir;
+  const std::string path = dir.file("w.h5");
+  const SmallSet s = make_set(4, 2, 2, 1, 2);
+  {
+    Hdf5DatasetWriter writer(path, s.dims, {"a", "b"});
+    const int32_t bad_label = 2;
+    EXPECT_THROW(writer.append(1, s.images.data(), &bad_label), ConfigError);
+    writer.append(2, s.images.data(), s.labels.data());
+    EXPECT_THROW(writer.append(3, s.images.data(), s.labels.data()), ConfigError);  // 2 + 3 > 4
+    EXPECT_THROW(writer.commit(), ConfigError);                                     // only 2 of 4
+    EXPECT_TRUE(std::filesystem::exists(path + ".tmp"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_THROW(Hdf5DatasetWriter(path, {0, 2, 2, 1}, {}), ConfigError);
+
+  // Written in two pieces, read back whole.
+  {
+    Hdf5DatasetWriter writer(path, s.dims, {"a", "b"});
+    writer.append(1, s.images.data(), s.labels.data());
+    writer.append(3, s.images.data() + 4, s.labels.data() + 1);
+    writer.commit();
+  }
+  Hdf5Dataset d = Hdf5Dataset::open(path);
+  const std::vector<int64_t> indices = {0, 1, 2, 3};
+  std::vector<float> images(16);
+  std::vector<int32_t> labels(4);
+  d.read(indices, images.data(), labels.data());
+  expect_samples(s, indices, images, labels);
+}
+
+
+TEST(Hdf5Dataset, Hdf5ErrorStackBecomesOneLineMessage) {
+  TempDir dir;
+  const std::string path = dir.file("no/such/folder/x.h5");
+  ::testing::internal::CaptureStderr();
+  const std::string message = error_message<IoError>([&] { Hdf5DatasetWriter(path, {1, 1, 1, 1}, {}); });
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");  // HDF5's own printing is off
+  EXPECT_NE(message.find("HDF5 file '" + path + ".tmp': H5Fcreate failed: H5Fcreate: unable to create file"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("No such file or directory"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace convoy

@@ -1,0 +1,69 @@
+#include "io/idx_convert.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/error.hpp"
+#include "io/class_names.hpp"
+#include "tests/io/io_test_util.hpp"
+
+namespace convoy {
+namespace {
+
+using testing::idx_bytes;
+using testing::TempDir;
+using testing::write_bytes;
+
+TEST(ConvertIdx, WritesADatasetMatchingTheIdxFiles) {
+  TempDir dir;
+  std::vector<uint8_t> pixels;
+  for (int i = 0; i < 7; ++i)
+    for (int e = 0; e < 12; ++e) pixels.push_back(testing::pixel(i, e));
+  const std::vector<uint8_t> labels = {9, 0, 3, 3, 1, 8, 5};
+  write_bytes(dir.file("img.gz"), idx_bytes({7, 3, 4}, pixels), true);
+  write_bytes(dir.file("lab"), idx_bytes({7}, labels), false);
+  convert_idx_to_hdf5(dir.file("img.gz"), dir.file("lab"), dir.file("out.h5"), fashion_mnist_class_names());
+
+  Hdf5Dataset d = Hdf5Dataset::open(dir.file("out.h5"));
+  EXPECT_EQ(d.info().size, 7);
+  EXPECT_EQ(d.info().sample, (Shape{1, 3, 4}));
+  EXPECT_EQ(d.info().classes, 10);
+  EXPECT_EQ(d.info().class_names, fashion_mnist_class_names());
+  const std::vector<int64_t> indices = {6, 0, 3};
+  std::vector<float> images(3 * 12);
+  std::vector<int32_t> read_labels(3);
+  d.read(indices, images.data(), read_labels.data());
+  EXPECT_EQ(read_labels, (std::vector<int32_t>{5, 9, 3}));
+  for (int k = 0; k < 3; ++k)
+    for (int e = 0; e < 12; ++e) EXPECT_FLOAT_EQ(images[k * 12 + e], testing::pixel(indices[k], e) / 255.0f);
+}
+
+TEST(ConvertIdx, CountMismatchNamesBothFiles) {
+  TempDir dir;
+  write_bytes(dir.file("img"), idx_bytes({3, 2, 2}, std::vector<uint8_t>(12, 1)), false);
+  write_bytes(dir.file("lab"), idx_bytes({2}, {0, 1}), false);
+  try {
+    convert_idx_to_hdf5(dir.file("img"), dir.file("lab"), dir.file("out.h5"), {});
+    FAIL() << "expected an IoError";
+  } catch (const IoError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(dir.file("img")), std::string::npos) << message;
+    EXPECT_NE(message.find(dir.file("lab")), std::string::npos) << message;
+    EXPECT_NE(message.find("found 3 images and 2 labels"), std::string::npos) << message;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("out.h5")));
+}
+
+TEST(ConvertIdx, LabelWithoutClassNameIsAConfigError) {
+  TempDir dir;
+  write_bytes(dir.file("img"), idx_bytes({2, 2, 2}, std::vector<uint8_t>(8, 1)), false);
+  write_bytes(dir.file("lab"), idx_bytes({2}, {0, 2}), false);
+  EXPECT_THROW(convert_idx_to_hdf5(dir.file("img"), dir.file("lab"), dir.file("out.h5"), {"a", "b"}), ConfigError);
+  // Without names the classes come from the labels.
+  convert_idx_to_hdf5(dir.file("img"), dir.file("lab"), dir.file("out.h5"), {});
+  EXPECT_EQ(Hdf5Dataset::open(dir.file("out.h5")).info().classes, 3);
+}
+
+}  // namespace
+}  // namespace convoy
