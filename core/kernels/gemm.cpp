@@ -3,48 +3,132 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "core/kernels/cpu_features.hpp"
+#include "core/kernels/gemm_microkernels.hpp"
+#include "core/tensor.hpp"
 
 namespace convoy {
 namespace {
 
-// Rows of C computed together while a block of B stays in cache.
-constexpr int64_t kBlockK = 256;
+// Note [GEMM blocking]
+// Goto/BLIS order: for each block of NC columns of C, for each KC slice of the depth, pack
+// op(B)[KC, NC] into NR-wide panels (L2/L3 resident); for each MC rows, pack op(A)[MC, KC]
+// into MR-tall panels (L2 resident); then the microkernel sweeps the tiles. Transposes are
+// absorbed by the packing, so one microkernel serves all four cases.
+constexpr int64_t kKc = 256, kMc = 96, kNc = 1024;
 
-void gemm_rows(Trans trans_a, Trans trans_b, int64_t row_begin, int64_t row_end, int64_t n, int64_t k,
-               const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  for (int64_t i = row_begin; i < row_end; ++i) {
-    float* ci = c + i * ldc;
-    if (beta == 0.0f) std::fill(ci, ci + n, 0.0f);
+// Per-thread packing buffers, grown once and reused: no allocation in the steady state.
+struct PackBuffers {
+  std::shared_ptr<float[]> a, b;
+  int64_t a_size = 0, b_size = 0;
+  float* get_a(int64_t n) {
+    if (n > a_size) a = allocate_aligned(a_size = n);
+    return a.get();
   }
-  if (trans_b == Trans::no) {
-    // Broadcast one element of A against a row of B: the inner loop runs along contiguous n.
-    for (int64_t p0 = 0; p0 < k; p0 += kBlockK) {
-      const int64_t p1 = std::min(k, p0 + kBlockK);
-      for (int64_t i = row_begin; i < row_end; ++i) {
-        float* ci = c + i * ldc;
-        for (int64_t p = p0; p < p1; ++p) {
-          const float aip = trans_a == Trans::no ? a[i * lda + p] : a[p * lda + i];
-          const float* bp = b + p * ldb;
-#pragma omp simd
-          for (int64_t j = 0; j < n; ++j) ci[j] += aip * bp[j];
-        }
-      }
+  float* get_b(int64_t n) {
+    if (n > b_size) b = allocate_aligned(b_size = n);
+    return b.get();
+  }
+};
+
+PackBuffers& buffers() {
+  thread_local PackBuffers b;
+  return b;
+}
+
+// op(A)[i, p] for A [m, k] (no) or [k, m] (yes).
+inline float a_at(Trans t, const float* a, int64_t lda, int64_t i, int64_t p) {
+  return t == Trans::no ? a[i * lda + p] : a[p * lda + i];
+}
+
+// Packs rows [i0, i0+mc) x depth [p0, p0+kc) of op(A) into MR-tall panels, zero-padded.
+void pack_a(Trans t, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int64_t mr,
+            float* out) {
+  for (int64_t ir = 0; ir < mc; ir += mr) {
+    const int64_t rows = std::min(mr, mc - ir);
+    float* panel = out + ir * kc;
+    if (t == Trans::yes && rows == mr) {
+      // A is [k, m]: each depth step's MR values are contiguous.
+      for (int64_t p = 0; p < kc; ++p) std::memcpy(panel + p * mr, a + (p0 + p) * lda + i0 + ir, mr * sizeof(float));
+      continue;
     }
-  } else {
-    // B is [n, k]: each element of C is a dot product of two contiguous rows.
-    for (int64_t i = row_begin; i < row_end; ++i) {
-      float* ci = c + i * ldc;
-      for (int64_t j = 0; j < n; ++j) {
-        const float* bj = b + j * ldb;
-        float sum = 0.0f;
-        if (trans_a == Trans::no) {
-          const float* ai = a + i * lda;
-#pragma omp simd reduction(+ : sum)
-          for (int64_t p = 0; p < k; ++p) sum += ai[p] * bj[p];
-        } else {
-          for (int64_t p = 0; p < k; ++p) sum += a[p * lda + i] * bj[p];
+    for (int64_t p = 0; p < kc; ++p) {
+      for (int64_t i = 0; i < rows; ++i) panel[p * mr + i] = a_at(t, a, lda, i0 + ir + i, p0 + p);
+      for (int64_t i = rows; i < mr; ++i) panel[p * mr + i] = 0.0f;
+    }
+  }
+}
+
+// Packs depth [p0, p0+kc) x columns [j0, j0+nc) of op(B) into NR-wide panels, zero-padded.
+void pack_b(Trans t, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int64_t nr,
+            float* out) {
+  for (int64_t jr = 0; jr < nc; jr += nr) {
+    const int64_t cols = std::min(nr, nc - jr);
+    float* panel = out + jr * kc;
+    if (t == Trans::no) {
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* row = b + (p0 + p) * ldb + j0 + jr;
+        float* dst = panel + p * nr;
+        std::memcpy(dst, row, cols * sizeof(float));
+        std::fill(dst + cols, dst + nr, 0.0f);
+      }
+    } else {
+      // B is [n, k]: walk each of the NR rows of B along the depth.
+      for (int64_t j = 0; j < cols; ++j) {
+        const float* row = b + (j0 + jr + j) * ldb + p0;
+        for (int64_t p = 0; p < kc; ++p) panel[p * nr + j] = row[p];
+      }
+      for (int64_t j = cols; j < nr; ++j)
+        for (int64_t p = 0; p < kc; ++p) panel[p * nr + j] = 0.0f;
+    }
+  }
+}
+
+void gemm_serial(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                 const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (beta == 0.0f)
+      for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
+  const MicroKernelInfo mk = microkernel_for(active_isa());
+  const int64_t mr = mk.mr, nr = mk.nr;
+  PackBuffers& buf = buffers();
+  const int64_t nc_max = std::min(kNc, (n + nr - 1) / nr * nr);
+  const int64_t mc_max = std::min(kMc, (m + mr - 1) / mr * mr);
+  const int64_t kc_max = std::min(kKc, k);
+  float* bpack = buf.get_b(nc_max * kc_max);
+  float* apack = buf.get_a(mc_max * kc_max);
+  alignas(64) float edge[32 * 16];  // one tile for the matrix edges (MR x NR <= 12 x 32)
+
+  for (int64_t jc = 0; jc < n; jc += kNc) {
+    const int64_t nc = std::min(kNc, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kKc) {
+      const int64_t kc = std::min(kKc, k - pc);
+      const bool accumulate = pc > 0 || beta != 0.0f;
+      pack_b(trans_b, b, ldb, pc, kc, jc, nc, nr, bpack);
+      for (int64_t ic = 0; ic < m; ic += kMc) {
+        const int64_t mc = std::min(kMc, m - ic);
+        pack_a(trans_a, a, lda, ic, mc, pc, kc, mr, apack);
+        for (int64_t jr = 0; jr < nc; jr += nr) {
+          const int64_t cols = std::min(nr, nc - jr);
+          for (int64_t ir = 0; ir < mc; ir += mr) {
+            const int64_t rows = std::min(mr, mc - ir);
+            float* tile = c + (ic + ir) * ldc + jc + jr;
+            if (rows == mr && cols == nr) {
+              mk.kernel(kc, apack + ir * kc, bpack + jr * kc, tile, ldc, accumulate);
+            } else {
+              mk.kernel(kc, apack + ir * kc, bpack + jr * kc, edge, nr, false);
+              for (int64_t i = 0; i < rows; ++i)
+                for (int64_t j = 0; j < cols; ++j)
+                  tile[i * ldc + j] = accumulate ? tile[i * ldc + j] + edge[i * nr + j] : edge[i * nr + j];
+            }
+          }
         }
-        ci[j] += sum;
       }
     }
   }
@@ -54,22 +138,35 @@ void gemm_rows(Trans trans_a, Trans trans_b, int64_t row_begin, int64_t row_end,
 
 void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  gemm_rows(trans_a, trans_b, 0, m, n, k, a, lda, b, ldb, beta, c, ldc);
+  gemm_serial(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 
 void gemm_parallel(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const float* a,
                    int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads) {
-  if (threads <= 1 || m < 2) {
-    gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
+  // Below this much work a parallel region costs more than it saves.
+  const bool small = static_cast<double>(m) * n * k < 64.0 * 64 * 64;
+  if (threads <= 1 || small) {
+    gemm_serial(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
     return;
   }
+  // Split the longer of C's two dimensions in whole tiles, so no two threads write one element
+  // and each element's sum runs in the same order whatever the thread count.
+  const int64_t mr = microkernel_for(active_isa()).mr, nr = microkernel_for(active_isa()).nr;
+  const bool split_rows = m / mr >= n / nr;
 #pragma omp parallel num_threads(threads)
   {
-    const int t = omp_get_thread_num();
-    const int nt = omp_get_num_threads();
-    const int64_t begin = m * t / nt;
-    const int64_t end = m * (t + 1) / nt;
-    gemm_rows(trans_a, trans_b, begin, end, n, k, a, lda, b, ldb, beta, c, ldc);
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    if (split_rows) {
+      const int64_t tiles = (m + mr - 1) / mr;
+      const int64_t i0 = std::min(m, tiles * t / nt * mr), i1 = std::min(m, tiles * (t + 1) / nt * mr);
+      const float* a_rows = trans_a == Trans::no ? a + i0 * lda : a + i0;
+      if (i1 > i0) gemm_serial(trans_a, trans_b, i1 - i0, n, k, a_rows, lda, b, ldb, beta, c + i0 * ldc, ldc);
+    } else {
+      const int64_t tiles = (n + nr - 1) / nr;
+      const int64_t j0 = std::min(n, tiles * t / nt * nr), j1 = std::min(n, tiles * (t + 1) / nt * nr);
+      const float* b_cols = trans_b == Trans::no ? b + j0 : b + j0 * ldb;
+      if (j1 > j0) gemm_serial(trans_a, trans_b, m, j1 - j0, k, a, lda, b_cols, ldb, beta, c + j0, ldc);
+    }
   }
 }
 

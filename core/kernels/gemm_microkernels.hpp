@@ -1,0 +1,27 @@
+// GEMM microkernels: one register tile of C from packed panels, per instruction set.
+#pragma once
+
+#include <cstdint>
+
+#include "core/kernels/cpu_features.hpp"
+
+namespace convoy {
+
+// Note [GEMM microkernel]
+// A microkernel computes the tile C[0:MR, 0:NR] (row stride ldc) from packed panels:
+//   a_panel [k][MR]  (column p of op(A)'s MR rows, contiguous)
+//   b_panel [k][NR]  (row p of op(B)'s NR columns, contiguous, 64-byte aligned)
+// overwriting C when accumulate is false (C is never read then, so it may hold garbage) and
+// adding to it otherwise. Accumulation runs over p in order, so a tile's bits do not depend on
+// which thread computes it. Tiles at the matrix edge go through a full-size scratch tile.
+using MicroKernel = void (*)(int64_t k, const float* a_panel, const float* b_panel, float* c, int64_t ldc,
+                             bool accumulate);
+
+struct MicroKernelInfo {
+  int64_t mr, nr;
+  MicroKernel kernel;
+};
+
+MicroKernelInfo microkernel_for(Isa isa);
+
+}  // namespace convoy

@@ -1,0 +1,93 @@
+#include "core/kernels/gemm.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <tuple>
+#include <vector>
+
+#include "core/kernels/cpu_features.hpp"
+#include "core/rng.hpp"
+
+namespace convoy {
+namespace {
+
+// Runs the body once for every instruction set this CPU supports, restoring the default.
+template <typename Body>
+void for_each_isa(Body body) {
+  const Isa original = active_isa();
+  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
+    if (!set_isa(isa)) continue;
+    SCOPED_TRACE(isa_name(isa));
+    body();
+  }
+  set_isa(original);
+}
+
+std::vector<float> random_matrix(int64_t count, uint64_t seed) {
+  std::vector<float> v(count);
+  for (int64_t i = 0; i < count; ++i) v[i] = random_uniform(seed, RandomPurpose::init, 0, i) * 2.0f - 1.0f;
+  return v;
+}
+
+// (m, n, k, trans_a, trans_b, beta)
+using GemmCase = std::tuple<int, int, int, bool, bool, float>;
+class GemmGrid : public ::testing::TestWithParam<GemmCase> {};
+
+TEST_P(GemmGrid, MatchesNaiveReferenceOnEveryIsaAndThreadCount) {
+  const auto [m, n, k, ta, tb, beta] = GetParam();
+  const int64_t pad = 3;  // leading dimensions wider than the matrices
+  const int64_t lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
+  const std::vector<float> a = random_matrix((ta ? k : m) * lda, 1), b = random_matrix((tb ? n : k) * ldb, 2);
+  const std::vector<float> c0 = random_matrix(m * ldc, 3);
+  std::vector<double> expected(m * ldc);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < ldc; ++j) {
+      if (j >= n) {
+        expected[i * ldc + j] = c0[i * ldc + j];  // outside C: untouched
+        continue;
+      }
+      double sum = beta * c0[i * ldc + j];
+      for (int64_t p = 0; p < k; ++p)
+        sum += static_cast<double>(ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+      expected[i * ldc + j] = sum;
+    }
+  for_each_isa([&] {
+    std::vector<float> one = c0, two = c0;
+    if (beta == 0.0f) std::fill(one.begin(), one.end(), NAN), std::fill(two.begin(), two.end(), NAN);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = n; j < ldc; ++j) one[i * ldc + j] = two[i * ldc + j] = c0[i * ldc + j];
+    const Trans tra = ta ? Trans::yes : Trans::no, trb = tb ? Trans::yes : Trans::no;
+    gemm_parallel(tra, trb, m, n, k, a.data(), lda, b.data(), ldb, beta, one.data(), ldc, 1);
+    gemm_parallel(tra, trb, m, n, k, a.data(), lda, b.data(), ldb, beta, two.data(), ldc, 2);
+    for (int64_t e = 0; e < m * ldc; ++e)
+      ASSERT_NEAR(one[e], expected[e], 1e-4 * (1 + std::sqrt(static_cast<double>(k)))) << "element " << e;
+    EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float))) << "1 vs 2 threads";
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, GemmGrid,
+    ::testing::Combine(::testing::Values(1, 13, 64), ::testing::Values(1, 17, 121), ::testing::Values(1, 9, 300),
+                       ::testing::Bool(), ::testing::Bool(), ::testing::Values(0.0f, 1.0f)));
+
+TEST(Gemm, LargeProductSplitsOverThreadsBitwiseIdentically) {
+  const int64_t m = 200, n = 1100, k = 600;  // more than one block in every dimension
+  const std::vector<float> a = random_matrix(m * k, 4), b = random_matrix(k * n, 5);
+  for_each_isa([&] {
+    std::vector<float> one(m * n), two(m * n);
+    gemm_parallel(Trans::no, Trans::no, m, n, k, a.data(), k, b.data(), n, 0.0f, one.data(), n, 1);
+    gemm_parallel(Trans::no, Trans::no, m, n, k, a.data(), k, b.data(), n, 0.0f, two.data(), n, 2);
+    EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
+    for (int64_t i : {int64_t{0}, m / 2, m - 1})
+      for (int64_t j : {int64_t{0}, n / 3, n - 1}) {
+        double sum = 0;
+        for (int64_t p = 0; p < k; ++p) sum += static_cast<double>(a[i * k + p]) * b[p * n + j];
+        ASSERT_NEAR(one[i * n + j], sum, 1e-3);
+      }
+  });
+}
+
+}  // namespace
+}  // namespace convoy
