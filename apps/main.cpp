@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/bench_command.hpp"
 #include "apps/commands.hpp"
 #include "apps/exit_codes.hpp"
 #include "distributed/make_communicator.hpp"
@@ -25,6 +26,9 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   add_train_command(app, *comm, exit_code);
   add_convert_command(app, exit_code);
+  add_eval_command(app, *comm, exit_code);
+  add_inspect_command(app, exit_code);
+  add_bench_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -62,9 +62,13 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   }
   const StopReason reason = trainer.fit(*train, test.get(), observer, start);
   if (reason == StopReason::preempted) {
-    if (root)
-      std::printf("stopped by signal %d at step %lld; checkpoint %s; resume with --resume auto\n", stop_signal(),
-                  static_cast<long long>(trainer.cursor().global_step), keeper.last_path().c_str());
+    if (root) {
+      const std::string why = stop_signal() ? "signal " + std::to_string(stop_signal()) : "--stop-after";
+      std::printf("stopped by %s at step %lld; %s\n", why.c_str(),
+                  static_cast<long long>(trainer.cursor().global_step),
+                  keeper.last_path().empty() ? "no checkpoint (no --checkpoint-dir)"
+                                             : ("checkpoint " + keeper.last_path() + "; resume with --resume auto").c_str());
+    }
     return kExitPreempted;
   }
   if (test) {

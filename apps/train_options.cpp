@@ -10,6 +10,8 @@
 namespace convoy {
 
 void TrainOptions::add_to(CLI::App& cmd) {
+  // A repeated option takes its last value, so wrappers can pass defaults and users override them.
+  cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd.add_option("--model", model, "Built-in model (keras-cnn, lenet5) or a JSON model file")->capture_default_str();
   cmd.add_option("--data", data, "Training set (HDF5, made by convoy convert)")->required();
   cmd.add_option("--test", test, "Test set, evaluated after every epoch and at the end");
@@ -34,6 +36,8 @@ void TrainOptions::add_to(CLI::App& cmd) {
                  "Steps between checkpoints (0: only at the end and on preemption)")
       ->capture_default_str();
   cmd.add_option("--keep", keep, "Checkpoints kept (the newest)")->capture_default_str();
+  cmd.add_option("--stop-after", stop_after,
+                 "Checkpoint and stop once this many steps are done in total (time-boxed jobs; exit code 3)");
   cmd.add_option("--resume", resume, "auto (newest valid checkpoint in --checkpoint-dir, if any) or a checkpoint file");
 }
 
@@ -47,6 +51,7 @@ void TrainOptions::validate() const {
                "': expected auto, bar or lines");
   CONVOY_CHECK(bucket_kib > 0, ConfigError, "--bucket-kib ", bucket_kib, ": expected > 0");
   CONVOY_CHECK(checkpoint_every >= 0, ConfigError, "--checkpoint-every ", checkpoint_every, ": expected >= 0");
+  CONVOY_CHECK(stop_after >= 0, ConfigError, "--stop-after ", stop_after, ": expected >= 0");
   CONVOY_CHECK(keep >= 1, ConfigError, "--keep ", keep, ": expected >= 1");
   CONVOY_CHECK(resume != "auto" || !checkpoint_dir.empty(), ConfigError, "--resume auto needs --checkpoint-dir");
   optimizer_config().validate();
@@ -79,6 +84,7 @@ TrainerConfig TrainOptions::trainer_config() const {
   c.log_every = log_every > 0 ? log_every : (progress_bar() ? 20 : 100);
   c.bucket_bytes = bucket_kib * 1024;
   c.checkpoint_every = checkpoint_every;
+  c.stop_after = stop_after;
   return c;
 }
 

@@ -29,6 +29,7 @@ struct TrainOptions {
   std::string checkpoint_dir, resume;
   int64_t checkpoint_every = 0;  // steps; 0: at the end and on preemption only
   int keep = 3;
+  int64_t stop_after = 0;  // steps in total; 0: run to the end
 
   void add_to(CLI::App& cmd);
   // Throws ConfigError naming the first bad option.

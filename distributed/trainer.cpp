@@ -7,6 +7,7 @@
 #include "core/hash.hpp"
 #include "core/softmax_cross_entropy.hpp"
 #include "distributed/agreement.hpp"
+#include "distributed/evaluate.hpp"
 #include "distributed/gradient_reducer.hpp"
 #include "distributed/sampler.hpp"
 
@@ -133,7 +134,8 @@ StopReason Trainer::fit(BatchReader& train, BatchReader* test, TrainingObserver&
       interval.samples += static_cast<double>(batch.labels.size());
       ++cursor_.batch_in_epoch;
 
-      const bool stop = stop_flag_ != nullptr && any_rank(comm_, stop_flag_->load());
+      const bool stop = (stop_flag_ != nullptr && any_rank(comm_, stop_flag_->load())) ||
+                        (config_.stop_after > 0 && cursor_.global_step >= config_.stop_after);
       const bool log = cursor_.batch_in_epoch % config_.log_every == 0 || cursor_.batch_in_epoch == steps_per_epoch;
       if (log) {
         const Tally all = reduce(comm_, interval);
@@ -188,38 +190,7 @@ StopReason Trainer::fit(BatchReader& train, BatchReader* test, TrainingObserver&
 }
 
 EvalReport Trainer::evaluate(BatchReader& data) {
-  const int64_t size = data.info().size;
-  const int world = comm_.size();
-  const int rank = comm_.rank();
-  // Contiguous shard of this rank, cut into batches the model was built for.
-  const int64_t begin = size * rank / world, end = size * (rank + 1) / world;
-  const int64_t batch = std::min(config_.eval_batch, model_.max_batch());
-  std::vector<std::vector<int64_t>> plan;
-  for (int64_t i = begin; i < end; i += batch) {
-    std::vector<int64_t> indices;
-    for (int64_t j = i; j < std::min(end, i + batch); ++j) indices.push_back(j);
-    plan.push_back(std::move(indices));
-  }
-  const size_t batches = plan.size();
-  data.plan(std::move(plan));
-  PassContext ctx;
-  ctx.threads = config_.threads;
-  ctx.training = false;
-  Tally local;
-  for (size_t b = 0; b < batches; ++b) {
-    const Batch& next = data.next();
-    const Tensor& logits = model_.forward(next.images, ctx);
-    const LossStats stats = softmax_cross_entropy(logits, next.labels.data(), 1.0f, nullptr);
-    local.loss_sum += stats.loss_sum;
-    local.correct += static_cast<double>(stats.correct);
-    local.samples += static_cast<double>(stats.count);
-  }
-  const Tally all = reduce(comm_, local);
-  EvalReport r;
-  r.samples = static_cast<int64_t>(all.samples);
-  r.loss = all.samples > 0 ? all.loss_sum / all.samples : 0.0;
-  r.accuracy = all.samples > 0 ? all.correct / all.samples : 0.0;
-  return r;
+  return convoy::evaluate(model_, data, comm_, config_.threads, config_.eval_batch);
 }
 
 }  // namespace convoy

@@ -26,6 +26,7 @@ struct TrainerConfig {
   int64_t eval_batch = 256;    // per rank
   int64_t bucket_bytes = 256 * 1024;  // all-reduce bucket, see GradientReducer
   int64_t checkpoint_every = 0;       // steps; 0 = only at the end and on preemption
+  int64_t stop_after = 0;             // stop (as if preempted) once this many steps are done; 0 = never
 };
 
 // Where a run stands: enough, with parameters and optimizer state, to continue exactly.

@@ -1,0 +1,68 @@
+// convoy eval and convoy inspect: what a checkpoint holds, and how well it does on a dataset.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "apps/commands.hpp"
+#include "apps/data_sources.hpp"
+#include "apps/exit_codes.hpp"
+#include "apps/runtime_info.hpp"
+#include "core/error.hpp"
+#include "core/model.hpp"
+#include "distributed/evaluate.hpp"
+#include "io/checkpoint.hpp"
+
+namespace convoy {
+namespace {
+
+struct EvalOptions {
+  std::string checkpoint, data;
+  int threads = 0;
+  int64_t batch = 256;
+};
+
+int run_eval(const EvalOptions& o, Communicator& comm) {
+  CONVOY_CHECK(o.batch > 0, ConfigError, "--batch ", o.batch, ": expected a positive batch size");
+  CONVOY_CHECK(o.threads >= 0, ConfigError, "--threads ", o.threads, ": expected >= 1");
+  const TrainingState state = read_checkpoint(o.checkpoint);
+  const ModelSpec spec = ModelSpec::from_json(nlohmann::json::parse(state.model_spec_json));
+  const int threads = o.threads > 0 ? o.threads : default_threads();
+  Model model(spec, o.batch, threads);
+  CONVOY_CHECK(model.fingerprint() == state.model_fingerprint, IoError, "checkpoint '", o.checkpoint,
+               "': its model spec does not match its fingerprint");
+  CONVOY_CHECK(static_cast<int64_t>(state.parameters.size()) == model.parameter_count(), IoError, "checkpoint '",
+               o.checkpoint, "': ", state.parameters.size(), " parameters, its model has ", model.parameter_count());
+  std::copy(state.parameters.begin(), state.parameters.end(), model.parameters());
+  std::unique_ptr<BatchReader> data = open_dataset(o.data, "--data", spec.classes, o.batch);
+  CONVOY_CHECK(data->info().sample == spec.input, ShapeError, "--data '", o.data, "': samples are ",
+               data->info().sample.str(), ", the checkpoint's model expects ", spec.input.str());
+  const EvalReport r = evaluate(model, *data, comm, threads, o.batch);
+  if (comm.rank() == 0)
+    std::printf("test: loss=%.4f accuracy=%.2f%% samples=%lld\n", r.loss, 100.0 * r.accuracy,
+                static_cast<long long>(r.samples));
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app, Communicator& comm, int& exit_code) {
+  auto o = std::make_shared<EvalOptions>();
+  CLI::App* cmd = app.add_subcommand("eval", "Evaluate a checkpoint's model on an HDF5 dataset");
+  cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint file (step-<N>.ckpt)")->required();
+  cmd->add_option("--data", o->data, "Dataset (HDF5)")->required();
+  cmd->add_option("--threads", o->threads, "OpenMP threads per rank (default: the cores available)");
+  cmd->add_option("--batch", o->batch, "Samples per forward pass")->capture_default_str();
+  cmd->callback([o, &comm, &exit_code] { exit_code = run_eval(*o, comm); });
+}
+
+void add_inspect_command(CLI::App& app, int& exit_code) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("inspect", "Print what a checkpoint holds (verifies it first)");
+  cmd->add_option("checkpoint", *path, "Checkpoint file")->required();
+  cmd->callback([path, &exit_code] {
+    std::printf("%s\n", describe_checkpoint(read_checkpoint(*path), *path).c_str());
+    exit_code = kExitOk;
+  });
+}
+
+}  // namespace convoy

@@ -1,0 +1,41 @@
+#include "distributed/evaluate.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "core/softmax_cross_entropy.hpp"
+
+namespace convoy {
+
+EvalReport evaluate(Model& model, BatchReader& data, Communicator& comm, int threads, int64_t batch) {
+  const int64_t size = data.info().size;
+  const int64_t begin = size * comm.rank() / comm.size(), end = size * (comm.rank() + 1) / comm.size();
+  const int64_t step = std::max<int64_t>(1, std::min(batch, model.max_batch()));
+  std::vector<std::vector<int64_t>> plan;
+  for (int64_t i = begin; i < end; i += step) {
+    std::vector<int64_t> indices;
+    for (int64_t j = i; j < std::min(end, i + step); ++j) indices.push_back(j);
+    plan.push_back(std::move(indices));
+  }
+  const size_t batches = plan.size();
+  data.plan(std::move(plan));
+  PassContext ctx;
+  ctx.threads = threads;
+  ctx.training = false;
+  double sums[3] = {0.0, 0.0, 0.0};  // loss, correct, samples
+  for (size_t b = 0; b < batches; ++b) {
+    const Batch& next = data.next();
+    const LossStats stats = softmax_cross_entropy(model.forward(next.images, ctx), next.labels.data(), 1.0f, nullptr);
+    sums[0] += stats.loss_sum;
+    sums[1] += static_cast<double>(stats.correct);
+    sums[2] += static_cast<double>(stats.count);
+  }
+  comm.allreduce_sum(sums, 3);
+  EvalReport r;
+  r.samples = static_cast<int64_t>(sums[2]);
+  r.loss = sums[2] > 0 ? sums[0] / sums[2] : 0.0;
+  r.accuracy = sums[2] > 0 ? sums[1] / sums[2] : 0.0;
+  return r;
+}
+
+}  // namespace convoy

@@ -1,0 +1,17 @@
+// evaluate: loss and accuracy of a model over a whole dataset, sharded over the ranks.
+#pragma once
+
+#include <cstdint>
+
+#include "core/batch_reader.hpp"
+#include "core/model.hpp"
+#include "distributed/communicator.hpp"
+#include "distributed/training_observer.hpp"
+
+namespace convoy {
+
+// Rank r evaluates the contiguous shard [N r / P, N (r+1) / P) in batches of at most
+// min(batch, model.max_batch()); sums are all-reduced, so every rank returns the same report.
+EvalReport evaluate(Model& model, BatchReader& data, Communicator& comm, int threads, int64_t batch);
+
+}  // namespace convoy

@@ -1,0 +1,151 @@
+// Checkpoint and resume end to end: a stopped and resumed run equals one that never stopped.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "io/checkpoint.hpp"
+#include "tests/apps/fashion_slice.hpp"
+#include "tests/apps/run_command.hpp"
+
+namespace convoy {
+namespace {
+
+using testing::CommandResult;
+using testing::run_command;
+using testing::TempDir;
+
+class Resume : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    testing::write_fashion_mnist_slice("train", 1500, dir_->file("images"), dir_->file("labels"));
+    const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " + dir_->file("images") +
+                                        " --labels " + dir_->file("labels") + " -o " + dir_->file("train.h5"));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  // 1500 samples, batch 50: 30 steps an epoch, 60 in all.
+  static std::string train(const std::string& checkpoints, const std::string& extra) {
+    return std::string(CONVOY_BINARY) + " train --data " + dir_->file("train.h5") +
+           " --model lenet5 --epochs 2 --batch 50 --optimizer sgd --momentum 0.9 --lr 0.05 --threads 2 --seed 4"
+           " --progress lines --checkpoint-dir " + checkpoints + " " + extra;
+  }
+
+  static TempDir* dir_;
+};
+
+TempDir* Resume::dir_ = nullptr;
+
+void expect_same_state(const TrainingState& a, const TrainingState& b) {
+  ASSERT_EQ(a.parameters.size(), b.parameters.size());
+  EXPECT_EQ(0, std::memcmp(a.parameters.data(), b.parameters.data(), a.parameters.size() * sizeof(float)))
+      << "parameters differ";
+  ASSERT_EQ(a.optimizer_buffers.size(), b.optimizer_buffers.size());
+  for (size_t i = 0; i < a.optimizer_buffers.size(); ++i)
+    EXPECT_EQ(a.optimizer_buffers[i].second, b.optimizer_buffers[i].second) << a.optimizer_buffers[i].first;
+  EXPECT_EQ(a.step, b.step);
+  EXPECT_EQ(a.optimizer_step, b.optimizer_step);
+}
+
+TEST_F(Resume, StoppedMidEpochAndResumedEqualsUninterruptedBitwise) {
+  TempDir once, twice;
+  const CommandResult full = run_command(train(once.path(), ""));
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  const CommandResult stopped = run_command(train(twice.path(), "--stop-after 17"));
+  ASSERT_EQ(stopped.exit_code, 3) << stopped.output;  // preempted: requeue and resume
+  ASSERT_TRUE(std::filesystem::exists(twice.file("step-17.ckpt"))) << stopped.output;
+  const CommandResult resumed = run_command(train(twice.path(), "--resume auto"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resume: " + twice.file("step-17.ckpt")), std::string::npos) << resumed.output;
+  expect_same_state(read_checkpoint(once.file("step-60.ckpt")), read_checkpoint(twice.file("step-60.ckpt")));
+}
+
+TEST_F(Resume, SignalWritesACheckpointAndResumingFinishesTheSameRun) {
+  TempDir once, twice;
+  ASSERT_EQ(run_command(train(once.path(), "--epochs 6")).exit_code, 0);
+  // SIGUSR1 (Slurm's --signal) once training is under way, as a scheduler would send it.
+  const std::string pid_file = twice.file("pid");
+  const std::string cmd =
+      "(" + train(twice.path(), "--epochs 6 --checkpoint-every 1") + " & echo $! > " + pid_file + "; wait $!)";
+  std::thread killer([&] {
+    for (int i = 0; i < 1000 && !std::filesystem::exists(twice.file("step-3.ckpt")); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    pid_t pid = 0;
+    if (FILE* f = std::fopen(pid_file.c_str(), "r")) {
+      if (std::fscanf(f, "%d", &pid) != 1) pid = 0;
+      std::fclose(f);
+    }
+    if (pid > 0) kill(pid, SIGUSR1);
+  });
+  const CommandResult stopped = run_command(cmd);
+  killer.join();
+  ASSERT_EQ(stopped.exit_code, 3) << stopped.output;
+  EXPECT_NE(stopped.output.find("stopped by signal"), std::string::npos) << stopped.output;
+  const CommandResult resumed = run_command(train(twice.path(), "--epochs 6 --resume auto"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  expect_same_state(read_checkpoint(once.file("step-180.ckpt")), read_checkpoint(twice.file("step-180.ckpt")));
+}
+
+TEST_F(Resume, ChangedSettingsThatMatterAreRefused) {
+  TempDir ckpt;
+  ASSERT_EQ(run_command(train(ckpt.path(), "--stop-after 5")).exit_code, 3);
+  for (const auto& [args, message] :
+       {std::pair<std::string, std::string>{"--resume auto --batch 60", "global batch 50, this run asks for 60"},
+        {"--resume auto --seed 5", "--seed 4"},
+        {"--resume auto --optimizer adam", "--optimizer sgd"},
+        {"--resume auto --model keras-cnn", "another model"},
+        {"--resume " + ckpt.file("missing.ckpt"), "missing.ckpt"}}) {
+    const CommandResult r = run_command(train(ckpt.path(), args));
+    EXPECT_EQ(r.exit_code, 1) << args << ": " << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << args << ": " << r.output;
+  }
+  // Settings that may change (epochs to run) are accepted.
+  EXPECT_EQ(run_command(train(ckpt.path(), "--resume auto --epochs 1")).exit_code, 0);
+}
+
+TEST_F(Resume, CorruptNewestCheckpointIsSkippedWithAWarning) {
+  TempDir ckpt;
+  ASSERT_EQ(run_command(train(ckpt.path(), "--stop-after 10 --checkpoint-every 5")).exit_code, 3);
+  // A byte flipped in the newest checkpoint: --resume auto warns and takes step 5.
+  {
+    std::FILE* f = std::fopen(ckpt.file("step-10.ckpt").c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    std::fseek(f, 2000, SEEK_SET);
+    const int c = std::fgetc(f);
+    std::fseek(f, 2000, SEEK_SET);
+    std::fputc(c ^ 0xff, f);
+    std::fclose(f);
+  }
+  const CommandResult r = run_command(train(ckpt.path(), "--resume auto --stop-after 12"));
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("warning"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("resume: " + ckpt.file("step-5.ckpt")), std::string::npos) << r.output;
+}
+
+TEST_F(Resume, CheckpointsKeepTheUsualFileModeAndInspectDescribesThem) {
+  TempDir ckpt;
+  ASSERT_EQ(run_command("umask 022; " + train(ckpt.path(), "--stop-after 3")).exit_code, 3);
+  struct stat st {};
+  ASSERT_EQ(stat(ckpt.file("step-3.ckpt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  const CommandResult inspect = run_command(std::string(CONVOY_BINARY) + " inspect " + ckpt.file("step-3.ckpt"));
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
+  for (const char* field : {"format version", "step: 3", "model: lenet5", "world size: 1", "parameters xxh64"})
+    EXPECT_NE(inspect.output.find(field), std::string::npos) << field << "\n" << inspect.output;
+  const CommandResult eval = run_command(std::string(CONVOY_BINARY) + " eval --checkpoint " + ckpt.file("step-3.ckpt") +
+                                         " --data " + dir_->file("train.h5"));
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_NE(eval.output.find("test: loss="), std::string::npos) << eval.output;
+}
+
+}  // namespace
+}  // namespace convoy
