@@ -12,6 +12,10 @@ packages=(
   libcli11-dev nlohmann-json3-dev libxxhash-dev zlib1g-dev libstb-dev
   dataset-fashion-mnist
 )
+# Only for apps/bench/compare_pytorch.py (large: about 170 packages).
+if [ "${CONVOY_WITH_PYTORCH:-0}" = 1 ]; then
+  packages+=(python3-torch libopenblas0-pthread)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

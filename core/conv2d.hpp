@@ -16,7 +16,7 @@ struct Conv2dOptions {
   Padding padding = Padding::valid;
   int64_t pad = 0;              // per side, when padding is explicit_
   bool bias = true;
-  Init init = Init::glorot_uniform;
+  Init init = Init::he_normal;  // He et al. 2015, for ReLU networks
 };
 
 // input [N, Cin, H, W] -> output [N, Cout, OH, OW]; weight [Cout, Cin, KH, KW], bias [Cout].

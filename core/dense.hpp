@@ -8,7 +8,7 @@ namespace convoy {
 struct DenseOptions {
   int64_t units = 0;
   bool bias = true;
-  Init init = Init::glorot_uniform;
+  Init init = Init::he_normal;  // He et al. 2015, for ReLU networks
 };
 
 // input [N, in] -> output [N, units]; weight [in, units] (Keras layout), bias [units].

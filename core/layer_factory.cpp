@@ -68,7 +68,7 @@ std::unique_ptr<Layer> make_conv2d(OptionReader& r, const LayerSpec& spec) {
   o.kernel = r.integer("kernel", 3);
   o.stride = r.integer("stride", 1);
   o.bias = r.boolean("bias", true);
-  o.init = r.init(Init::glorot_uniform);
+  o.init = r.init(Init::he_normal);
   if (const nlohmann::json* p = r.raw("padding")) {
     if (p->is_number_integer()) {
       o.padding = Padding::explicit_;
@@ -114,7 +114,7 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
     DenseOptions o;
     o.units = r.integer("units", 0);
     o.bias = r.boolean("bias", true);
-    o.init = r.init(Init::glorot_uniform);
+    o.init = r.init(Init::he_normal);
     layer = std::make_unique<Dense>(o);
   } else if (spec.type == "flatten") {
     layer = std::make_unique<Flatten>();

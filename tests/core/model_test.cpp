@@ -37,9 +37,16 @@ TEST(Model, ParametersAreAlignedAndInitialisationIsDeterministic) {
   EXPECT_EQ(0, std::memcmp(a.parameters(), b.parameters(), a.parameter_count() * sizeof(float)));
   b.initialize(8);
   EXPECT_NE(0, std::memcmp(a.parameters(), b.parameters(), a.parameter_count() * sizeof(float)));
-  // Glorot bounds: conv1 weights lie within sqrt(6 / (25 + 150)).
-  const float limit = std::sqrt(6.0f / 175.0f);
-  for (int i = 0; i < 150; ++i) EXPECT_LE(std::abs(a.parameters()[i]), limit);
+  // He initialisation: dense_8's 400x120 weights have mean 0 and variance 2 / fan_in = 2 / 400.
+  const LayerInfo& dense = a.layers()[7];
+  double sum = 0, sum2 = 0;
+  for (int64_t i = 0; i < 400 * 120; ++i) {
+    const double w = a.parameters()[dense.parameter_offset + i];
+    sum += w;
+    sum2 += w * w;
+  }
+  EXPECT_NEAR(sum / 48000, 0.0, 0.002);
+  EXPECT_NEAR(sum2 / 48000, 2.0 / 400, 0.0003);
   EXPECT_EQ(a.fingerprint(), b.fingerprint());
   EXPECT_NE(a.fingerprint(), Model(builtin_model("keras-cnn", kMnist, 10), 2, 1).fingerprint());
 }

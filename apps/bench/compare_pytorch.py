@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+"""Convoy versus PyTorch on this machine, measured side by side in one run.
+
+    /usr/bin/python3 apps/bench/compare_pytorch.py [--convoy build/release/apps/convoy] [--threads 1 2]
+
+Needs Debian's python3-torch and libopenblas0-pthread (CONVOY_WITH_PYTORCH=1 cluster/install-deps.sh).
+PyTorch is tuned as an expert would: OpenBLAS with OPENBLAS_CORETYPE=SkylakeX and one BLAS
+thread, torch.set_num_threads(T), glibc malloc tunables so freed activations are not returned
+to the kernel and faulted in again every step. The untuned PyTorch (plain environment) is
+measured for training too. Both frameworks train with SGD momentum, batch 64, on data in
+memory; inference uses batch 256. Figures are medians of repeats; ratios are Convoy / PyTorch.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+TUNED_ENV = {
+    "OPENBLAS_CORETYPE": "SkylakeX",
+    "OPENBLAS_NUM_THREADS": "1",
+    "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:"
+                      "glibc.malloc.top_pad=268435456",
+}
+SHAPES = [(64, 1, 28, 28, 32, 3, 0), (64, 32, 13, 13, 64, 3, 0), (64, 64, 5, 5, 64, 3, 0),
+          (64, 1, 28, 28, 6, 5, 2), (32, 64, 56, 56, 64, 3, 1)]
+
+
+def worker(threads, repeats, steps, shapes):
+    import torch
+    import torch.nn as nn
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+
+    def keras_cnn():
+        return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(), nn.Linear(576, 64),
+                             nn.ReLU(), nn.Linear(64, 10))
+
+    def lenet5():
+        return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84),
+                             nn.ReLU(), nn.Linear(84, 10))
+
+    def timed(body, n):
+        body()
+        rates = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                body()
+            rates.append(time.perf_counter() - t0)
+        return statistics.median(rates)
+
+    out = {"models": {}, "shapes": []}
+    for name, make in (("keras-cnn", keras_cnn), ("lenet5", lenet5)):
+        model = make()
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        x = torch.rand(64, 1, 28, 28)
+        y = torch.randint(0, 10, (64,))
+        loss_fn = nn.CrossEntropyLoss()
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss_fn(model(x), y).backward()
+            opt.step()
+
+        train = 64 * steps / timed(step, steps)
+        xi = torch.rand(256, 1, 28, 28)
+        with torch.no_grad():
+            infer_steps = max(1, steps // 4)
+            infer = 256 * infer_steps / timed(lambda: model(xi), infer_steps)
+        out["models"][name] = {"train": train, "inference": infer}
+    if shapes:
+        for n, cin, h, w, cout, k, pad in SHAPES:
+            conv = nn.Conv2d(cin, cout, k, padding=pad)
+            x = torch.rand(n, cin, h, w, requires_grad=True)
+            oh, ow = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+            flops = 2.0 * n * cout * oh * ow * cin * k * k
+            with torch.no_grad():
+                f = timed(lambda: conv(x), 3)
+            g = torch.rand(n, cout, oh, ow)
+            fb = timed(lambda: conv(x).backward(g), 3)
+            out["shapes"].append({"forward": 3 * flops / f / 1e9, "fwd_bwd": 3 * 3 * flops / fb / 1e9})
+    print(json.dumps(out))
+
+
+def run_pytorch(threads, tuned, args, shapes):
+    env = dict(os.environ)
+    for key in TUNED_ENV:
+        env.pop(key, None)
+    if tuned:
+        env.update(TUNED_ENV)
+    cmd = ["/usr/bin/python3", __file__, "--worker", "--threads", str(threads), "--repeats", str(args.repeats),
+           "--steps", str(args.steps)] + (["--shapes"] if shapes else [])
+    return json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+
+
+def run_convoy(convoy, threads, args):
+    out = {"models": {}, "shapes": []}
+    for model in ("keras-cnn", "lenet5"):
+        text = subprocess.run([convoy, "bench", "--model", model, "--threads", str(threads), "--steps",
+                               str(args.steps), "--repeats", str(args.repeats)],
+                              check=True, capture_output=True, text=True).stdout
+        m = re.search(r"train (\d+) images/s.*inference (\d+) images/s", text)
+        out["models"][model] = {"train": float(m.group(1)), "inference": float(m.group(2))}
+    text = subprocess.run([convoy, "bench", "--shapes", "--threads", str(threads), "--repeats", str(args.repeats)],
+                          check=True, capture_output=True, text=True).stdout
+    for line in text.splitlines():
+        m = re.match(r"\s+\(([\d,]+)\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", line)
+        if m:
+            out["shapes"].append({"forward": float(m.group(2)), "fwd_bwd": float(m.group(5))})
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    p.add_argument("--convoy", default=os.path.join(root, "build", "release", "apps", "convoy"))
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--shapes", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.worker:
+        worker(args.threads[0], args.repeats, args.steps, args.shapes)
+        return
+    print("| threads | model | Convoy train | PyTorch tuned | ratio | PyTorch untuned | Convoy inference | "
+          "PyTorch inference | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    shape_rows = []
+    for t in args.threads:
+        convoy = run_convoy(args.convoy, t, args)
+        tuned = run_pytorch(t, True, args, True)
+        plain = run_pytorch(t, False, args, False)
+        for model in ("keras-cnn", "lenet5"):
+            c, pt, pu = convoy["models"][model], tuned["models"][model], plain["models"][model]
+            print(f"| {t} | {model} | {c['train']:.0f} | {pt['train']:.0f} | {c['train'] / pt['train']:.2f} | "
+                  f"{pu['train']:.0f} | {c['inference']:.0f} | {pt['inference']:.0f} | "
+                  f"{c['inference'] / pt['inference']:.2f} |")
+        for shape, cs, ps in zip(SHAPES, convoy["shapes"], tuned["shapes"]):
+            shape_rows.append((t, shape, cs, ps))
+        sys.stdout.flush()
+    print()
+    print("| threads | conv shape (N,Cin,H,W,Cout,K,pad) | Convoy fwd GF/s | PyTorch fwd | ratio | "
+          "Convoy fwd+bwd | PyTorch fwd+bwd | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for t, shape, cs, ps in shape_rows:
+        print(f"| {t} | {shape} | {cs['forward']:.1f} | {ps['forward']:.1f} | {cs['forward'] / ps['forward']:.2f} | "
+              f"{cs['fwd_bwd']:.1f} | {ps['fwd_bwd']:.1f} | {cs['fwd_bwd'] / ps['fwd_bwd']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
