@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "core/error.hpp"
 #include "core/hash.hpp"
@@ -139,6 +140,10 @@ StopReason Trainer::fit(BatchReader& train, BatchReader* test, TrainingObserver&
       const bool log = cursor_.batch_in_epoch % config_.log_every == 0 || cursor_.batch_in_epoch == steps_per_epoch;
       if (log) {
         const Tally all = reduce(comm_, interval);
+        // Every rank sees the same reduced loss, so all stop here together.
+        CONVOY_CHECK(std::isfinite(all.loss_sum), ConfigError, "training diverged: the loss is ", all.loss_sum,
+                     " at step ", cursor_.global_step, " (epoch ", cursor_.epoch + 1,
+                     "); try a lower --lr or another optimizer");
         const auto now = Clock::now();
         const double elapsed = seconds(interval_start, now);
         StepReport r;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "io/checkpoint.hpp"
 #include "tests/apps/fashion_slice.hpp"
@@ -29,17 +30,27 @@ class MpiTrain : public ::testing::Test {
     const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " + dir_->file("images") +
                                         " --labels " + dir_->file("labels") + " -o " + dir_->file("train.h5"));
     ASSERT_EQ(r.exit_code, 0) << r.output;
+    std::ofstream(dir_->file("smooth.json")) << R"({"name": "smooth", "input": [1, 28, 28], "classes": 10, "layers": [
+      {"type": "conv2d", "name": "c1", "options": {"out_channels": 6, "kernel": 5, "padding": 2}},
+      {"type": "avg_pool2d", "name": "p1", "options": {"window": 2}},
+      {"type": "conv2d", "name": "c2", "options": {"out_channels": 16, "kernel": 5}},
+      {"type": "avg_pool2d", "name": "p2", "options": {"window": 2}},
+      {"type": "flatten", "name": "f"},
+      {"type": "dense", "name": "d1", "options": {"units": 32}},
+      {"type": "dense", "name": "d2", "options": {"units": 10}}]})";
   }
   static void TearDownTestSuite() { delete dir_; }
 
-  // 1000 samples, global batch 48 (20 full steps and one of 40 an epoch). Runs stop after 10
-  // steps: with P ranks float sums run in another order and differ in the last bits, and SGD
-  // on a ReLU network amplifies that once a pre-activation near 0 changes sign (measured here:
-  // 2e-7 after 10 steps, 4e-3 after 15), so P ranks match one rank to 1e-5 for K ~ 10 steps,
-  // and in test accuracy over whole runs (README).
+  // 1000 samples, global batch 48: 20 full steps and one of 40 an epoch, 42 in two. The model
+  // is smooth (average pooling, no ReLU): with P ranks float sums run in another order and
+  // differ in the last bits, and on a ReLU network SGD amplifies that whenever a
+  // pre-activation near 0 changes sign (measured with lenet5: 2e-7 after 10 steps, then jumps
+  // to 1e-3 and more), so there P ranks agree with one rank in test accuracy over a run, not
+  // to 1e-5 in weights. Without kinks the rounding differences stay at rounding size.
   static std::string train(const std::string& checkpoints, const std::string& extra = "") {
-    return std::string(CONVOY_BINARY) + " train --data " + dir_->file("train.h5") +
-           " --model lenet5 --epochs 1 --batch 48 --optimizer sgd --momentum 0.9 --lr 0.05 --threads 1 --seed 8"
+    return std::string(CONVOY_BINARY) + " train --data " + dir_->file("train.h5") + " --model " +
+           dir_->file("smooth.json") +
+           " --epochs 2 --batch 48 --optimizer sgd --momentum 0.9 --lr 0.005 --threads 1 --seed 8"
            " --progress lines --checkpoint-dir " + checkpoints + " " + extra;
   }
 
@@ -59,16 +70,16 @@ double relative_difference(const std::vector<float>& a, const std::vector<float>
 
 TEST_F(MpiTrain, TwoAndThreeRanksTrainTheSameModelAsOne) {
   TempDir one, two, three;
-  const CommandResult r1 = run_command(train(one.path(), "--stop-after 10"));
-  ASSERT_EQ(r1.exit_code, 3) << r1.output;
-  const CommandResult r2 = run_command(mpirun(2) + train(two.path(), "--stop-after 10"));
-  ASSERT_EQ(r2.exit_code, 3) << r2.output;
+  const CommandResult r1 = run_command(train(one.path()));
+  ASSERT_EQ(r1.exit_code, 0) << r1.output;
+  const CommandResult r2 = run_command(mpirun(2) + train(two.path()));
+  ASSERT_EQ(r2.exit_code, 0) << r2.output;
   EXPECT_NE(r2.output.find("over 2 ranks"), std::string::npos) << r2.output;
-  const CommandResult r3 = run_command(mpirun(3) + train(three.path(), "--stop-after 10"));
-  ASSERT_EQ(r3.exit_code, 3) << r3.output;
-  const TrainingState s1 = read_checkpoint(one.file("step-10.ckpt"));
-  const TrainingState s2 = read_checkpoint(two.file("step-10.ckpt"));
-  const TrainingState s3 = read_checkpoint(three.file("step-10.ckpt"));
+  const CommandResult r3 = run_command(mpirun(3) + train(three.path()));
+  ASSERT_EQ(r3.exit_code, 0) << r3.output;
+  const TrainingState s1 = read_checkpoint(one.file("step-42.ckpt"));
+  const TrainingState s2 = read_checkpoint(two.file("step-42.ckpt"));
+  const TrainingState s3 = read_checkpoint(three.file("step-42.ckpt"));
   EXPECT_EQ(s2.world_size, 2);
   EXPECT_LT(relative_difference(s1.parameters, s2.parameters), 1e-5);
   EXPECT_LT(relative_difference(s1.parameters, s3.parameters), 1e-5);
@@ -76,19 +87,19 @@ TEST_F(MpiTrain, TwoAndThreeRanksTrainTheSameModelAsOne) {
 
 TEST_F(MpiTrain, CheckpointOfTwoRanksResumesOnOneAndOnThree) {
   TempDir reference, elastic1, elastic3;
-  ASSERT_EQ(run_command(train(reference.path(), "--stop-after 10")).exit_code, 3);
+  ASSERT_EQ(run_command(train(reference.path())).exit_code, 0);
   for (auto* dir : {&elastic1, &elastic3}) {
-    const CommandResult stopped = run_command(mpirun(2) + train(dir->path(), "--stop-after 4"));
+    const CommandResult stopped = run_command(mpirun(2) + train(dir->path(), "--stop-after 13"));
     ASSERT_EQ(stopped.exit_code, 3) << stopped.output;
   }
-  const CommandResult on_one = run_command(train(elastic1.path(), "--resume auto --stop-after 10"));
-  ASSERT_EQ(on_one.exit_code, 3) << on_one.output;
+  const CommandResult on_one = run_command(train(elastic1.path(), "--resume auto"));
+  ASSERT_EQ(on_one.exit_code, 0) << on_one.output;
   EXPECT_NE(on_one.output.find("written by 2 ranks"), std::string::npos) << on_one.output;
-  const CommandResult on_three = run_command(mpirun(3) + train(elastic3.path(), "--resume auto --stop-after 10"));
-  ASSERT_EQ(on_three.exit_code, 3) << on_three.output;
-  const TrainingState ref = read_checkpoint(reference.file("step-10.ckpt"));
-  EXPECT_LT(relative_difference(ref.parameters, read_checkpoint(elastic1.file("step-10.ckpt")).parameters), 1e-5);
-  EXPECT_LT(relative_difference(ref.parameters, read_checkpoint(elastic3.file("step-10.ckpt")).parameters), 1e-5);
+  const CommandResult on_three = run_command(mpirun(3) + train(elastic3.path(), "--resume auto"));
+  ASSERT_EQ(on_three.exit_code, 0) << on_three.output;
+  const TrainingState ref = read_checkpoint(reference.file("step-42.ckpt"));
+  EXPECT_LT(relative_difference(ref.parameters, read_checkpoint(elastic1.file("step-42.ckpt")).parameters), 1e-5);
+  EXPECT_LT(relative_difference(ref.parameters, read_checkpoint(elastic3.file("step-42.ckpt")).parameters), 1e-5);
 }
 
 TEST_F(MpiTrain, AFailingRankStopsEveryRankWithItsMessage) {

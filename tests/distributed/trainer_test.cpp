@@ -86,6 +86,22 @@ TEST(Trainer, UnevenLastBatchSeesEverySampleOncePerEpoch) {
   EXPECT_FALSE(std::is_sorted(run.delivered.begin(), run.delivered.begin() + 101));
 }
 
+TEST(Trainer, StopsWithAClearErrorWhenTheLossDiverges) {
+  LocalCommunicator comm;
+  Model model(small_cnn(), 8, 1);
+  model.initialize(1);
+  auto opt = make_optimizer({.type = "sgd"}, model.parameter_count());
+  Trainer trainer(model, *opt, {.base_lr = 1e30f}, comm, {.epochs = 3, .global_batch = 8, .log_every = 2});
+  SyntheticReader data(64, 4, kSample, 1);
+  TrainingObserver silent;
+  try {
+    trainer.fit(data, nullptr, silent);
+    FAIL() << "a learning rate of 1e30 trained without complaint";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("training diverged"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Trainer, RejectsBatchSizesThatCannotWork) {
   LocalCommunicator comm;
   Model model(small_cnn(), 8, 1);
