@@ -138,10 +138,10 @@ void bench_shapes(const BenchOptions& o, int threads) {
       conv2d_forward(g, input.data(), weight.data(), bias.data(), output.data(), scratch.data(), threads);
     });
     const double bd = time([&] {
-      conv2d_backward_data(g, output.data(), weight.data(), input_grad.data(), scratch.data(), threads);
+      conv2d_backward_data(g, nullptr, output.data(), weight.data(), input_grad.data(), scratch.data(), threads);
     });
     const double bw = time([&] {
-      conv2d_backward_weights(g, input.data(), output.data(), weight_grad.data(), bias_grad.data(), scratch.data(),
+      conv2d_backward_weights(g, input.data(), nullptr, output.data(), weight_grad.data(), bias_grad.data(), scratch.data(),
                               threads);
     });
     std::printf("  (%lld,%lld,%lld,%lld,%lld,%lld,%lld)  %7.1f %7.1f %7.1f %7.1f\n", static_cast<long long>(s.n),

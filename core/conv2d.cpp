@@ -48,7 +48,13 @@ std::string Conv2d::describe() const {
                   "x" + std::to_string(options_.kernel_w) + " stride " + std::to_string(options_.stride) +
                   " padding " + padding_name(options_.padding);
   if (options_.padding == Padding::explicit_) s += " " + std::to_string(options_.pad);
-  return s;
+  return fused_relu_ ? s + " + relu" : s;
+}
+
+bool Conv2d::fuse_activation(const std::string& activation) {
+  if (activation != "relu") return false;
+  fused_relu_ = true;
+  return true;
 }
 
 Conv2dGeometry Conv2d::geometry(const Shape& input) const {
@@ -67,6 +73,7 @@ Conv2dGeometry Conv2d::geometry(const Shape& input) const {
   g.out_w = x.out;
   g.pad_top = y.before;
   g.pad_left = x.before;
+  g.fused_relu = fused_relu_;
   CONVOY_CHECK(g.out_h > 0 && g.out_w > 0, ShapeError, "layer ", describe(), ": input ", input.str(),
                " is smaller than the kernel");
   return g;
@@ -112,10 +119,11 @@ void Conv2d::forward(std::span<const Tensor> inputs, Tensor& output, const PassC
 void Conv2d::backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,
                       std::span<Tensor> input_grads, const PassContext& ctx) {
   const Conv2dGeometry g = geometry(inputs[0].shape());
-  conv2d_backward_weights(g, inputs[0].data(), output_grad.data(), weight_grad_.data(),
+  conv2d_backward_weights(g, inputs[0].data(), output.data(), output_grad.data(), weight_grad_.data(),
                           options_.bias ? bias_grad_.data() : nullptr, ctx.scratch, ctx.threads);
   if (!input_grads[0].empty())
-    conv2d_backward_data(g, output_grad.data(), weight_.data(), input_grads[0].data(), ctx.scratch, ctx.threads);
+    conv2d_backward_data(g, output.data(), output_grad.data(), weight_.data(), input_grads[0].data(), ctx.scratch,
+                         ctx.threads);
 }
 
 }  // namespace convoy

@@ -58,6 +58,10 @@ class Layer {
   // Floating-point operations of one forward pass (multiply-add = 2), for benchmarks.
   virtual double forward_flops(std::span<const Shape> inputs) const { return 0.0; }
 
+  // Asks the layer to apply `activation` ("relu") to its own output from now on, so the model
+  // can drop the separate activation layer (Note [Fused ReLU]). True if the layer did.
+  virtual bool fuse_activation(const std::string& activation) { return false; }
+
   virtual void forward(std::span<const Tensor> inputs, Tensor& output, const PassContext& ctx) = 0;
   virtual void backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,
                         std::span<Tensor> input_grads, const PassContext& ctx) = 0;

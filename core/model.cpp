@@ -45,10 +45,31 @@ Model::Model(const ModelSpec& spec, int64_t max_batch, int threads)
   CONVOY_CHECK(!spec.layers.empty(), ConfigError, "model ", spec.name, ": has no layers");
   const Shape input_shape{max_batch, spec.input[0], spec.input[1], spec.input[2]};
 
+  // How many layers read each layer's output (an empty input list reads the previous layer).
+  std::map<std::string, int> readers;
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    if (spec.layers[i].inputs.empty()) {
+      if (i > 0) ++readers[spec.layers[i - 1].name];
+    } else {
+      for (const std::string& in : spec.layers[i].inputs) ++readers[in];
+    }
+  }
+
   std::map<std::string, int> index_of;
   int64_t offset = 0, scratch = 0, largest_activation = 0;
   for (const LayerSpec& ls : spec.layers) {
     CONVOY_CHECK(!index_of.count(ls.name), ConfigError, "model ", spec.name, ": two layers are named '", ls.name, "'");
+    // Note [Fused ReLU]: a ReLU that is the only reader of the layer before it becomes part of
+    // that layer, if the layer can apply it (convolutions can); later layers read that layer.
+    const bool reads_last_node =
+        !nodes_.empty() && &ls != &spec.layers.front() && (&ls - 1)->name == info_.back().name &&
+        (ls.inputs.empty() || (ls.inputs.size() == 1 && ls.inputs[0] == info_.back().name));
+    if (ls.type == "relu" && reads_last_node && ls.options.empty() && readers[info_.back().name] == 1 &&
+        nodes_.back()->layer->fuse_activation("relu")) {
+      index_of[ls.name] = static_cast<int>(nodes_.size()) - 1;
+      info_.back().description = nodes_.back()->layer->describe();
+      continue;
+    }
     auto node = std::make_unique<Node>();
     const int index = static_cast<int>(nodes_.size());
     node->layer = make_layer(ls);
@@ -224,7 +245,7 @@ void Model::backward(const Tensor& output_grad, const PassContext& ctx,
         node.input_grad_views[j] = Tensor::view(nodes_[from]->gradient.data(), nodes_[from]->output_view.shape());
         grad_written_[from] = 1;
       } else {
-        CONVOY_CHECK(fanout_from < 0, ConfigError, "layer '", spec_.layers[i].name,
+        CONVOY_CHECK(fanout_from < 0, ConfigError, "layer '", info_[i].name,
                      "': reads two inputs that are also read by later layers; not supported yet");
         node.input_grad_views[j] = Tensor::view(fanout_grad_.get(), nodes_[from]->output_view.shape());
         fanout_from = from;

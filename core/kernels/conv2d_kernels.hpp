@@ -13,6 +13,10 @@ struct Conv2dGeometry {
   int64_t kernel_h = 0, kernel_w = 0;
   int64_t stride_h = 1, stride_w = 1;
   int64_t pad_top = 0, pad_left = 0;  // bottom/right padding is implied by out_h/out_w
+  // Note [Fused ReLU]: forward applies max(0, .) after the bias, and the backward kernels take
+  // the gradient of the ReLU's output and mask it by output > 0 sample by sample, while it is
+  // in cache, instead of a separate ReLU layer streaming the whole activation twice more.
+  bool fused_relu = false;
 
   int64_t patch() const { return in_channels * kernel_h * kernel_w; }  // GEMM depth
   int64_t out_pixels() const { return out_h * out_w; }
@@ -28,14 +32,18 @@ void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* we
                     float* output, float* scratch, int threads);
 
 // output_grad [N, Cout, OH, OW]; weight [Cout, Cin, KH, KW]; input_grad [N, Cin, H, W] (overwritten).
-// Parallel over samples.
-void conv2d_backward_data(const Conv2dGeometry& g, const float* output_grad, const float* weight,
-                          float* input_grad, float* scratch, int threads);
+// output [N, Cout, OH, OW] is read only with fused_relu (else may be null). Parallel over samples.
+void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
+                          const float* weight, float* input_grad, float* scratch, int threads);
 
 // input [N, Cin, H, W]; output_grad [N, Cout, OH, OW]; weight_grad [Cout, Cin, KH, KW] and
-// bias_grad [Cout] (or null) are accumulated into. Parallel over weight_grad columns (input
-// channels) and bias_grad rows, so no two threads write one element.
-void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const float* output_grad,
-                             float* weight_grad, float* bias_grad, float* scratch, int threads);
+// bias_grad [Cout] (or null) are accumulated into. Note [Weight-gradient groups]: samples are
+// summed in fixed groups of kWeightGradGroup, groups in order, so the bits depend on the batch
+// only, never on the thread count. output as in conv2d_backward_data.
+void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const float* output,
+                             const float* output_grad, float* weight_grad, float* bias_grad, float* scratch,
+                             int threads);
+
+constexpr int64_t kWeightGradGroup = 8;
 
 }  // namespace convoy

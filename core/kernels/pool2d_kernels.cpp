@@ -30,6 +30,23 @@ int64_t argmax(const Pool2dGeometry& g, const float* plane, const Window& w) {
   return best;
 }
 
+// The common case (2x2 windows, stride 2, no padding) in one pass over each pair of input rows.
+bool is_2x2_stride_2(const Pool2dGeometry& g) {
+  return g.window_h == 2 && g.window_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_top == 0 &&
+         g.pad_left == 0 && g.out_h * 2 <= g.in_h && g.out_w * 2 <= g.in_w;
+}
+
+// Max of one 2x2 window and its offset; ties go to the first position in row-major order,
+// as in argmax(), so both paths send gradients to the same place.
+inline int64_t argmax_2x2(const float* top, const float* bottom, int64_t x, int64_t in_w, float& best) {
+  int64_t at = x;
+  best = top[x];
+  if (top[x + 1] > best) best = top[x + 1], at = x + 1;
+  if (bottom[x] > best) best = bottom[x], at = in_w + x;
+  if (bottom[x + 1] > best) best = bottom[x + 1], at = in_w + x + 1;
+  return at;
+}
+
 int plane_threads(const Pool2dGeometry& g, int threads) {
   // Below a few planes' worth of work a parallel region costs more than it saves.
   return g.batch * g.channels * g.out_h * g.out_w < 4096 ? 1 : std::max(threads, 1);
@@ -39,10 +56,23 @@ int plane_threads(const Pool2dGeometry& g, int threads) {
 
 void max_pool2d_forward(const Pool2dGeometry& g, const float* input, float* output, int threads) {
   const int64_t planes = g.batch * g.channels;
+  const bool fast = is_2x2_stride_2(g);
 #pragma omp parallel for schedule(static) num_threads(plane_threads(g, threads))
   for (int64_t p = 0; p < planes; ++p) {
     const float* plane = input + p * g.in_h * g.in_w;
     float* out = output + p * g.out_h * g.out_w;
+    if (fast) {
+      for (int64_t oy = 0; oy < g.out_h; ++oy) {
+        const float* top = plane + 2 * oy * g.in_w;
+        const float* bottom = top + g.in_w;
+        float* o = out + oy * g.out_w;
+        for (int64_t ox = 0; ox < g.out_w; ++ox) {
+          const float a = std::max(top[2 * ox], top[2 * ox + 1]), b = std::max(bottom[2 * ox], bottom[2 * ox + 1]);
+          o[ox] = std::max(a, b);
+        }
+      }
+      continue;
+    }
     for (int64_t oy = 0; oy < g.out_h; ++oy)
       for (int64_t ox = 0; ox < g.out_w; ++ox) out[oy * g.out_w + ox] = plane[argmax(g, plane, window_at(g, oy, ox))];
   }
@@ -51,11 +81,31 @@ void max_pool2d_forward(const Pool2dGeometry& g, const float* input, float* outp
 void max_pool2d_backward(const Pool2dGeometry& g, const float* input, const float* output_grad,
                          float* input_grad, int threads) {
   const int64_t planes = g.batch * g.channels;
+  const bool fast = is_2x2_stride_2(g);
 #pragma omp parallel for schedule(static) num_threads(plane_threads(g, threads))
   for (int64_t p = 0; p < planes; ++p) {
     const float* plane = input + p * g.in_h * g.in_w;
     const float* og = output_grad + p * g.out_h * g.out_w;
     float* ig = input_grad + p * g.in_h * g.in_w;
+    if (fast) {
+      // One pass: every window's four positions get the gradient or 0; odd edges get 0.
+      for (int64_t oy = 0; oy < g.out_h; ++oy) {
+        const float* top = plane + 2 * oy * g.in_w;
+        float* igt = ig + 2 * oy * g.in_w;
+        for (int64_t ox = 0; ox < g.out_w; ++ox) {
+          float best;
+          const int64_t at = argmax_2x2(top, top + g.in_w, 2 * ox, g.in_w, best) - 2 * ox;
+          const float v = og[oy * g.out_w + ox];
+          igt[2 * ox] = at == 0 ? v : 0.0f;
+          igt[2 * ox + 1] = at == 1 ? v : 0.0f;
+          igt[g.in_w + 2 * ox] = at == g.in_w ? v : 0.0f;
+          igt[g.in_w + 2 * ox + 1] = at == g.in_w + 1 ? v : 0.0f;
+        }
+        for (int64_t x = 2 * g.out_w; x < g.in_w; ++x) igt[x] = igt[g.in_w + x] = 0.0f;
+      }
+      std::fill(ig + 2 * g.out_h * g.in_w, ig + g.in_h * g.in_w, 0.0f);
+      continue;
+    }
     std::fill(ig, ig + g.in_h * g.in_w, 0.0f);
     for (int64_t oy = 0; oy < g.out_h; ++oy)
       for (int64_t ox = 0; ox < g.out_w; ++ox) ig[argmax(g, plane, window_at(g, oy, ox))] += og[oy * g.out_w + ox];

@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <tuple>
 
 #include "core/error.hpp"
+#include "core/relu.hpp"
 #include "tests/core/gradient_check.hpp"
 
 namespace convoy {
@@ -68,6 +70,35 @@ TEST(Conv2d, SamePaddingWithEvenKernelPadsAfter) {
   EXPECT_FLOAT_EQ(output[0], 3.0f);
   EXPECT_FLOAT_EQ(output[1], 5.0f);
   EXPECT_FLOAT_EQ(output[2], 3.0f);
+}
+
+TEST(Conv2d, FusedReluEqualsConvolutionThenRelu) {
+  for (const int threads : {1, 2}) {
+    const Shape in{11, 3, 9, 8};  // 11 samples: more than one weight-gradient group
+    Conv2d plain({.out_channels = 5, .kernel = 3, .padding = Padding::same});
+    Conv2d fused({.out_channels = 5, .kernel = 3, .padding = Padding::same});
+    ASSERT_TRUE(fused.fuse_activation("relu"));
+    EXPECT_FALSE(fused.fuse_activation("tanh"));
+    Relu relu;
+    BoundLayer bp(plain, {in}, threads, 3), bf(fused, {in}, threads, 3);
+    Tensor x(in), y(bp.output_shape), r(bp.output_shape), yf(bp.output_shape), g(bp.output_shape);
+    testing::fill_uniform(x, 1);
+    testing::fill_uniform(g, 2);
+    plain.forward({&x, 1}, y, bp.context(threads));
+    relu.forward({&y, 1}, r, bp.context(threads));
+    fused.forward({&x, 1}, yf, bf.context(threads));
+    ASSERT_EQ(0, std::memcmp(r.data(), yf.data(), r.numel() * sizeof(float)));
+    Tensor gy(bp.output_shape), dx(in), dxf(in);
+    relu.backward({&y, 1}, r, g, {&gy, 1}, bp.context(threads));
+    plain.backward({&x, 1}, y, gy, {&dx, 1}, bp.context(threads));
+    fused.backward({&x, 1}, yf, g, {&dxf, 1}, bf.context(threads));
+    EXPECT_EQ(0, std::memcmp(dx.data(), dxf.data(), dx.numel() * sizeof(float)));
+    // The two paths sum the same terms in loops the compiler may vectorise differently.
+    for (size_t p = 0; p < bp.gradients.size(); ++p)
+      for (int64_t i = 0; i < bp.gradients[p].numel(); ++i)
+        ASSERT_NEAR(bp.gradients[p][i], bf.gradients[p][i], 1e-5f * (1.0f + std::abs(bp.gradients[p][i])))
+            << "parameter " << p << " element " << i;
+  }
 }
 
 // (kernel, stride, padding, pad, in_channels, out_channels, height, width, batch)

@@ -15,6 +15,12 @@ namespace {
 
 const Shape kMnist{1, 28, 28};
 
+const LayerInfo& layer_named(const Model& model, const std::string& name) {
+  for (const LayerInfo& l : model.layers())
+    if (l.name == name) return l;
+  throw std::runtime_error("no layer " + name);
+}
+
 TEST(Model, BuiltinModelsHaveTheExpectedParameterCounts) {
   // keras-cnn: 320 + 18496 + 36928 + 36928 + 650; lenet5: 156 + 2416 + 48120 + 10164 + 850.
   for (const auto& [name, count] : {std::pair{"keras-cnn", 93322}, {"lenet5", 61706}}) {
@@ -25,7 +31,14 @@ TEST(Model, BuiltinModelsHaveTheExpectedParameterCounts) {
     EXPECT_GE(model.parameter_count(), total);
     EXPECT_NE(model.summary().find(std::to_string(count) + " parameters"), std::string::npos) << model.summary();
   }
-  EXPECT_EQ(Model(builtin_model("keras-cnn", kMnist, 10), 4, 1).layers()[6].output, (Shape{4, 64, 3, 3}));
+  const Model keras(builtin_model("keras-cnn", kMnist, 10), 4, 1);
+  EXPECT_EQ(layer_named(keras, "conv2d_7").output, (Shape{4, 64, 3, 3}));
+  // Each convolution absorbed the ReLU after it (Note [Fused ReLU]); the ReLU after a dense
+  // layer stays a layer of its own.
+  EXPECT_EQ(layer_named(keras, "conv2d_1").description, "conv2d 32 3x3 stride 1 padding valid + relu");
+  EXPECT_EQ(keras.layers().size(), 9u);
+  EXPECT_THROW(layer_named(keras, "relu_2"), std::runtime_error);
+  EXPECT_EQ(layer_named(keras, "relu_11").description, "relu");
 }
 
 TEST(Model, ParametersAreAlignedAndInitialisationIsDeterministic) {
@@ -38,7 +51,7 @@ TEST(Model, ParametersAreAlignedAndInitialisationIsDeterministic) {
   b.initialize(8);
   EXPECT_NE(0, std::memcmp(a.parameters(), b.parameters(), a.parameter_count() * sizeof(float)));
   // He initialisation: dense_8's 400x120 weights have mean 0 and variance 2 / fan_in = 2 / 400.
-  const LayerInfo& dense = a.layers()[7];
+  const LayerInfo& dense = layer_named(a, "dense_8");
   double sum = 0, sum2 = 0;
   for (int64_t i = 0; i < 400 * 120; ++i) {
     const double w = a.parameters()[dense.parameter_offset + i];
