@@ -1,0 +1,117 @@
+// The convolution kernels against a naive reference, on every ISA, with 1 and 2 threads.
+#include "core/kernels/conv2d_kernels.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/kernels/cpu_features.hpp"
+#include "core/rng.hpp"
+
+namespace convoy {
+namespace {
+
+std::vector<float> random_values(int64_t n, uint64_t seed) {
+  std::vector<float> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = 2.0f * random_uniform(seed, RandomPurpose::init, 7, i) - 1.0f;
+  return v;
+}
+
+// Naive convolution in double: y[n][co][oy][ox] = b[co] + sum x[n][c][iy][ix] * w[co][c][kh][kw].
+struct Reference {
+  std::vector<double> output, input_grad, weight_grad, bias_grad;
+};
+
+Reference naive(const Conv2dGeometry& g, const std::vector<float>& x, const std::vector<float>& w,
+                const std::vector<float>& b, const std::vector<float>& og) {
+  Reference r;
+  r.output.assign(g.batch * g.out_channels * g.out_pixels(), 0.0);
+  r.input_grad.assign(x.size(), 0.0);
+  r.weight_grad.assign(w.size(), 0.0);
+  r.bias_grad.assign(g.out_channels, 0.0);
+  auto xi = [&](int64_t n, int64_t c, int64_t y, int64_t xx) { return ((n * g.in_channels + c) * g.in_h + y) * g.in_w + xx; };
+  auto wi = [&](int64_t co, int64_t c, int64_t kh, int64_t kw) {
+    return ((co * g.in_channels + c) * g.kernel_h + kh) * g.kernel_w + kw;
+  };
+  for (int64_t n = 0; n < g.batch; ++n)
+    for (int64_t co = 0; co < g.out_channels; ++co)
+      for (int64_t oy = 0; oy < g.out_h; ++oy)
+        for (int64_t ox = 0; ox < g.out_w; ++ox) {
+          const int64_t o = ((n * g.out_channels + co) * g.out_h + oy) * g.out_w + ox;
+          double sum = b[co];
+          for (int64_t c = 0; c < g.in_channels; ++c)
+            for (int64_t kh = 0; kh < g.kernel_h; ++kh)
+              for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+                const int64_t iy = oy * g.stride_h - g.pad_top + kh, ix = ox * g.stride_w - g.pad_left + kw;
+                if (iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w) sum += double(x[xi(n, c, iy, ix)]) * w[wi(co, c, kh, kw)];
+              }
+          if (g.fused_relu) sum = std::max(sum, 0.0);
+          r.output[o] = sum;
+          const double grad = g.fused_relu && sum <= 0.0 ? 0.0 : og[o];
+          r.bias_grad[co] += grad;
+          for (int64_t c = 0; c < g.in_channels; ++c)
+            for (int64_t kh = 0; kh < g.kernel_h; ++kh)
+              for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+                const int64_t iy = oy * g.stride_h - g.pad_top + kh, ix = ox * g.stride_w - g.pad_left + kw;
+                if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) continue;
+                r.input_grad[xi(n, c, iy, ix)] += grad * w[wi(co, c, kh, kw)];
+                r.weight_grad[wi(co, c, kh, kw)] += grad * x[xi(n, c, iy, ix)];
+              }
+        }
+  return r;
+}
+
+void expect_close(const std::vector<float>& got, const std::vector<double>& want, const char* what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], 1e-4 * (1.0 + std::abs(want[i]))) << what << " element " << i;
+}
+
+// (batch, cin, h, w, cout, kh, kw, stride, pad_top, pad_left, out_h, out_w, fused_relu)
+const Conv2dGeometry kCases[] = {
+    {.batch = 11, .in_channels = 1, .in_h = 9, .in_w = 8, .out_channels = 5, .out_h = 7, .out_w = 6, .kernel_h = 3, .kernel_w = 3},
+    {.batch = 17, .in_channels = 3, .in_h = 5, .in_w = 5, .out_channels = 33, .out_h = 3, .out_w = 3, .kernel_h = 3, .kernel_w = 3, .fused_relu = true},
+    {.batch = 3, .in_channels = 17, .in_h = 7, .in_w = 6, .out_channels = 4, .out_h = 4, .out_w = 3, .kernel_h = 2, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .pad_top = 1, .pad_left = 0},
+    {.batch = 9, .in_channels = 2, .in_h = 6, .in_w = 7, .out_channels = 6, .out_h = 6, .out_w = 7, .kernel_h = 5, .kernel_w = 5, .pad_top = 2, .pad_left = 2, .fused_relu = true},
+    {.batch = 1, .in_channels = 4, .in_h = 3, .in_w = 3, .out_channels = 2, .out_h = 3, .out_w = 3, .kernel_h = 1, .kernel_w = 1},
+    {.batch = 16, .in_channels = 8, .in_h = 12, .in_w = 12, .out_channels = 16, .out_h = 10, .out_w = 10, .kernel_h = 3, .kernel_w = 3, .fused_relu = true},
+};
+
+TEST(Conv2dKernels, MatchNaiveReferenceOnEveryIsaAndThreadCount) {
+  const Isa original = active_isa();
+  for (const Conv2dGeometry& g : kCases) {
+    const auto x = random_values(g.batch * g.in_channels * g.in_h * g.in_w, 1);
+    const auto w = random_values(g.out_channels * g.patch(), 2);
+    const auto b = random_values(g.out_channels, 3);
+    const auto og = random_values(g.batch * g.out_channels * g.out_pixels(), 4);
+    const Reference ref = naive(g, x, w, b, og);
+    std::vector<float> first_bits;
+    for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
+      if (!set_isa(isa)) continue;
+      for (int threads : {1, 2}) {
+        SCOPED_TRACE(isa_name(isa) + ", " + std::to_string(threads) + " threads, batch " + std::to_string(g.batch));
+        std::vector<float> scratch(conv2d_scratch_floats(g, threads)), y(ref.output.size()), dx(x.size(), NAN),
+            dw(w.size(), 0.0f), db(b.size(), 0.0f);
+        conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch.data(), threads);
+        conv2d_backward_data(g, y.data(), og.data(), w.data(), dx.data(), scratch.data(), threads);
+        conv2d_backward_weights(g, x.data(), y.data(), og.data(), dw.data(), db.data(), scratch.data(), threads);
+        expect_close(y, ref.output, "output");
+        expect_close(dx, ref.input_grad, "input_grad");
+        expect_close(dw, ref.weight_grad, "weight_grad");
+        expect_close(db, ref.bias_grad, "bias_grad");
+        std::vector<float> bits = y;
+        bits.insert(bits.end(), dx.begin(), dx.end());
+        bits.insert(bits.end(), dw.begin(), dw.end());
+        bits.insert(bits.end(), db.begin(), db.end());
+        if (threads == 1) first_bits = bits;
+        else EXPECT_EQ(0, std::memcmp(first_bits.data(), bits.data(), bits.size() * sizeof(float))) << "1 vs 2 threads";
+      }
+    }
+  }
+  set_isa(original);
+}
+
+}  // namespace
+}  // namespace convoy
