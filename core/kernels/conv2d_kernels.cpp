@@ -86,8 +86,10 @@ int64_t chunk_samples(const Conv2dGeometry& g) {
 
 // Gathers the gradient reaching the convolution for samples [n0, n1) into chunk [Cout, S*OHW]:
 // output_grad, masked by the fused ReLU's output (Note [Fused ReLU]).
+// If bias_sums is not null, adds each sample's per-channel gradient sum to it (in sample
+// order), so the bias gradient costs no second pass over the activations.
 void gather_output_grad(const Conv2dGeometry& g, const float* output, const float* output_grad, int64_t n0,
-                        int64_t n1, float* chunk) {
+                        int64_t n1, float* chunk, float* bias_sums) {
   const int64_t ohw = g.out_pixels(), ld = (n1 - n0) * ohw;
   for (int64_t n = n0; n < n1; ++n)
     for (int64_t co = 0; co < g.out_channels; ++co) {
@@ -99,6 +101,12 @@ void gather_output_grad(const Conv2dGeometry& g, const float* output, const floa
         for (int64_t p = 0; p < ohw; ++p) dst[p] = y[p] > 0.0f ? og[p] : 0.0f;
       } else {
         std::memcpy(dst, og, ohw * sizeof(float));
+      }
+      if (bias_sums != nullptr) {
+        float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t p = 0; p < ohw; ++p) sum += dst[p];
+        bias_sums[co] += sum;
       }
     }
 }
@@ -117,9 +125,12 @@ int64_t per_thread_floats(const Conv2dGeometry& g) {
 
 }  // namespace
 
+// One weight-gradient group's partial sums: dW^T [patch, Cout], then the bias [Cout].
+int64_t partial_floats(const Conv2dGeometry& g) { return (g.patch() + 1) * g.out_channels; }
+
 int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads) {
-  // Per thread: col + output/gradient chunk; then one [patch, Cout] partial per weight-gradient group.
-  return static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g) + groups(g) * g.patch() * g.out_channels;
+  // Per thread: col + output/gradient chunk; then one partial per weight-gradient group.
+  return static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g) + groups(g) * partial_floats(g);
 }
 
 void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
@@ -167,7 +178,7 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
 #pragma omp for schedule(static)
     for (int64_t c = 0; c < chunks; ++c) {
       const int64_t n0 = c * s, n1 = std::min(g.batch, n0 + s), ld = (n1 - n0) * ohw;
-      gather_output_grad(g, output, output_grad, n0, n1, og);
+      gather_output_grad(g, output, output_grad, n0, n1, og, nullptr);
       // col [patch, S*OHW] = weight^T [patch, Cout] * output_grad [Cout, S*OHW]
       gemm(Trans::yes, Trans::no, g.patch(), ld, g.out_channels, weight, g.patch(), og, ld, 0.0f, col, ld);
       for (int64_t n = n0; n < n1; ++n) col2im(g, col + (n - n0) * ohw, ld, input_grad + n * in_size);
@@ -191,38 +202,27 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
     // in order; written by one thread; the groups are added in order below.
 #pragma omp for schedule(static)
     for (int64_t group = 0; group < group_count; ++group) {
-      float* partial = partials + group * patch * cout;
+      float* partial = partials + group * partial_floats(g);
+      float* bias_sums = partial + patch * cout;
+      std::fill(bias_sums, bias_sums + cout, 0.0f);
       const int64_t g0 = group * kWeightGradGroup, g1 = std::min(g.batch, g0 + kWeightGradGroup);
       for (int64_t n0 = g0; n0 < g1; n0 += s) {
         const int64_t n1 = std::min(g1, n0 + s), ld = (n1 - n0) * ohw;
         for (int64_t n = n0; n < n1; ++n) im2col(g, input + n * in_size, col + (n - n0) * ohw, ld);
-        gather_output_grad(g, output, output_grad, n0, n1, og);
+        gather_output_grad(g, output, output_grad, n0, n1, og, bias_sums);
         // partial [patch, Cout] (+)= col [patch, S*OHW] * output_grad^T [S*OHW, Cout]
         gemm(Trans::no, Trans::yes, patch, cout, ld, col, ld, og, ld, n0 == g0 ? 0.0f : 1.0f, partial, cout);
       }
     }
-    // weight_grad [Cout, patch] += sum over groups of partial^T, each element by one thread.
+    // weight_grad [Cout, patch] and bias_grad [Cout] += the groups' partials in group order,
+    // each element by one thread.
 #pragma omp for schedule(static)
     for (int64_t co = 0; co < cout; ++co) {
       float* wg = weight_grad + co * patch;
       for (int64_t group = 0; group < group_count; ++group) {
-        const float* partial = partials + group * patch * cout;
+        const float* partial = partials + group * partial_floats(g);
         for (int64_t k = 0; k < patch; ++k) wg[k] += partial[k * cout + co];
-      }
-      if (bias_grad != nullptr) {
-        float sum = 0.0f;
-        for (int64_t n = 0; n < g.batch; ++n) {
-          const float* grad = output_grad + (n * cout + co) * ohw;
-          if (g.fused_relu) {
-            const float* y = output + (n * cout + co) * ohw;
-#pragma omp simd reduction(+ : sum)
-            for (int64_t p = 0; p < ohw; ++p) sum += y[p] > 0.0f ? grad[p] : 0.0f;
-          } else {
-#pragma omp simd reduction(+ : sum)
-            for (int64_t p = 0; p < ohw; ++p) sum += grad[p];
-          }
-        }
-        bias_grad[co] += sum;
+        if (bias_grad != nullptr) bias_grad[co] += partial[patch * cout + co];
       }
     }
   }

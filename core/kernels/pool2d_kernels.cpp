@@ -36,17 +36,6 @@ bool is_2x2_stride_2(const Pool2dGeometry& g) {
          g.pad_left == 0 && g.out_h * 2 <= g.in_h && g.out_w * 2 <= g.in_w;
 }
 
-// Max of one 2x2 window and its offset; ties go to the first position in row-major order,
-// as in argmax(), so both paths send gradients to the same place.
-inline int64_t argmax_2x2(const float* top, const float* bottom, int64_t x, int64_t in_w, float& best) {
-  int64_t at = x;
-  best = top[x];
-  if (top[x + 1] > best) best = top[x + 1], at = x + 1;
-  if (bottom[x] > best) best = bottom[x], at = in_w + x;
-  if (bottom[x + 1] > best) best = bottom[x + 1], at = in_w + x + 1;
-  return at;
-}
-
 int plane_threads(const Pool2dGeometry& g, int threads) {
   // Below a few planes' worth of work a parallel region costs more than it saves.
   return g.batch * g.channels * g.out_h * g.out_w < 4096 ? 1 : std::max(threads, 1);
@@ -92,14 +81,20 @@ void max_pool2d_backward(const Pool2dGeometry& g, const float* input, const floa
       for (int64_t oy = 0; oy < g.out_h; ++oy) {
         const float* top = plane + 2 * oy * g.in_w;
         float* igt = ig + 2 * oy * g.in_w;
+        const float* bottom = top + g.in_w;
+        float* igb = igt + g.in_w;
+        // Branch-free: which of the four holds the maximum is data, and a mispredicted branch
+        // per window cost more than the whole pass. Ties go to the first in row-major order.
         for (int64_t ox = 0; ox < g.out_w; ++ox) {
-          float best;
-          const int64_t at = argmax_2x2(top, top + g.in_w, 2 * ox, g.in_w, best) - 2 * ox;
+          const float a = top[2 * ox], b = top[2 * ox + 1], c = bottom[2 * ox], d = bottom[2 * ox + 1];
+          const float m = std::max(std::max(a, b), std::max(c, d));
+          const bool at_a = a == m, at_b = !at_a && b == m, at_c = !at_a && !at_b && c == m;
+          const bool at_d = !at_a && !at_b && !at_c;
           const float v = og[oy * g.out_w + ox];
-          igt[2 * ox] = at == 0 ? v : 0.0f;
-          igt[2 * ox + 1] = at == 1 ? v : 0.0f;
-          igt[g.in_w + 2 * ox] = at == g.in_w ? v : 0.0f;
-          igt[g.in_w + 2 * ox + 1] = at == g.in_w + 1 ? v : 0.0f;
+          igt[2 * ox] = at_a ? v : 0.0f;
+          igt[2 * ox + 1] = at_b ? v : 0.0f;
+          igb[2 * ox] = at_c ? v : 0.0f;
+          igb[2 * ox + 1] = at_d ? v : 0.0f;
         }
         for (int64_t x = 2 * g.out_w; x < g.in_w; ++x) igt[x] = igt[g.in_w + x] = 0.0f;
       }
