@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "io/checkpoint.hpp"
 #include "tests/apps/fashion_slice.hpp"
@@ -100,6 +102,29 @@ TEST_F(MpiTrain, CheckpointOfTwoRanksResumesOnOneAndOnThree) {
   const TrainingState ref = read_checkpoint(reference.file("step-42.ckpt"));
   EXPECT_LT(relative_difference(ref.parameters, read_checkpoint(elastic1.file("step-42.ckpt")).parameters), 1e-5);
   EXPECT_LT(relative_difference(ref.parameters, read_checkpoint(elastic3.file("step-42.ckpt")).parameters), 1e-5);
+}
+
+TEST_F(MpiTrain, SigtermToMpirunCheckpointsAndResumingGivesTheSameResult) {
+  TempDir once, twice;
+  const std::string run = mpirun(2) + train(once.path(), "--epochs 12");
+  ASSERT_EQ(run_command(run).exit_code, 0);
+  const std::string pid_file = twice.file("pid");
+  std::thread terminator([&] {
+    for (int i = 0; i < 2000 && !std::filesystem::exists(twice.file("step-21.ckpt")); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    run_command("kill -TERM $(cat " + pid_file + ")");
+  });
+  // The first epoch's end writes step-21 (--checkpoint-every 21); SIGTERM then reaches mpirun,
+  // which passes it to the ranks before its grace period ends.
+  const CommandResult stopped = run_command("(" + mpirun(2) + train(twice.path(), "--epochs 12 --checkpoint-every 21") +
+                                            " & echo $! > " + pid_file + "; wait $!)");
+  terminator.join();
+  EXPECT_NE(stopped.exit_code, 0) << stopped.output;
+  EXPECT_NE(stopped.output.find("stopped by signal 15"), std::string::npos) << stopped.output;
+  const CommandResult resumed = run_command(mpirun(2) + train(twice.path(), "--epochs 12 --resume auto"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  const TrainingState a = read_checkpoint(once.file("step-252.ckpt")), b = read_checkpoint(twice.file("step-252.ckpt"));
+  EXPECT_EQ(0, std::memcmp(a.parameters.data(), b.parameters.data(), a.parameters.size() * sizeof(float)));
 }
 
 TEST_F(MpiTrain, AFailingRankStopsEveryRankWithItsMessage) {

@@ -95,6 +95,33 @@ TEST_F(Resume, SignalWritesACheckpointAndResumingFinishesTheSameRun) {
   expect_same_state(read_checkpoint(once.file("step-180.ckpt")), read_checkpoint(twice.file("step-180.ckpt")));
 }
 
+TEST_F(Resume, KillNineLeavesOnlyValidCheckpointsAndResumeFinishesTheSameRun) {
+  TempDir once, twice;
+  ASSERT_EQ(run_command(train(once.path(), "--epochs 4")).exit_code, 0);
+  // Checkpoints every step, so the kill very likely lands inside a write.
+  const std::string pid_file = twice.file("pid");
+  std::thread killer([&] {
+    for (int i = 0; i < 2000 && !std::filesystem::exists(twice.file("step-7.ckpt")); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    run_command("kill -9 $(cat " + pid_file + ")");
+  });
+  const CommandResult killed = run_command("(" + train(twice.path(), "--epochs 4 --checkpoint-every 1 --keep 100") +
+                                           " & echo $! > " + pid_file + "; wait $!)");
+  killer.join();
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.output;
+  int valid = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(twice.path())) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("step-", 0) != 0) continue;  // temporary files of the interrupted write
+    EXPECT_NO_THROW(read_checkpoint(entry.path().string())) << name;
+    ++valid;
+  }
+  EXPECT_GE(valid, 7);
+  const CommandResult resumed = run_command(train(twice.path(), "--epochs 4 --resume auto"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  expect_same_state(read_checkpoint(once.file("step-120.ckpt")), read_checkpoint(twice.file("step-120.ckpt")));
+}
+
 TEST_F(Resume, ChangedSettingsThatMatterAreRefused) {
   TempDir ckpt;
   ASSERT_EQ(run_command(train(ckpt.path(), "--stop-after 5")).exit_code, 3);
