@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "tests/support/temp_dir.hpp"
 #include "io/checkpoint.hpp"
 #include "io/training_state.hpp"
 
@@ -87,28 +88,7 @@ inline void expect_same_state(const TrainingState& a, const TrainingState& b) {
   EXPECT_EQ(a.settings_json, b.settings_json);
 }
 
-// A fresh folder under the system temp folder, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("convoy-ckpt-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string path() const { return path_.string(); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;  // tests/support/temp_dir.hpp
 
 inline std::vector<std::byte> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
