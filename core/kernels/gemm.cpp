@@ -110,19 +110,29 @@ void gemm_serial(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, 
     for (int64_t pc = 0; pc < k; pc += kKc) {
       const int64_t kc = std::min(kKc, k - pc);
       const bool accumulate = pc > 0 || beta != 0.0f;
-      pack_b(trans_b, b, ldb, pc, kc, jc, nc, nr, bpack);
+      // A row-major B with short rows is read in place in its full NR-wide tiles: with the few
+      // rows of A convolutions have, packing B would cost as much as multiplying it. Long rows
+      // put every row of a tile on another page (TLB misses), so those B are packed, as are a
+      // transposed B and the last, partial tile.
+      constexpr int64_t kDirectMaxRow = 1024;  // floats
+      const bool direct_b = trans_b == Trans::no && ldb <= kDirectMaxRow;
+      const int64_t packed_from = direct_b ? nc / nr * nr : 0;
+      pack_b(trans_b, b, ldb, pc, kc, jc + packed_from, nc - packed_from, nr, bpack);
       for (int64_t ic = 0; ic < m; ic += kMc) {
         const int64_t mc = std::min(kMc, m - ic);
         pack_a(trans_a, a, lda, ic, mc, pc, kc, mr, apack);
         for (int64_t jr = 0; jr < nc; jr += nr) {
           const int64_t cols = std::min(nr, nc - jr);
+          const bool in_place = jr < packed_from;
+          const float* b_tile = in_place ? b + pc * ldb + jc + jr : bpack + (jr - packed_from) * kc;
+          const int64_t b_stride = in_place ? ldb : nr;
           for (int64_t ir = 0; ir < mc; ir += mr) {
             const int64_t rows = std::min(mr, mc - ir);
             float* tile = c + (ic + ir) * ldc + jc + jr;
             if (rows == mr && cols == nr) {
-              mk.kernel(kc, apack + ir * kc, bpack + jr * kc, tile, ldc, accumulate);
+              mk.kernel(kc, apack + ir * kc, b_tile, b_stride, tile, ldc, accumulate);
             } else {
-              mk.kernel(kc, apack + ir * kc, bpack + jr * kc, edge, nr, false);
+              mk.kernel(kc, apack + ir * kc, b_tile, b_stride, edge, nr, false);
               for (int64_t i = 0; i < rows; ++i)
                 for (int64_t j = 0; j < cols; ++j)
                   tile[i * ldc + j] = accumulate ? tile[i * ldc + j] + edge[i * nr + j] : edge[i * nr + j];

@@ -10,11 +10,12 @@ namespace convoy {
 // Note [GEMM microkernel]
 // A microkernel computes the tile C[0:MR, 0:NR] (row stride ldc) from packed panels:
 //   a_panel [k][MR]  (column p of op(A)'s MR rows, contiguous)
-//   b_panel [k][NR]  (row p of op(B)'s NR columns, contiguous, 64-byte aligned)
+//   b [k][NR]        (row p of op(B)'s NR columns at b + p * ldb: a packed panel has ldb = NR,
+//                     and a row-major B with full NR-wide tiles is read in place, unpacked)
 // overwriting C when accumulate is false (C is never read then, so it may hold garbage) and
 // adding to it otherwise. Accumulation runs over p in order, so a tile's bits do not depend on
 // which thread computes it. Tiles at the matrix edge go through a full-size scratch tile.
-using MicroKernel = void (*)(int64_t k, const float* a_panel, const float* b_panel, float* c, int64_t ldc,
+using MicroKernel = void (*)(int64_t k, const float* a_panel, const float* b, int64_t ldb, float* c, int64_t ldc,
                              bool accumulate);
 
 struct MicroKernelInfo {
