@@ -76,13 +76,15 @@ void pack_b(Trans t, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_
         std::fill(dst + cols, dst + nr, 0.0f);
       }
     } else {
-      // B is [n, k]: walk each of the NR rows of B along the depth.
-      for (int64_t j = 0; j < cols; ++j) {
-        const float* row = b + (j0 + jr + j) * ldb + p0;
-        for (int64_t p = 0; p < kc; ++p) panel[p * nr + j] = row[p];
+      // B is [n, k]: the panel is written in order, reading the NR rows of B side by side, so
+      // each row's cache line serves 16 depth steps (a column-by-column walk wrote every
+      // element to another cache line and cost more than the multiply).
+      const float* rows = b + (j0 + jr) * ldb + p0;
+      for (int64_t p = 0; p < kc; ++p) {
+        float* dst = panel + p * nr;
+        for (int64_t j = 0; j < cols; ++j) dst[j] = rows[j * ldb + p];
+        for (int64_t j = cols; j < nr; ++j) dst[j] = 0.0f;
       }
-      for (int64_t j = cols; j < nr; ++j)
-        for (int64_t p = 0; p < kc; ++p) panel[p * nr + j] = 0.0f;
     }
   }
 }
