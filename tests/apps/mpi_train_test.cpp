@@ -127,6 +127,26 @@ TEST_F(MpiTrain, SigtermToMpirunCheckpointsAndResumingGivesTheSameResult) {
   EXPECT_EQ(0, std::memcmp(a.parameters.data(), b.parameters.data(), a.parameters.size() * sizeof(float)));
 }
 
+TEST_F(MpiTrain, ARankKilledOutrightEndsTheJob) {
+  TempDir ckpt;
+  const std::string marker = ckpt.file("killme");  // names this job's processes for pgrep
+  std::thread killer([&] {
+    for (int i = 0; i < 2000 && !std::filesystem::exists(ckpt.file("step-21.ckpt")); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // One rank of this job: a process named convoy whose command line holds the marker.
+    run_command("for p in $(pgrep -x convoy); do if grep -q killme /proc/$p/cmdline && grep -q '" + ckpt.path() +
+                "' /proc/$p/cmdline; then kill -9 $p; break; fi; done");
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  const CommandResult r = run_command("timeout 60 " + mpirun(2) +
+                                      train(ckpt.path(), "--epochs 200 --checkpoint-every 21 --metrics " + marker));
+  killer.join();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.exit_code, 124) << "timed out: the other rank hung\n" << r.output;
+  EXPECT_LT(seconds, 30.0) << r.output;
+}
+
 TEST_F(MpiTrain, AFailingRankStopsEveryRankWithItsMessage) {
   TempDir ckpt;
   // Rank 1 cannot open its data; rank 0 could, and would wait forever in the first collective.
