@@ -48,13 +48,15 @@ std::string Conv2d::describe() const {
                   "x" + std::to_string(options_.kernel_w) + " stride " + std::to_string(options_.stride) +
                   " padding " + padding_name(options_.padding);
   if (options_.padding == Padding::explicit_) s += " " + std::to_string(options_.pad);
-  return fused_relu_ ? s + " + relu" : s;
+  if (fused_relu_) s += " + relu";
+  return fused_pool_ ? s + " + max_pool2d 2x2" : s;
 }
 
+// "relu", then optionally "max_pool2d_2x2" (2x2 windows, stride 2, no padding).
 bool Conv2d::fuse_activation(const std::string& activation) {
-  if (activation != "relu") return false;
-  fused_relu_ = true;
-  return true;
+  if (activation == "relu" && !fused_relu_) return fused_relu_ = true;
+  if (activation == "max_pool2d_2x2" && fused_relu_ && !fused_pool_) return fused_pool_ = true;
+  return false;
 }
 
 Conv2dGeometry Conv2d::geometry(const Shape& input) const {
@@ -74,7 +76,8 @@ Conv2dGeometry Conv2d::geometry(const Shape& input) const {
   g.pad_top = y.before;
   g.pad_left = x.before;
   g.fused_relu = fused_relu_;
-  CONVOY_CHECK(g.out_h > 0 && g.out_w > 0, ShapeError, "layer ", describe(), ": input ", input.str(),
+  g.fused_pool = fused_pool_;
+  CONVOY_CHECK(g.pooled_h() > 0 && g.pooled_w() > 0, ShapeError, "layer ", describe(), ": input ", input.str(),
                " is smaller than the kernel");
   return g;
 }
@@ -82,7 +85,7 @@ Conv2dGeometry Conv2d::geometry(const Shape& input) const {
 Shape Conv2d::output_shape(std::span<const Shape> inputs) const {
   check_single_input(*this, inputs, 4);
   const Conv2dGeometry g = geometry(inputs[0]);
-  return Shape{g.batch, g.out_channels, g.out_h, g.out_w};
+  return Shape{g.batch, g.out_channels, g.pooled_h(), g.pooled_w()};
 }
 
 std::vector<ParameterSpec> Conv2d::parameter_specs(std::span<const Shape> inputs) const {
@@ -119,11 +122,12 @@ void Conv2d::forward(std::span<const Tensor> inputs, Tensor& output, const PassC
 void Conv2d::backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,
                       std::span<Tensor> input_grads, const PassContext& ctx) {
   const Conv2dGeometry g = geometry(inputs[0].shape());
+  const float* bias = options_.bias ? bias_.data() : nullptr;
   conv2d_backward_weights(g, inputs[0].data(), output.data(), output_grad.data(), weight_grad_.data(),
-                          options_.bias ? bias_grad_.data() : nullptr, ctx.scratch, ctx.threads);
+                          options_.bias ? bias_grad_.data() : nullptr, ctx.scratch, ctx.threads, weight_.data(), bias);
   if (!input_grads[0].empty())
     conv2d_backward_data(g, output.data(), output_grad.data(), weight_.data(), input_grads[0].data(), ctx.scratch,
-                         ctx.threads);
+                         ctx.threads, inputs[0].data(), bias);
 }
 
 }  // namespace convoy

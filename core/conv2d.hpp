@@ -42,6 +42,7 @@ class Conv2d final : public Layer {
  private:
   Conv2dOptions options_;
   bool fused_relu_ = false;
+  bool fused_pool_ = false;  // Note [Fused pooling]
   Tensor weight_, bias_, weight_grad_, bias_grad_;
 };
 

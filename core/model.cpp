@@ -37,7 +37,7 @@ struct Model::Node {
   Tensor output_view;
 };
 
-Model::Model(const ModelSpec& spec, int64_t max_batch, int threads)
+Model::Model(const ModelSpec& spec, int64_t max_batch, int threads, bool fuse)
     : spec_(spec), max_batch_(max_batch), threads_(std::max(threads, 1)) {
   CONVOY_CHECK(max_batch > 0, ConfigError, "model ", spec.name, ": batch size must be positive, found ", max_batch);
   CONVOY_CHECK(spec.input.rank() == 3, ShapeError, "model ", spec.name, ": input must be [C, H, W], found ",
@@ -61,14 +61,36 @@ Model::Model(const ModelSpec& spec, int64_t max_batch, int threads)
     CONVOY_CHECK(!index_of.count(ls.name), ConfigError, "model ", spec.name, ": two layers are named '", ls.name, "'");
     // Note [Fused ReLU]: a ReLU that is the only reader of the layer before it becomes part of
     // that layer, if the layer can apply it (convolutions can); later layers read that layer.
-    const bool reads_last_node =
-        !nodes_.empty() && &ls != &spec.layers.front() && (&ls - 1)->name == info_.back().name &&
-        (ls.inputs.empty() || (ls.inputs.size() == 1 && ls.inputs[0] == info_.back().name));
-    if (ls.type == "relu" && reads_last_node && ls.options.empty() && readers[info_.back().name] == 1 &&
-        nodes_.back()->layer->fuse_activation("relu")) {
-      index_of[ls.name] = static_cast<int>(nodes_.size()) - 1;
-      info_.back().description = nodes_.back()->layer->describe();
-      continue;
+    // Whether this layer's one input is the last node built (maybe under a fused layer's name),
+    // and this layer its only reader.
+    const std::string input_name = ls.inputs.empty() ? (&ls == &spec.layers.front() ? "" : (&ls - 1)->name)
+                                                     : ls.inputs.front();
+    const bool reads_last_node = !nodes_.empty() && ls.inputs.size() <= 1 && index_of.count(input_name) &&
+                                 index_of[input_name] == static_cast<int>(nodes_.size()) - 1 &&
+                                 readers[input_name] == 1;
+    if (fuse && reads_last_node) {
+      const auto option = [&](const char* key, const nlohmann::json& fallback) {
+        return ls.options.is_object() && ls.options.contains(key) ? ls.options.at(key) : fallback;
+      };
+      // Note [Fused pooling]: only after the first layer, whose input gradient is never needed
+      // (elsewhere backward-data would recompute the convolution too).
+      const bool pool_2x2 = ls.type == "max_pool2d" && option("window", 2) == 2 && option("padding", 0) == 0 &&
+                            (option("stride", 0) == 0 || option("stride", 0) == 2) && option("ceil_mode", false) == false;
+      const bool first_layer = nodes_.size() == 1 && nodes_.back()->inputs[0] < 0;
+      if ((ls.type == "relu" && ls.options.empty() && nodes_.back()->layer->fuse_activation("relu")) ||
+          (pool_2x2 && first_layer && nodes_.back()->layer->fuse_activation("max_pool2d_2x2"))) {
+        // The fused layer's output shape changed (pooling): plan its buffers again.
+        Node& last = *nodes_.back();
+        const Shape in = last.inputs[0] < 0 ? input_shape : nodes_[last.inputs[0]]->output_shape;
+        last.output_shape = last.layer->output_shape(std::vector<Shape>{in});
+        last.activation = Tensor(last.output_shape);
+        last.gradient = Tensor(last.output_shape);
+        scratch = std::max(scratch, last.layer->scratch_floats(std::vector<Shape>{in}, threads_));
+        index_of[ls.name] = static_cast<int>(nodes_.size()) - 1;
+        info_.back().description = last.layer->describe();
+        info_.back().output = last.output_shape;
+        continue;
+      }
     }
     auto node = std::make_unique<Node>();
     const int index = static_cast<int>(nodes_.size());

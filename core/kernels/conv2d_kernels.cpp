@@ -120,7 +120,43 @@ int64_t groups(const Conv2dGeometry& g) { return (g.batch + kWeightGradGroup - 1
 // Per-thread scratch: one chunk's im2col matrix and one chunk's output or gradient.
 int64_t per_thread_floats(const Conv2dGeometry& g) {
   const int64_t cols = chunk_samples(g) * g.out_pixels();
-  return (g.patch() * cols + g.out_channels * cols + 15) / 16 * 16;
+  const int64_t chunks = g.fused_pool ? 2 : 1;  // the recomputed convolution besides the gradient
+  return (g.patch() * cols + chunks * g.out_channels * cols + 15) / 16 * 16;
+}
+
+// Recomputes the convolution of a chunk whose im2col is in col, and writes into grad
+// [Cout, S*OHW] the gradient reaching the convolution: each pooled gradient goes to the
+// position of its window's maximum (the first, as max_pool2d's backward does) if that
+// position passed the ReLU, everything else is 0. z is scratch [Cout, S*OHW].
+void unpool_output_grad(const Conv2dGeometry& g, const float* col, const float* weight, const float* bias,
+                        const float* output_grad, int64_t n0, int64_t n1, float* z, float* grad,
+                        float* bias_sums) {
+  const int64_t ohw = g.out_pixels(), ld = (n1 - n0) * ohw, ph = g.pooled_h(), pw = g.pooled_w();
+  gemm(Trans::no, Trans::no, g.out_channels, ld, g.patch(), weight, g.patch(), col, ld, 0.0f, z, ld);
+  for (int64_t n = n0; n < n1; ++n)
+    for (int64_t co = 0; co < g.out_channels; ++co) {
+      const float b = bias != nullptr ? bias[co] : 0.0f;
+      const float* zp = z + co * ld + (n - n0) * ohw;
+      float* gp = grad + co * ld + (n - n0) * ohw;
+      const float* og = output_grad + (n * g.out_channels + co) * ph * pw;
+      std::fill(gp, gp + ohw, 0.0f);
+      float sum = 0.0f;
+      for (int64_t oy = 0; oy < ph; ++oy)
+        for (int64_t ox = 0; ox < pw; ++ox) {
+          const int64_t at0 = 2 * oy * g.out_w + 2 * ox;
+          const int64_t at[4] = {at0, at0 + 1, at0 + g.out_w, at0 + g.out_w + 1};
+          int64_t best = at[0];
+          float best_value = std::max(zp[at[0]] + b, 0.0f);
+          for (int i = 1; i < 4; ++i) {
+            const float v = std::max(zp[at[i]] + b, 0.0f);
+            if (v > best_value) best_value = v, best = at[i];
+          }
+          const float v = best_value > 0.0f ? og[oy * pw + ox] : 0.0f;
+          gp[best] = v;
+          sum += v;
+        }
+      if (bias_sums != nullptr) bias_sums[co] += sum;
+    }
 }
 
 }  // namespace
@@ -147,8 +183,26 @@ void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* we
       const int64_t n0 = c * s, n1 = std::min(g.batch, n0 + s), ld = (n1 - n0) * ohw;
       for (int64_t n = n0; n < n1; ++n) im2col(g, input + n * in_size, col + (n - n0) * ohw, ld);
       // out [Cout, S*OHW] = weight [Cout, patch] * col [patch, S*OHW]; one sample writes in place.
-      float* result = n1 - n0 == 1 ? output + n0 * g.out_channels * ohw : out;
+      float* result = n1 - n0 == 1 && !g.fused_pool ? output + n0 * g.out_channels * ohw : out;
       gemm(Trans::no, Trans::no, g.out_channels, ld, g.patch(), weight, g.patch(), col, ld, 0.0f, result, ld);
+      if (g.fused_pool) {
+        const int64_t ph = g.pooled_h(), pw = g.pooled_w();
+        for (int64_t n = n0; n < n1; ++n)
+          for (int64_t co = 0; co < g.out_channels; ++co) {
+            const float* z = result + co * ld + (n - n0) * ohw;
+            float* o = output + (n * g.out_channels + co) * ph * pw;
+            const float b = bias != nullptr ? bias[co] : 0.0f;
+            for (int64_t oy = 0; oy < ph; ++oy) {
+              const float* top = z + 2 * oy * g.out_w;
+              const float* bottom = top + g.out_w;
+              for (int64_t ox = 0; ox < pw; ++ox) {
+                const float m = std::max(std::max(top[2 * ox], top[2 * ox + 1]), std::max(bottom[2 * ox], bottom[2 * ox + 1]));
+                o[oy * pw + ox] = std::max(m + b, 0.0f);
+              }
+            }
+          }
+        continue;
+      }
       for (int64_t n = n0; n < n1; ++n)
         for (int64_t co = 0; co < g.out_channels; ++co) {
           const float* from = result + co * ld + (n - n0) * ohw;
@@ -167,7 +221,8 @@ void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* we
 }
 
 void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
-                          const float* weight, float* input_grad, float* scratch, int threads) {
+                          const float* weight, float* input_grad, float* scratch, int threads, const float* input,
+                          const float* bias) {
   const int64_t in_size = g.in_channels * g.in_h * g.in_w;
   const int64_t ohw = g.out_pixels();
   const int64_t s = chunk_samples(g), chunks = (g.batch + s - 1) / s;
@@ -178,7 +233,12 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
 #pragma omp for schedule(static)
     for (int64_t c = 0; c < chunks; ++c) {
       const int64_t n0 = c * s, n1 = std::min(g.batch, n0 + s), ld = (n1 - n0) * ohw;
-      gather_output_grad(g, output, output_grad, n0, n1, og, nullptr);
+      if (g.fused_pool) {
+        for (int64_t n = n0; n < n1; ++n) im2col(g, input + n * in_size, col + (n - n0) * ohw, ld);
+        unpool_output_grad(g, col, weight, bias, output_grad, n0, n1, og + g.out_channels * s * ohw, og, nullptr);
+      } else {
+        gather_output_grad(g, output, output_grad, n0, n1, og, nullptr);
+      }
       // col [patch, S*OHW] = weight^T [patch, Cout] * output_grad [Cout, S*OHW]
       gemm(Trans::yes, Trans::no, g.patch(), ld, g.out_channels, weight, g.patch(), og, ld, 0.0f, col, ld);
       for (int64_t n = n0; n < n1; ++n) col2im(g, col + (n - n0) * ohw, ld, input_grad + n * in_size);
@@ -188,7 +248,7 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
 
 void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const float* output,
                              const float* output_grad, float* weight_grad, float* bias_grad, float* scratch,
-                             int threads) {
+                             int threads, const float* weight, const float* bias) {
   const int64_t in_size = g.in_channels * g.in_h * g.in_w;
   const int64_t ohw = g.out_pixels(), patch = g.patch(), cout = g.out_channels;
   const int64_t s = chunk_samples(g);
@@ -209,7 +269,10 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
       for (int64_t n0 = g0; n0 < g1; n0 += s) {
         const int64_t n1 = std::min(g1, n0 + s), ld = (n1 - n0) * ohw;
         for (int64_t n = n0; n < n1; ++n) im2col(g, input + n * in_size, col + (n - n0) * ohw, ld);
-        gather_output_grad(g, output, output_grad, n0, n1, og, bias_sums);
+        if (g.fused_pool)
+          unpool_output_grad(g, col, weight, bias, output_grad, n0, n1, og + cout * s * ohw, og, bias_sums);
+        else
+          gather_output_grad(g, output, output_grad, n0, n1, og, bias_sums);
         // partial [patch, Cout] (+)= col [patch, S*OHW] * output_grad^T [S*OHW, Cout]
         gemm(Trans::no, Trans::yes, patch, cout, ld, col, ld, og, ld, n0 == g0 ? 0.0f : 1.0f, partial, cout);
       }

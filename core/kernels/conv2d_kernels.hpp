@@ -17,6 +17,14 @@ struct Conv2dGeometry {
   // the gradient of the ReLU's output and mask it by output > 0 sample by sample, while it is
   // in cache, instead of a separate ReLU layer streaming the whole activation twice more.
   bool fused_relu = false;
+  // Note [Fused pooling]: with fused_relu, a 2x2 stride-2 max pool after the ReLU. The output is
+  // then [N, Cout, OH/2, OW/2]: the full-size activation never reaches memory. Backward
+  // recomputes each chunk's convolution in cache to find where each maximum came from, which
+  // costs less than streaming the full-size activation and its gradient (a first layer's are
+  // 5.5 MB a batch).
+  bool fused_pool = false;
+  int64_t pooled_h() const { return fused_pool ? out_h / 2 : out_h; }
+  int64_t pooled_w() const { return fused_pool ? out_w / 2 : out_w; }
 
   int64_t patch() const { return in_channels * kernel_h * kernel_w; }  // GEMM depth
   int64_t out_pixels() const { return out_h * out_w; }
@@ -32,17 +40,21 @@ void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* we
                     float* output, float* scratch, int threads);
 
 // output_grad [N, Cout, OH, OW]; weight [Cout, Cin, KH, KW]; input_grad [N, Cin, H, W] (overwritten).
-// output [N, Cout, OH, OW] is read only with fused_relu (else may be null). Parallel over samples.
+// output [N, Cout, OH, OW] is read only with fused_relu (else may be null). With fused_pool,
+// output_grad is the pooled output's gradient and input and bias are read to recompute the
+// convolution (else may be null). Parallel over samples.
 void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
-                          const float* weight, float* input_grad, float* scratch, int threads);
+                          const float* weight, float* input_grad, float* scratch, int threads,
+                          const float* input = nullptr, const float* bias = nullptr);
 
 // input [N, Cin, H, W]; output_grad [N, Cout, OH, OW]; weight_grad [Cout, Cin, KH, KW] and
 // bias_grad [Cout] (or null) are accumulated into. Note [Weight-gradient groups]: samples are
 // summed in fixed groups of kWeightGradGroup, groups in order, so the bits depend on the batch
 // only, never on the thread count. output as in conv2d_backward_data.
+// With fused_pool, weight and bias are read to recompute the convolution (else may be null).
 void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const float* output,
                              const float* output_grad, float* weight_grad, float* bias_grad, float* scratch,
-                             int threads);
+                             int threads, const float* weight = nullptr, const float* bias = nullptr);
 
 constexpr int64_t kWeightGradGroup = 8;
 

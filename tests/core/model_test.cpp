@@ -33,11 +33,15 @@ TEST(Model, BuiltinModelsHaveTheExpectedParameterCounts) {
   }
   const Model keras(builtin_model("keras-cnn", kMnist, 10), 4, 1);
   EXPECT_EQ(layer_named(keras, "conv2d_7").output, (Shape{4, 64, 3, 3}));
-  // Each convolution absorbed the ReLU after it (Note [Fused ReLU]); the ReLU after a dense
-  // layer stays a layer of its own.
-  EXPECT_EQ(layer_named(keras, "conv2d_1").description, "conv2d 32 3x3 stride 1 padding valid + relu");
-  EXPECT_EQ(keras.layers().size(), 9u);
+  // Each convolution absorbed the ReLU after it (Note [Fused ReLU]), the first one its max
+  // pool too (Note [Fused pooling]); the ReLU after a dense layer stays a layer of its own.
+  EXPECT_EQ(layer_named(keras, "conv2d_1").description, "conv2d 32 3x3 stride 1 padding valid + relu + max_pool2d 2x2");
+  EXPECT_EQ(layer_named(keras, "conv2d_1").output, (Shape{4, 32, 13, 13}));
+  EXPECT_EQ(layer_named(keras, "conv2d_4").description, "conv2d 64 3x3 stride 1 padding valid + relu");
+  EXPECT_EQ(keras.layers().size(), 8u);
   EXPECT_THROW(layer_named(keras, "relu_2"), std::runtime_error);
+  EXPECT_THROW(layer_named(keras, "max_pool2d_3"), std::runtime_error);
+  EXPECT_EQ(Model(builtin_model("keras-cnn", kMnist, 10), 4, 1, false).layers().size(), 12u);
   EXPECT_EQ(layer_named(keras, "relu_11").description, "relu");
 }
 
@@ -139,6 +143,30 @@ TEST(Model, BackwardMatchesFiniteDifferencesOfTheLoss) {
     }
   }
   EXPECT_GT(checked, 50);
+}
+
+TEST(Model, FusedLayersComputeWhatSeparateLayersDo) {
+  for (const char* name : {"keras-cnn", "lenet5"}) {
+    Model fused(builtin_model(name, kMnist, 10), 11, 2), plain(builtin_model(name, kMnist, 10), 11, 2, false);
+    fused.initialize(5);
+    plain.initialize(5);
+    Tensor input(Shape{11, 1, 28, 28}), grad(Shape{11, 10});
+    testing::fill_uniform(input, 6, 0.0f, 1.0f);
+    testing::fill_uniform(grad, 7);
+    PassContext ctx;
+    ctx.threads = 2;
+    const Tensor& a = fused.forward(input, ctx);
+    const std::vector<float> fused_logits(a.data(), a.data() + a.numel());
+    const Tensor& b = plain.forward(input, ctx);
+    EXPECT_EQ(0, std::memcmp(fused_logits.data(), b.data(), fused_logits.size() * sizeof(float))) << name;
+    fused.forward(input, ctx);
+    fused.backward(grad, ctx);
+    plain.forward(input, ctx);
+    plain.backward(grad, ctx);
+    for (int64_t i = 0; i < fused.parameter_count(); ++i)
+      ASSERT_NEAR(fused.gradients()[i], plain.gradients()[i], 1e-5f * (1.0f + std::abs(plain.gradients()[i])))
+          << name << " parameter " << i;
+  }
 }
 
 TEST(Model, SmallerBatchesAndThreadCountsGiveConsistentResults) {
