@@ -59,10 +59,12 @@ Model::Model(const ModelSpec& spec, int64_t max_batch, int threads, bool fuse)
   int64_t offset = 0, scratch = 0, largest_activation = 0;
   for (const LayerSpec& ls : spec.layers) {
     CONVOY_CHECK(!index_of.count(ls.name), ConfigError, "model ", spec.name, ": two layers are named '", ls.name, "'");
+    // Built first even when it is then fused away, so its options are checked all the same.
+    std::unique_ptr<Layer> layer = make_layer(ls);
     // Note [Fused ReLU]: a ReLU that is the only reader of the layer before it becomes part of
     // that layer, if the layer can apply it (convolutions can); later layers read that layer.
-    // Whether this layer's one input is the last node built (maybe under a fused layer's name),
-    // and this layer its only reader.
+    // Fusing needs this layer's one input to be the last node built (maybe under the name of a
+    // layer fused into it) and this layer to be its only reader.
     const std::string input_name = ls.inputs.empty() ? (&ls == &spec.layers.front() ? "" : (&ls - 1)->name)
                                                      : ls.inputs.front();
     const bool reads_last_node = !nodes_.empty() && ls.inputs.size() <= 1 && index_of.count(input_name) &&
@@ -94,7 +96,7 @@ Model::Model(const ModelSpec& spec, int64_t max_batch, int threads, bool fuse)
     }
     auto node = std::make_unique<Node>();
     const int index = static_cast<int>(nodes_.size());
-    node->layer = make_layer(ls);
+    node->layer = std::move(layer);
     if (ls.inputs.empty()) {
       node->inputs.push_back(index - 1);
     } else {

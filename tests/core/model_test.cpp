@@ -85,6 +85,9 @@ TEST(Model, RejectsBadSpecsNamingTheLayer) {
   ModelSpec typo = spec;
   typo.layers[0].options["kernal"] = 3;
   EXPECT_THROW(Model(typo, 2, 1), ConfigError);
+  ModelSpec fused_typo = spec;  // max_pool2d_3 is fused into conv2d_1, and still checked
+  fused_typo.layers[2].options["windw"] = 2;
+  EXPECT_THROW(Model(fused_typo, 2, 1), ConfigError);
   EXPECT_THROW(Model(spec, 0, 1), ConfigError);
   EXPECT_THROW(Model(builtin_model("keras-cnn", Shape{1, 6, 6}, 10), 2, 1), ShapeError);  // too small for 3 convs
 }
