@@ -18,7 +18,9 @@ namespace {
 // op(B)[KC, NC] into NR-wide panels (L2/L3 resident); for each MC rows, pack op(A)[MC, KC]
 // into MR-tall panels (L2 resident); then the microkernel sweeps the tiles. Transposes are
 // absorbed by the packing, so one microkernel serves all four cases.
-constexpr int64_t kKc = 256, kMc = 96, kNc = 1024;
+// KC = 192 keeps a 32-wide B tile (24 KB) and a 12-row A panel (9 KB) together in a 48 KB L1;
+// the depth is cut into equal slices of at most KC, so no slice is left short.
+constexpr int64_t kKc = 192, kMc = 96, kNc = 1024;
 
 // Per-thread packing buffers, grown once and reused: no allocation in the steady state.
 struct PackBuffers {
@@ -39,32 +41,29 @@ PackBuffers& buffers() {
   return b;
 }
 
-// op(A)[i, p] for A [m, k] (no) or [k, m] (yes).
-inline float a_at(Trans t, const float* a, int64_t lda, int64_t i, int64_t p) {
-  return t == Trans::no ? a[i * lda + p] : a[p * lda + i];
-}
-
 // Packs rows [i0, i0+mc) x depth [p0, p0+kc) of op(A) into MR-tall panels, zero-padded.
 void pack_a(Trans t, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int64_t mr,
-            float* out) {
+            TransposePack transpose, float* out) {
   for (int64_t ir = 0; ir < mc; ir += mr) {
     const int64_t rows = std::min(mr, mc - ir);
     float* panel = out + ir * kc;
-    if (t == Trans::yes && rows == mr) {
+    if (t == Trans::no) {
+      transpose(a + (i0 + ir) * lda + p0, lda, rows, kc, mr, panel);
+    } else if (rows == mr) {
       // A is [k, m]: each depth step's MR values are contiguous.
       for (int64_t p = 0; p < kc; ++p) std::memcpy(panel + p * mr, a + (p0 + p) * lda + i0 + ir, mr * sizeof(float));
-      continue;
-    }
-    for (int64_t p = 0; p < kc; ++p) {
-      for (int64_t i = 0; i < rows; ++i) panel[p * mr + i] = a_at(t, a, lda, i0 + ir + i, p0 + p);
-      for (int64_t i = rows; i < mr; ++i) panel[p * mr + i] = 0.0f;
+    } else {
+      for (int64_t p = 0; p < kc; ++p) {
+        for (int64_t i = 0; i < rows; ++i) panel[p * mr + i] = a[(p0 + p) * lda + i0 + ir + i];
+        for (int64_t i = rows; i < mr; ++i) panel[p * mr + i] = 0.0f;
+      }
     }
   }
 }
 
 // Packs depth [p0, p0+kc) x columns [j0, j0+nc) of op(B) into NR-wide panels, zero-padded.
 void pack_b(Trans t, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int64_t nr,
-            float* out) {
+            TransposePack transpose, float* out) {
   for (int64_t jr = 0; jr < nc; jr += nr) {
     const int64_t cols = std::min(nr, nc - jr);
     float* panel = out + jr * kc;
@@ -76,15 +75,8 @@ void pack_b(Trans t, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_
         std::fill(dst + cols, dst + nr, 0.0f);
       }
     } else {
-      // B is [n, k]: the panel is written in order, reading the NR rows of B side by side, so
-      // each row's cache line serves 16 depth steps (a column-by-column walk wrote every
-      // element to another cache line and cost more than the multiply).
-      const float* rows = b + (j0 + jr) * ldb + p0;
-      for (int64_t p = 0; p < kc; ++p) {
-        float* dst = panel + p * nr;
-        for (int64_t j = 0; j < cols; ++j) dst[j] = rows[j * ldb + p];
-        for (int64_t j = cols; j < nr; ++j) dst[j] = 0.0f;
-      }
+      // B is [n, k]: transposed in 4 x 8 blocks.
+      transpose(b + (j0 + jr) * ldb + p0, ldb, cols, kc, nr, panel);
     }
   }
 }
@@ -102,15 +94,15 @@ void gemm_serial(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, 
   PackBuffers& buf = buffers();
   const int64_t nc_max = std::min(kNc, (n + nr - 1) / nr * nr);
   const int64_t mc_max = std::min(kMc, (m + mr - 1) / mr * mr);
-  const int64_t kc_max = std::min(kKc, k);
+  const int64_t kc_max = (k + (k + kKc - 1) / kKc - 1) / ((k + kKc - 1) / kKc);
   float* bpack = buf.get_b(nc_max * kc_max);
   float* apack = buf.get_a(mc_max * kc_max);
   alignas(64) float edge[32 * 16];  // one tile for the matrix edges (MR x NR <= 12 x 32)
 
   for (int64_t jc = 0; jc < n; jc += kNc) {
     const int64_t nc = std::min(kNc, n - jc);
-    for (int64_t pc = 0; pc < k; pc += kKc) {
-      const int64_t kc = std::min(kKc, k - pc);
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, k - pc);
       const bool accumulate = pc > 0 || beta != 0.0f;
       // A row-major B with short rows is read in place in its full NR-wide tiles: with the few
       // rows of A convolutions have, packing B would cost as much as multiplying it. Long rows
@@ -119,10 +111,10 @@ void gemm_serial(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, 
       constexpr int64_t kDirectMaxRow = 1024;  // floats
       const bool direct_b = trans_b == Trans::no && ldb <= kDirectMaxRow;
       const int64_t packed_from = direct_b ? nc / nr * nr : 0;
-      pack_b(trans_b, b, ldb, pc, kc, jc + packed_from, nc - packed_from, nr, bpack);
+      pack_b(trans_b, b, ldb, pc, kc, jc + packed_from, nc - packed_from, nr, mk.pack_transposed, bpack);
       for (int64_t ic = 0; ic < m; ic += kMc) {
         const int64_t mc = std::min(kMc, m - ic);
-        pack_a(trans_a, a, lda, ic, mc, pc, kc, mr, apack);
+        pack_a(trans_a, a, lda, ic, mc, pc, kc, mr, mk.pack_transposed, apack);
         for (int64_t jr = 0; jr < nc; jr += nr) {
           const int64_t cols = std::min(nr, nc - jr);
           const bool in_place = jr < packed_from;

@@ -18,9 +18,16 @@ namespace convoy {
 using MicroKernel = void (*)(int64_t k, const float* a_panel, const float* b, int64_t ldb, float* c, int64_t ldc,
                              bool accumulate);
 
+// Packs a transposed block for the microkernel: out[p * width + i] = src[i * ld + p] for
+// i < rows, p < kc, and 0 for rows <= i < width (op(A) panels of a row-major A, op(B) panels of
+// a transposed B). Vectorised in 4 x 8 transposes: the scalar walk cost as much as the multiply
+// on convolution shapes.
+using TransposePack = void (*)(const float* src, int64_t ld, int64_t rows, int64_t kc, int64_t width, float* out);
+
 struct MicroKernelInfo {
   int64_t mr, nr;
   MicroKernel kernel;
+  TransposePack pack_transposed;
 };
 
 MicroKernelInfo microkernel_for(Isa isa);

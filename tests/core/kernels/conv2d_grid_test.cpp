@@ -1,0 +1,75 @@
+// The convolution kernels against the naive references over a grid of geometries (strides 1-3,
+// asymmetric padding, odd channel counts, 1x1 to 5x5 and 2x3 kernels), on every ISA, with 1
+// and 2 threads giving the same bits.
+#include "core/kernels/conv2d_kernels.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tests/core/kernels/kernel_test_support.hpp"
+#include "tests/core/reference_kernels.hpp"
+
+namespace convoy {
+namespace {
+
+using testing::expect_close;
+using testing::random_values;
+
+// (batch, cin, h, w, cout, kh, kw, stride, pad_top, pad_left, pad_bottom, pad_right)
+Conv2dGeometry make(int64_t batch, int64_t cin, int64_t h, int64_t w, int64_t cout, int64_t kh, int64_t kw,
+                    int64_t stride, int64_t pad_top, int64_t pad_left, int64_t pad_bottom, int64_t pad_right) {
+  return {.batch = batch, .in_channels = cin, .in_h = h, .in_w = w, .out_channels = cout,
+          .out_h = (h + pad_top + pad_bottom - kh) / stride + 1, .out_w = (w + pad_left + pad_right - kw) / stride + 1,
+          .kernel_h = kh, .kernel_w = kw, .stride_h = stride, .stride_w = stride, .pad_top = pad_top,
+          .pad_left = pad_left};
+}
+
+class Conv2dKernelGrid : public ::testing::TestWithParam<Conv2dGeometry> {};
+
+TEST_P(Conv2dKernelGrid, MatchesReferenceOnEveryIsaWithOneAndTwoThreads) {
+  const Conv2dGeometry g = GetParam();
+  const auto x = random_values(g.batch * g.in_channels * g.in_h * g.in_w, 1);
+  const auto w = random_values(g.out_channels * g.patch(), 2);
+  const auto b = random_values(g.out_channels, 3);
+  const auto og = random_values(g.batch * g.out_channels * g.out_pixels(), 4);
+  const std::vector<double> want_y = reference::conv2d_forward(g, x, w, b);
+  const std::vector<double> want_dx = reference::conv2d_backward_data(g, og, w);
+  const std::vector<double> want_dw = reference::conv2d_backward_weights(g, x, og);
+  const std::vector<double> want_db = reference::conv2d_backward_bias(g, og);
+  testing::for_each_isa([&](Isa) {
+    std::vector<float> first;
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(std::to_string(threads) + " threads");
+      std::vector<float> scratch(conv2d_scratch_floats(g, threads), NAN), y(want_y.size(), NAN), dx(x.size(), NAN),
+          dw(w.size(), 0.0f), db(b.size(), 0.0f);
+      conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch.data(), threads);
+      conv2d_backward_data(g, nullptr, og.data(), w.data(), dx.data(), scratch.data(), threads);
+      conv2d_backward_weights(g, x.data(), nullptr, og.data(), dw.data(), db.data(), scratch.data(), threads);
+      expect_close(y, want_y, "output");
+      expect_close(dx, want_dx, "input_grad");
+      expect_close(dw, want_dw, "weight_grad");
+      expect_close(db, want_db, "bias_grad");
+      std::vector<float> bits = y;
+      for (const auto* v : {&dx, &dw, &db}) bits.insert(bits.end(), v->begin(), v->end());
+      if (threads == 1) first = bits;
+      else EXPECT_EQ(0, std::memcmp(first.data(), bits.data(), bits.size() * sizeof(float))) << "1 vs 2 threads";
+    }
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Conv2dKernelGrid,
+    ::testing::Values(make(1, 1, 7, 9, 3, 3, 3, 1, 0, 0, 0, 0),     // batch 1, one input channel
+                      make(5, 3, 9, 8, 17, 3, 3, 2, 1, 1, 1, 1),    // stride 2, padded
+                      make(2, 17, 10, 11, 5, 5, 5, 3, 2, 2, 2, 2),  // stride 3, 5x5
+                      make(3, 4, 6, 7, 6, 2, 2, 1, 0, 0, 1, 1),     // `same` with an even kernel: pad after only
+                      make(2, 5, 7, 6, 4, 2, 3, 1, 1, 1, 0, 1),     // 2x3, asymmetric padding
+                      make(9, 16, 5, 5, 33, 1, 1, 1, 0, 0, 0, 0),   // 1x1: a plain GEMM
+                      make(12, 32, 13, 13, 64, 3, 3, 1, 0, 0, 0, 0)));  // keras-cnn's middle layer, 1.5 groups
+
+}  // namespace
+}  // namespace convoy

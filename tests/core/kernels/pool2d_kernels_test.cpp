@@ -1,0 +1,65 @@
+// The pooling kernels against the naive references, 1 vs 2 threads bitwise.
+#include "core/kernels/pool2d_kernels.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "tests/core/kernels/kernel_test_support.hpp"
+#include "tests/core/reference_kernels.hpp"
+
+namespace convoy {
+namespace {
+
+using testing::expect_close;
+using testing::random_values;
+
+Pool2dGeometry make(int64_t batch, int64_t channels, int64_t h, int64_t w, int64_t window_h, int64_t window_w,
+                    int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left, int64_t pad_bottom,
+                    int64_t pad_right) {
+  return {.batch = batch, .channels = channels, .in_h = h, .in_w = w,
+          .out_h = (h + pad_top + pad_bottom - window_h) / stride_h + 1,
+          .out_w = (w + pad_left + pad_right - window_w) / stride_w + 1,
+          .window_h = window_h, .window_w = window_w, .stride_h = stride_h, .stride_w = stride_w,
+          .pad_top = pad_top, .pad_left = pad_left};
+}
+
+class Pool2dKernelGrid : public ::testing::TestWithParam<Pool2dGeometry> {};
+
+TEST_P(Pool2dKernelGrid, MaxAndAverageMatchReferenceWithOneAndTwoThreads) {
+  const Pool2dGeometry g = GetParam();
+  const std::vector<float> x = random_values(g.batch * g.channels * g.in_h * g.in_w, 1);
+  const std::vector<float> og = random_values(g.batch * g.channels * g.out_h * g.out_w, 2);
+  std::vector<std::vector<float>> results[2];
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(std::to_string(threads) + " threads");
+    std::vector<float> max_y(og.size(), NAN), max_dx(x.size(), NAN), avg_y(og.size(), NAN), avg_dx(x.size(), NAN);
+    max_pool2d_forward(g, x.data(), max_y.data(), threads);
+    max_pool2d_backward(g, x.data(), og.data(), max_dx.data(), threads);
+    avg_pool2d_forward(g, x.data(), avg_y.data(), threads);
+    avg_pool2d_backward(g, og.data(), avg_dx.data(), threads);
+    expect_close(max_y, reference::max_pool2d_forward(g, x), "max forward");
+    expect_close(max_dx, reference::max_pool2d_backward(g, x, og), "max backward");
+    expect_close(avg_y, reference::avg_pool2d_forward(g, x), "avg forward");
+    expect_close(avg_dx, reference::avg_pool2d_backward(g, og), "avg backward");
+    results[threads - 1] = {max_y, max_dx, avg_y, avg_dx};
+  }
+  for (size_t i = 0; i < results[0].size(); ++i)
+    EXPECT_EQ(0, std::memcmp(results[0][i].data(), results[1][i].data(), results[0][i].size() * sizeof(float)))
+        << "result " << i << ": 1 vs 2 threads";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Pool2dKernelGrid,
+    ::testing::Values(make(1, 1, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0),      // the 2x2 fast path
+                      make(3, 17, 11, 11, 2, 2, 2, 2, 0, 0, 0, 0),    // odd input: last row and column dropped
+                      make(4, 17, 24, 24, 2, 2, 2, 2, 0, 0, 0, 0),    // enough planes for two threads
+                      make(2, 3, 9, 7, 3, 3, 2, 2, 0, 0, 0, 0),       // overlapping windows
+                      make(2, 5, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1),       // `same` 3x3: padding never wins
+                      make(1, 3, 7, 10, 2, 3, 1, 2, 0, 1, 1, 1),      // 2x3, asymmetric padding
+                      make(4, 17, 30, 30, 3, 3, 3, 3, 1, 1, 1, 1)));  // stride 3, two threads
+
+}  // namespace
+}  // namespace convoy
