@@ -1,10 +1,72 @@
 #include "distributed/agreement.hpp"
 
-#include <bit>
+#include <exception>
+#include <sstream>
 
 #include "core/error.hpp"
 
 namespace convoy {
+namespace {
+
+// The error types a rank's failure is carried across as; the order is the wire format.
+enum class ErrorKind : int64_t { other = 0, config, shape, io, comm, internal };
+
+ErrorKind kind_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const ConfigError&) {
+    return ErrorKind::config;
+  } catch (const ShapeError&) {
+    return ErrorKind::shape;
+  } catch (const IoError&) {
+    return ErrorKind::io;
+  } catch (const CommError&) {
+    return ErrorKind::comm;
+  } catch (const InternalError&) {
+    return ErrorKind::internal;
+  } catch (...) {
+    return ErrorKind::other;
+  }
+}
+
+std::string message_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
+
+[[noreturn]] void throw_as(ErrorKind kind, const std::string& message) {
+  switch (kind) {
+    case ErrorKind::config: throw ConfigError(message);
+    case ErrorKind::shape: throw ShapeError(message);
+    case ErrorKind::io: throw IoError(message);
+    case ErrorKind::internal: throw InternalError(message);
+    case ErrorKind::comm:
+    case ErrorKind::other: break;
+  }
+  throw CommError(message);
+}
+
+std::string hex(uint64_t value) {
+  std::ostringstream out;
+  out << "0x" << std::hex << value;
+  return out.str();
+}
+
+// Sends root's string to every rank (the length first, so the others can size their buffer).
+std::string broadcast_string(Communicator& comm, std::string text, int root) {
+  int64_t length = static_cast<int64_t>(text.size());
+  comm.broadcast(&length, sizeof length, root);
+  text.resize(static_cast<size_t>(length));
+  comm.broadcast(text.data(), length, root);
+  return text;
+}
+
+}  // namespace
 
 bool any_rank(Communicator& comm, bool flag) {
   if (comm.size() == 1) return flag;
@@ -15,14 +77,45 @@ bool any_rank(Communicator& comm, bool flag) {
 
 void check_same_on_all_ranks(Communicator& comm, uint64_t value, const std::string& what) {
   if (comm.size() == 1) return;
-  // Equal everywhere iff the maximum of the value and the maximum of its complement are ours.
-  int64_t v[2] = {std::bit_cast<int64_t>(value), std::bit_cast<int64_t>(~value)};
-  comm.allreduce_max(v, 2);
-  const uint64_t high = std::bit_cast<uint64_t>(v[0]);
-  const uint64_t low = ~std::bit_cast<uint64_t>(v[1]);
-  CONVOY_CHECK(high == value && low == value, ConfigError, "ranks disagree on the ", what, ": rank ", comm.rank(),
-               " has ", std::hex, value, ", another rank has ", (high != value ? high : low),
-               " (same binary, data and options on every rank?)");
+  uint64_t reference = value;
+  comm.broadcast(&reference, sizeof reference, 0);
+  const bool differs = value != reference;
+  // The lowest differing rank, as size - rank so that a max finds it (0: none differs).
+  int64_t lowest = differs ? comm.size() - comm.rank() : 0;
+  comm.allreduce_max(&lowest, 1);
+  if (lowest == 0) return;
+  int64_t count = differs ? 1 : 0;
+  comm.allreduce_sum(&count, 1);
+  const int odd = comm.size() - static_cast<int>(lowest);
+  uint64_t odd_value = value;
+  comm.broadcast(&odd_value, sizeof odd_value, odd);
+  throw ConfigError(detail::concat("ranks disagree on the ", what, ": rank 0 has ", hex(reference), ", rank ", odd,
+                                   " has ", hex(odd_value), " (", count, " of ", comm.size(),
+                                   " ranks differ from rank 0; same binary, data and options on every rank?)"));
+}
+
+void run_on_all_ranks(Communicator& comm, const std::string& what, const std::function<void()>& action) {
+  std::exception_ptr error;
+  try {
+    action();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (comm.size() == 1) {
+    if (error) std::rethrow_exception(error);
+    return;
+  }
+  int64_t lowest = error ? comm.size() - comm.rank() : 0;  // the lowest failing rank, as for values
+  comm.allreduce_max(&lowest, 1);
+  if (lowest == 0) return;
+  const int failed = comm.size() - static_cast<int>(lowest);
+  int64_t kind = error ? static_cast<int64_t>(kind_of(error)) : 0;
+  comm.broadcast(&kind, sizeof kind, failed);
+  const std::string host = broadcast_string(comm, comm.host(), failed);
+  const std::string message = broadcast_string(comm, error ? message_of(error) : std::string(), failed);
+  if (error) std::rethrow_exception(error);
+  throw_as(static_cast<ErrorKind>(kind),
+           detail::concat("rank ", failed, " (", host, ") failed while ", what, ": ", message));
 }
 
 }  // namespace convoy

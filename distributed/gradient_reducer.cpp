@@ -10,39 +10,46 @@ namespace convoy {
 GradientReducer::GradientReducer(Communicator& comm, float* data, int64_t count, int64_t bucket_bytes)
     : comm_(comm), data_(data) {
   CONVOY_CHECK(bucket_bytes > 0, ConfigError, "gradient bucket of ", bucket_bytes, " bytes: expected > 0");
-  // Whole cache lines per bucket, so neighbouring buckets never share one.
-  const int64_t floats = std::max<int64_t>(16, bucket_bytes / static_cast<int64_t>(sizeof(float)) / 16 * 16);
-  for (int64_t end = count; end > 0; end -= floats) buckets_.emplace_back(std::max<int64_t>(0, end - floats), end);
+  CONVOY_ASSERT(count >= 0 && (count == 0 || data != nullptr), "gradient buffer of ", count, " floats");
+  constexpr int64_t kLine = 16;  // floats per 64-byte cache line
+  const int64_t floats = std::max(kLine, bucket_bytes / static_cast<int64_t>(sizeof(float)) / kLine * kLine);
+  // Note [Gradient buckets]: the top bucket takes the < 16 floats past the last line boundary.
+  int64_t end = count;
+  for (int64_t begin = count / kLine * kLine - floats; end > 0; begin -= floats) {
+    buckets_.push_back({std::max<int64_t>(0, begin), end});
+    end = std::max<int64_t>(0, begin);
+  }
   requests_.resize(buckets_.size());
 }
 
 void GradientReducer::begin_step() {
+  CONVOY_ASSERT(started_ == 0 || completed_ == buckets_.size(), "begin_step with ", started_ - completed_,
+                " buckets still in flight");
   started_ = 0;
+  completed_ = 0;
   last_wait_ = 0.0;
-}
-
-void GradientReducer::start(size_t bucket) {
-  const auto [begin, end] = buckets_[bucket];
-  requests_[bucket] = comm_.iallreduce_sum(data_ + begin, end - begin);
 }
 
 void GradientReducer::ready_from(int64_t offset) {
   if (comm_.size() == 1) return;
-  while (started_ < buckets_.size() && buckets_[started_].first >= offset) start(started_++);
-  // Let MPI progress the buckets in flight while the caller computes.
-  for (size_t b = 0; b < started_; ++b)
-    if (requests_[b]) requests_[b]->test();
+  while (started_ < buckets_.size() && buckets_[started_].begin >= offset) {
+    const Bucket& bucket = buckets_[started_];
+    requests_[started_++] = comm_.iallreduce_sum(data_ + bucket.begin, bucket.end - bucket.begin);
+  }
+  // Open MPI progresses non-blocking collectives only inside MPI calls: testing the oldest
+  // unfinished request moves every one in flight along while backward computes.
+  while (completed_ < started_ && requests_[completed_]->test()) requests_[completed_++].reset();
 }
 
 void GradientReducer::finish() {
   if (comm_.size() == 1) return;
-  while (started_ < buckets_.size()) start(started_++);
-  const auto t0 = std::chrono::steady_clock::now();
-  for (auto& request : requests_) {
-    if (request) request->wait();
-    request.reset();
+  ready_from(0);
+  const auto start = std::chrono::steady_clock::now();
+  for (; completed_ < started_; ++completed_) {
+    requests_[completed_]->wait();
+    requests_[completed_].reset();
   }
-  last_wait_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  last_wait_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace convoy

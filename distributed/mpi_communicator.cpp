@@ -2,114 +2,163 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <exception>
 
 #include "core/error.hpp"
 
 namespace convoy {
 namespace {
 
-// The one place MPI return codes are checked.
-void check(int code, const char* operation) {
-  if (code == MPI_SUCCESS) return;
+// The one place MPI return codes are checked (the communicator's handler is MPI_ERRORS_RETURN).
+// rank < 0: not known yet.
+void check(int code, const char* operation, int rank) {
+  if (code == MPI_SUCCESS) [[likely]]
+    return;
   char text[MPI_MAX_ERROR_STRING] = {};
   int length = 0;
-  MPI_Error_string(code, text, &length);
-  throw CommError(std::string("MPI ") + operation + " failed: " + std::string(text, length));
+  if (MPI_Error_string(code, text, &length) != MPI_SUCCESS) length = 0;
+  const std::string where = rank >= 0 ? " on rank " + std::to_string(rank) : "";
+  throw CommError(detail::concat("MPI_", operation, " failed", where, ": ",
+                                 length > 0 ? std::string(text, length) : "error code " + std::to_string(code)));
 }
 
-int as_count(int64_t count, const char* operation) {
-  CONVOY_CHECK(count >= 0 && count <= INT_MAX, CommError, "MPI ", operation, ": ", count,
-               " elements exceed one message; split it");
+int as_int_count(int64_t count, const char* operation) {
+  CONVOY_CHECK(count >= 0 && count <= INT_MAX, CommError, "MPI_", operation, ": ", count,
+               " elements; expected 0 to ", INT_MAX, " in one request");
   return static_cast<int>(count);
 }
 
 class MpiRequest final : public CommRequest {
  public:
+  explicit MpiRequest(int rank) : rank_(rank) {}
   ~MpiRequest() override {
-    // A request must complete before its buffer can be reused; errors cannot escape here.
+    // The buffer may be reused only after completion; an error cannot escape a destructor.
     if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
   }
   void wait() override {
-    if (request_ != MPI_REQUEST_NULL) check(MPI_Wait(&request_, MPI_STATUS_IGNORE), "Wait (Iallreduce)");
+    if (request_ != MPI_REQUEST_NULL) check(MPI_Wait(&request_, MPI_STATUS_IGNORE), "Wait (Iallreduce)", rank_);
   }
   bool test() override {
     if (request_ == MPI_REQUEST_NULL) return true;
     int done = 0;
-    check(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), "Test (Iallreduce)");
-    return done != 0;
+    check(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), "Test (Iallreduce)", rank_);
+    return done != 0;  // a completed request is set to MPI_REQUEST_NULL by MPI
   }
+
   MPI_Request request_ = MPI_REQUEST_NULL;
+
+ private:
+  int rank_;
 };
+
+// Blocking collectives take an int count: larger buffers go in pieces, all ranks cutting alike.
+template <typename T, typename Call>
+void in_pieces(T* data, int64_t count, Call call) {
+  CONVOY_CHECK(count >= 0, CommError, "collective on ", count, " elements: expected a count >= 0");
+  constexpr int64_t kPiece = int64_t{1} << 30;
+  for (int64_t done = 0; done < count; done += kPiece)
+    call(data + done, static_cast<int>(std::min(kPiece, count - done)));
+}
 
 }  // namespace
 
+// MPI's lifetime: initialised when Impl is built, finalised when it is destroyed, so a
+// constructor that throws after MPI_Init_thread still finalises.
 struct MpiCommunicator::Impl {
+  struct Environment {
+    Environment(int* argc, char*** argv) {
+      int provided = 0;
+      // MPI_COMM_WORLD's handler is still MPI_ERRORS_ARE_FATAL here; the check is for form.
+      check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "Init_thread", -1);
+      if (provided < MPI_THREAD_FUNNELED) {
+        MPI_Finalize();
+        throw CommError(detail::concat("MPI_Init_thread: this MPI provides thread level ", provided,
+                                       ", Convoy needs MPI_THREAD_FUNNELED (", MPI_THREAD_FUNNELED, ")"));
+      }
+    }
+    ~Environment() { MPI_Finalize(); }
+    Environment(const Environment&) = delete;
+    Environment& operator=(const Environment&) = delete;
+  };
+
+  Impl(int* argc, char*** argv) : environment(argc, argv) {}
+  ~Impl() {
+    // Note [Failing ranks]: freeing and finalising while an exception unwinds past us would
+    // wait for ranks that are still in a collective this rank will never join. Exit code 1 is
+    // convoy's kExitError.
+    int world = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &world);
+    if (std::uncaught_exceptions() > 0 && world > 1) MPI_Abort(comm != MPI_COMM_NULL ? comm : MPI_COMM_WORLD, 1);
+    if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+  }
+
+  Environment environment;  // first member: finalised last
   MPI_Comm comm = MPI_COMM_NULL;
 };
 
-MpiCommunicator::MpiCommunicator(int* argc, char*** argv) : impl_(std::make_unique<Impl>()) {
-  int provided = 0;
-  check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "Init_thread");
-  CONVOY_CHECK(provided >= MPI_THREAD_FUNNELED, CommError,
-               "MPI provides thread level ", provided, ", Convoy needs MPI_THREAD_FUNNELED");
-  check(MPI_Comm_dup(MPI_COMM_WORLD, &impl_->comm), "Comm_dup");
-  check(MPI_Comm_set_errhandler(impl_->comm, MPI_ERRORS_RETURN), "Comm_set_errhandler");
-  check(MPI_Comm_rank(impl_->comm, &rank_), "Comm_rank");
-  check(MPI_Comm_size(impl_->comm, &size_), "Comm_size");
+MpiCommunicator::MpiCommunicator(int* argc, char*** argv) : impl_(std::make_unique<Impl>(argc, argv)) {
+  int world_rank = -1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  // Our own communicator: library traffic cannot match other users of MPI_COMM_WORLD.
+  check(MPI_Comm_dup(MPI_COMM_WORLD, &impl_->comm), "Comm_dup", world_rank);
+  check(MPI_Comm_set_errhandler(impl_->comm, MPI_ERRORS_RETURN), "Comm_set_errhandler", world_rank);
+  check(MPI_Comm_rank(impl_->comm, &rank_), "Comm_rank", world_rank);
+  check(MPI_Comm_size(impl_->comm, &size_), "Comm_size", world_rank);
   char name[MPI_MAX_PROCESSOR_NAME] = {};
   int length = 0;
-  check(MPI_Get_processor_name(name, &length), "Get_processor_name");
+  check(MPI_Get_processor_name(name, &length), "Get_processor_name", rank_);
   host_.assign(name, length);
 }
 
-MpiCommunicator::~MpiCommunicator() {
-  if (impl_->comm != MPI_COMM_NULL) MPI_Comm_free(&impl_->comm);
-  MPI_Finalize();
-}
+MpiCommunicator::~MpiCommunicator() = default;
 
 void MpiCommunicator::allreduce_sum(float* data, int64_t count) {
-  check(MPI_Allreduce(MPI_IN_PLACE, data, as_count(count, "Allreduce"), MPI_FLOAT, MPI_SUM, impl_->comm),
-        "Allreduce (float sum)");
+  in_pieces(data, count, [&](float* p, int n) {
+    check(MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_FLOAT, MPI_SUM, impl_->comm), "Allreduce (float sum)", rank_);
+  });
 }
 
 void MpiCommunicator::allreduce_sum(double* data, int64_t count) {
-  check(MPI_Allreduce(MPI_IN_PLACE, data, as_count(count, "Allreduce"), MPI_DOUBLE, MPI_SUM, impl_->comm),
-        "Allreduce (double sum)");
+  in_pieces(data, count, [&](double* p, int n) {
+    check(MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_DOUBLE, MPI_SUM, impl_->comm), "Allreduce (double sum)", rank_);
+  });
 }
 
 void MpiCommunicator::allreduce_sum(int64_t* data, int64_t count) {
-  check(MPI_Allreduce(MPI_IN_PLACE, data, as_count(count, "Allreduce"), MPI_INT64_T, MPI_SUM, impl_->comm),
-        "Allreduce (int64 sum)");
+  in_pieces(data, count, [&](int64_t* p, int n) {
+    check(MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_INT64_T, MPI_SUM, impl_->comm), "Allreduce (int64 sum)", rank_);
+  });
 }
 
 void MpiCommunicator::allreduce_max(int64_t* data, int64_t count) {
-  check(MPI_Allreduce(MPI_IN_PLACE, data, as_count(count, "Allreduce"), MPI_INT64_T, MPI_MAX, impl_->comm),
-        "Allreduce (int64 max)");
+  in_pieces(data, count, [&](int64_t* p, int n) {
+    check(MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_INT64_T, MPI_MAX, impl_->comm), "Allreduce (int64 max)", rank_);
+  });
 }
 
 std::unique_ptr<CommRequest> MpiCommunicator::iallreduce_sum(float* data, int64_t count) {
-  auto request = std::make_unique<MpiRequest>();
-  check(MPI_Iallreduce(MPI_IN_PLACE, data, as_count(count, "Iallreduce"), MPI_FLOAT, MPI_SUM, impl_->comm,
+  auto request = std::make_unique<MpiRequest>(rank_);
+  check(MPI_Iallreduce(MPI_IN_PLACE, data, as_int_count(count, "Iallreduce"), MPI_FLOAT, MPI_SUM, impl_->comm,
                        &request->request_),
-        "Iallreduce (float sum)");
+        "Iallreduce (float sum)", rank_);
   return request;
 }
 
 void MpiCommunicator::broadcast(void* data, int64_t bytes, int root) {
-  // Large broadcasts go in pieces below INT_MAX bytes.
-  auto* p = static_cast<char*>(data);
-  constexpr int64_t kPiece = 1 << 30;
-  for (int64_t done = 0; done < bytes; done += kPiece)
-    check(MPI_Bcast(p + done, static_cast<int>(std::min(kPiece, bytes - done)), MPI_BYTE, root, impl_->comm), "Bcast");
+  // The root is checked by MPI itself (MPI_ERR_ROOT), identically on every rank.
+  in_pieces(static_cast<char*>(data), bytes, [&](char* p, int n) {
+    check(MPI_Bcast(p, n, MPI_BYTE, root, impl_->comm), "Bcast", rank_);
+  });
 }
 
-void MpiCommunicator::barrier() { check(MPI_Barrier(impl_->comm), "Barrier"); }
+void MpiCommunicator::barrier() { check(MPI_Barrier(impl_->comm), "Barrier", rank_); }
 
 void MpiCommunicator::abort(int exit_code) noexcept {
   MPI_Abort(impl_->comm != MPI_COMM_NULL ? impl_->comm : MPI_COMM_WORLD, exit_code);
-  std::_Exit(exit_code);
+  std::_Exit(exit_code);  // MPI_Abort does not return in Open MPI; this keeps [[noreturn]] honest
 }
 
 }  // namespace convoy

@@ -1,7 +1,8 @@
-// Main of the MPI test executable: every rank runs the tests; the job fails if any rank fails.
+// Main of the MPI test executables: every rank runs the tests; the job fails if any rank fails.
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <string>
 
 #include "distributed/mpi_communicator.hpp"
 #include "tests/mpi/mpi_world.hpp"
@@ -11,18 +12,25 @@ namespace {
 
 MpiCommunicator* g_world = nullptr;
 
-// Prints failures of ranks other than 0 with the rank in front, so they are not lost.
+// On ranks other than 0 (whose usual printer is removed, so the output is read once), prints
+// each failure with the rank in front so it is not lost.
 class RankFailurePrinter : public ::testing::EmptyTestEventListener {
  public:
   explicit RankFailurePrinter(int rank) : rank_(rank) {}
+  // Kept from OnTestStart: UnitTest::current_test_info() would deadlock inside OnTestPartResult.
+  void OnTestStart(const ::testing::TestInfo& test) override {
+    test_ = std::string(test.test_suite_name()) + "." + test.name();
+  }
   void OnTestPartResult(const ::testing::TestPartResult& result) override {
-    if (result.failed())
-      std::fprintf(stderr, "[rank %d] %s:%d: %s\n", rank_, result.file_name() ? result.file_name() : "?",
-                   result.line_number(), result.summary());
+    if (!result.failed()) return;
+    std::fprintf(stderr, "[rank %d] %s: %s:%d: failure\n%s\n", rank_, test_.c_str(),
+                 result.file_name() ? result.file_name() : "?", result.line_number(), result.summary());
+    std::fflush(stderr);
   }
 
  private:
   int rank_;
+  std::string test_ = "(outside a test)";
 };
 
 }  // namespace
@@ -40,10 +48,20 @@ int main(int argc, char** argv) {
     delete listeners.Release(listeners.default_result_printer());
     listeners.Append(new convoy::testing::RankFailurePrinter(comm.rank()));
   }
-  int64_t failed = RUN_ALL_TESTS() != 0 ? 1 : 0;
-  // A main returning rank 0's result alone would hide failures on the other ranks.
-  comm.allreduce_max(&failed, 1);
-  if (comm.rank() == 0)
-    std::printf("%s on all %d ranks\n", failed ? "FAILED" : "passed", comm.size());
-  return failed ? 1 : 0;
+  const bool failed_here = RUN_ALL_TESTS() != 0;
+  // Every rank learns whether any failed (the lowest failing rank as a MAX of -rank, and how
+  // many), so all return non-zero together: mpirun must not report a job where only rank 0 passed.
+  int64_t first_failed = failed_here ? -comm.rank() : -comm.size();  // max of -rank = min rank
+  int64_t failures = failed_here ? 1 : 0;
+  comm.allreduce_max(&first_failed, 1);
+  comm.allreduce_sum(&failures, 1);
+  if (comm.rank() == 0) {
+    if (failures == 0)
+      std::printf("passed on all %d ranks\n", comm.size());
+    else
+      std::printf("FAILED on %lld of %d ranks (first: rank %lld)\n", static_cast<long long>(failures), comm.size(),
+                  static_cast<long long>(-first_failed));
+    std::fflush(stdout);
+  }
+  return failures == 0 ? 0 : 1;
 }
