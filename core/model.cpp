@@ -74,13 +74,11 @@ Model::Model(const ModelSpec& spec, int64_t max_batch, int threads, bool fuse)
       const auto option = [&](const char* key, const nlohmann::json& fallback) {
         return ls.options.is_object() && ls.options.contains(key) ? ls.options.at(key) : fallback;
       };
-      // Note [Fused pooling]: only after the first layer, whose input gradient is never needed
-      // (elsewhere backward-data would recompute the convolution too).
+      // Note [Fused pooling]: a 2x2 stride-2 max pool after a fused ReLU.
       const bool pool_2x2 = ls.type == "max_pool2d" && option("window", 2) == 2 && option("padding", 0) == 0 &&
                             (option("stride", 0) == 0 || option("stride", 0) == 2) && option("ceil_mode", false) == false;
-      const bool first_layer = nodes_.size() == 1 && nodes_.back()->inputs[0] < 0;
       if ((ls.type == "relu" && ls.options.empty() && nodes_.back()->layer->fuse_activation("relu")) ||
-          (pool_2x2 && first_layer && nodes_.back()->layer->fuse_activation("max_pool2d_2x2"))) {
+          (pool_2x2 && nodes_.back()->layer->fuse_activation("max_pool2d_2x2"))) {
         // The fused layer's output shape changed (pooling): plan its buffers again.
         Node& last = *nodes_.back();
         const Shape in = last.inputs[0] < 0 ? input_shape : nodes_[last.inputs[0]]->output_shape;

@@ -1,14 +1,73 @@
 #include "core/kernels/conv2d_kernels.hpp"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cstring>
 
+#include "core/kernels/cpu_features.hpp"
 #include "core/kernels/gemm.hpp"
+#include "core/kernels/gemm_dots.hpp"
 
 namespace convoy {
 namespace {
+
+// Copies a short row (a convolution output row: 3 to 60 floats, typically). A call to memcpy
+// per row cost more than the copy itself; 8-float moves with an overlapping last one do not.
+inline void copy_row(const float* __restrict src, int64_t n, float* __restrict dst) {
+  if (n >= 8) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) __builtin_memcpy(dst + i, src + i, 8 * sizeof(float));
+    if (i < n) __builtin_memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+// Lanes [lo, hi) of a 16-lane mask, clipped to [0, 16).
+inline uint32_t lane_range(int64_t lo, int64_t hi) {
+  lo = std::clamp<int64_t>(lo, 0, 16);
+  hi = std::clamp<int64_t>(hi, lo, 16);
+  return ((1u << hi) - 1) & ~((1u << lo) - 1);
+}
+
+// Stride-1 im2col of one kernel tap over `rows` output rows: out[r][x] = in[r][x] for
+// x0 <= x < x1 and 0 elsewhere, x < out_w (in already shifted by the tap's column). Masked
+// loads never touch the lanes outside [x0, x1), so padding needs no separate pass.
+__attribute__((target("avx512f"))) void tap_rows_avx512(const float* in, int64_t in_w, int64_t rows, int64_t out_w,
+                                                        int64_t x0, int64_t x1, float* out) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t x = 0; x < out_w; x += 16) {
+      const __mmask16 load = static_cast<__mmask16>(lane_range(x0 - x, x1 - x));
+      const __mmask16 store = static_cast<__mmask16>(lane_range(0, out_w - x));
+      _mm512_mask_storeu_ps(out + r * out_w + x, store, _mm512_maskz_loadu_ps(load, in + r * in_w + x));
+    }
+}
+
+// The adjoint for stride 1, one input channel: plane [H, W] = the sum over kernel taps of the
+// tap rows of col that meet each pixel (zero where none do). Each 16-pixel piece of an input
+// row is summed in a register from every tap's masked load and stored once: adding into
+// memory tap by tap stalls on loads that overlap the previous tap's stores.
+__attribute__((target("avx512f"))) void col2im_plane_avx512(const Conv2dGeometry& g, const float* taps, int64_t ld,
+                                                            float* plane) {
+  for (int64_t iy = 0; iy < g.in_h; ++iy)
+    for (int64_t x = 0; x < g.in_w; x += 16) {
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+        const int64_t oy = iy + g.pad_top - kh;
+        if (oy < 0 || oy >= g.out_h) continue;
+        for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+          // Pixel x + l meets output column x + l + pad_left - kw.
+          const int64_t shift = g.pad_left - kw;
+          const __mmask16 m = static_cast<__mmask16>(lane_range(-shift - x, g.out_w - shift - x));
+          const float* row = taps + (kh * g.kernel_w + kw) * ld + oy * g.out_w + x + shift;
+          acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, row));
+        }
+      }
+      _mm512_mask_storeu_ps(plane + iy * g.in_w + x, static_cast<__mmask16>(lane_range(0, g.in_w - x)), acc);
+    }
+}
 
 // Note [im2col layout]
 // col [Cin*KH*KW, OH*OW]: row (c, kh, kw) holds, for every output pixel, the input value that
@@ -16,11 +75,22 @@ namespace {
 // ld is col's row stride: chunks of samples sit side by side (Note [Sample chunks]).
 void im2col(const Conv2dGeometry& g, const float* image, float* col, int64_t ld) {
   const int64_t ohw = ld;
+  const bool avx512 = active_isa() == Isa::avx512;
   for (int64_t c = 0; c < g.in_channels; ++c) {
     const float* plane = image + c * g.in_h * g.in_w;
     for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
         float* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * ohw;
+        if (avx512 && g.stride_h == 1 && g.stride_w == 1) {
+          // Rows [y0, y1) meet the image, the others only padding.
+          const int64_t y0 = std::clamp<int64_t>(g.pad_top - kh, 0, g.out_h);
+          const int64_t y1 = std::clamp<int64_t>(g.in_h + g.pad_top - kh, y0, g.out_h);
+          std::fill(row, row + y0 * g.out_w, 0.0f);
+          tap_rows_avx512(plane + (y0 - g.pad_top + kh) * g.in_w - g.pad_left + kw, g.in_w, y1 - y0, g.out_w,
+                          g.pad_left - kw, g.in_w + g.pad_left - kw, row + y0 * g.out_w);
+          std::fill(row + y1 * g.out_w, row + g.out_h * g.out_w, 0.0f);
+          continue;
+        }
         for (int64_t oy = 0; oy < g.out_h; ++oy) {
           const int64_t iy = oy * g.stride_h - g.pad_top + kh;
           float* out = row + oy * g.out_w;
@@ -34,7 +104,7 @@ void im2col(const Conv2dGeometry& g, const float* image, float* col, int64_t ld)
             const int64_t x0 = std::clamp<int64_t>(g.pad_left - kw, 0, g.out_w);
             const int64_t x1 = std::clamp<int64_t>(g.in_w + g.pad_left - kw, x0, g.out_w);
             std::fill(out, out + x0, 0.0f);
-            std::memcpy(out + x0, in + x0 - g.pad_left + kw, (x1 - x0) * sizeof(float));
+            copy_row(in + x0 - g.pad_left + kw, x1 - x0, out + x0);
             std::fill(out + x1, out + g.out_w, 0.0f);
             continue;
           }
@@ -51,6 +121,12 @@ void im2col(const Conv2dGeometry& g, const float* image, float* col, int64_t ld)
 // The adjoint of im2col for one sample: image [Cin, H, W] = sum of col entries per input pixel.
 void col2im(const Conv2dGeometry& g, const float* col, int64_t ld, float* image) {
   const int64_t ohw = ld;
+  if (active_isa() == Isa::avx512 && g.stride_h == 1 && g.stride_w == 1) {
+    const int64_t taps = g.kernel_h * g.kernel_w;
+    for (int64_t c = 0; c < g.in_channels; ++c)
+      col2im_plane_avx512(g, col + c * taps * ohw, ohw, image + c * g.in_h * g.in_w);
+    return;
+  }
   std::fill(image, image + g.in_channels * g.in_h * g.in_w, 0.0f);
   for (int64_t c = 0; c < g.in_channels; ++c) {
     float* plane = image + c * g.in_h * g.in_w;
@@ -60,8 +136,16 @@ void col2im(const Conv2dGeometry& g, const float* col, int64_t ld, float* image)
         for (int64_t oy = 0; oy < g.out_h; ++oy) {
           const int64_t iy = oy * g.stride_h - g.pad_top + kh;
           if (iy < 0 || iy >= g.in_h) continue;
-          float* in = plane + iy * g.in_w;
-          const float* out = row + oy * g.out_w;
+          float* __restrict in = plane + iy * g.in_w;
+          const float* __restrict out = row + oy * g.out_w;
+          if (g.stride_w == 1) {
+            const int64_t x0 = std::clamp<int64_t>(g.pad_left - kw, 0, g.out_w);
+            const int64_t x1 = std::clamp<int64_t>(g.in_w + g.pad_left - kw, x0, g.out_w);
+            float* __restrict shifted = in - g.pad_left + kw;
+#pragma omp simd
+            for (int64_t ox = x0; ox < x1; ++ox) shifted[ox] += out[ox];
+            continue;
+          }
           for (int64_t ox = 0; ox < g.out_w; ++ox) {
             const int64_t ix = ox * g.stride_w - g.pad_left + kw;
             if (ix >= 0 && ix < g.in_w) in[ix] += out[ox];
@@ -120,43 +204,90 @@ int64_t groups(const Conv2dGeometry& g) { return (g.batch + kWeightGradGroup - 1
 // Per-thread scratch: one chunk's im2col matrix and one chunk's output or gradient.
 int64_t per_thread_floats(const Conv2dGeometry& g) {
   const int64_t cols = chunk_samples(g) * g.out_pixels();
-  const int64_t chunks = g.fused_pool ? 2 : 1;  // the recomputed convolution besides the gradient
-  return (g.patch() * cols + chunks * g.out_channels * cols + 15) / 16 * 16;
+  return (g.patch() * cols + g.out_channels * cols + 15) / 16 * 16;
 }
 
-// Recomputes the convolution of a chunk whose im2col is in col, and writes into grad
-// [Cout, S*OHW] the gradient reaching the convolution: each pooled gradient goes to the
-// position of its window's maximum (the first, as max_pool2d's backward does) if that
-// position passed the ReLU, everything else is 0. z is scratch [Cout, S*OHW].
-void unpool_output_grad(const Conv2dGeometry& g, const float* col, const float* weight, const float* bias,
-                        const float* output_grad, int64_t n0, int64_t n1, float* z, float* grad,
-                        float* bias_sums) {
+// Writes into grad [Cout, S*OHW] the gradient reaching the convolution of samples [n0, n1):
+// each pooled gradient goes to the position its window's winner code names, everything else
+// is 0 (Note [Fused pooling]). Adds per-channel sums to bias_sums if it is not null.
+void unpool_output_grad(const Conv2dGeometry& g, const uint8_t* winners, const float* output_grad, int64_t n0,
+                        int64_t n1, float* grad, float* bias_sums) {
   const int64_t ohw = g.out_pixels(), ld = (n1 - n0) * ohw, ph = g.pooled_h(), pw = g.pooled_w();
-  gemm(Trans::no, Trans::no, g.out_channels, ld, g.patch(), weight, g.patch(), col, ld, 0.0f, z, ld);
   for (int64_t n = n0; n < n1; ++n)
     for (int64_t co = 0; co < g.out_channels; ++co) {
-      const float b = bias != nullptr ? bias[co] : 0.0f;
-      const float* zp = z + co * ld + (n - n0) * ohw;
       float* gp = grad + co * ld + (n - n0) * ohw;
-      const float* og = output_grad + (n * g.out_channels + co) * ph * pw;
+      const int64_t plane = (n * g.out_channels + co) * ph * pw;
+      const float* og = output_grad + plane;
+      const uint8_t* code = winners + plane;
       std::fill(gp, gp + ohw, 0.0f);
       float sum = 0.0f;
       for (int64_t oy = 0; oy < ph; ++oy)
         for (int64_t ox = 0; ox < pw; ++ox) {
-          const int64_t at0 = 2 * oy * g.out_w + 2 * ox;
-          const int64_t at[4] = {at0, at0 + 1, at0 + g.out_w, at0 + g.out_w + 1};
-          int64_t best = at[0];
-          float best_value = std::max(zp[at[0]] + b, 0.0f);
-          for (int i = 1; i < 4; ++i) {
-            const float v = std::max(zp[at[i]] + b, 0.0f);
-            if (v > best_value) best_value = v, best = at[i];
-          }
-          const float v = best_value > 0.0f ? og[oy * pw + ox] : 0.0f;
-          gp[best] = v;
+          // Branch-free: a window the ReLU zeroed (kNoWinner) writes 0 over its top-left 0.
+          const uint8_t w = code[oy * pw + ox];
+          const float v = w != kNoWinner ? og[oy * pw + ox] : 0.0f;
+          gp[(2 * oy + (w >> 1 & 1)) * g.out_w + 2 * ox + (w & 1)] = v;
           sum += v;
         }
       if (bias_sums != nullptr) bias_sums[co] += sum;
     }
+}
+
+// Pools one row pair: top and bottom rows of z (before the bias) -> output [PW] and winners [PW].
+// The first maximum in row-major order wins, as max_pool2d's backward has it. In arithmetic,
+// not branches: which position wins is data, and mispredictions cost more than the pass.
+void pool_row_pair(const float* top, const float* bottom, int64_t pw, float b, float* output, uint8_t* winners) {
+  for (int64_t ox = 0; ox < pw; ++ox) {
+    const float v0 = top[2 * ox], v1 = top[2 * ox + 1], v2 = bottom[2 * ox], v3 = bottom[2 * ox + 1];
+    const float m = std::max(std::max(v0, v1), std::max(v2, v3));
+    const float y = std::max(m + b, 0.0f);
+    const int not0 = v0 != m, not1 = v1 != m, not2 = v2 != m;
+    output[ox] = y;
+    winners[ox] = static_cast<uint8_t>(y > 0.0f ? not0 * (1 + not1 * (1 + not2)) : kNoWinner);
+  }
+}
+
+// The same, 16 windows at a time: even and odd columns are separated with two permutes.
+__attribute__((target("avx512f"))) void pool_row_pair_avx512(const float* top, const float* bottom, int64_t pw,
+                                                             float b, float* output, uint8_t* winners) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512 bias = _mm512_set1_ps(b), zero = _mm512_setzero_ps();
+  for (int64_t ox = 0; ox < pw; ox += 16) {
+    const int64_t n = std::min<int64_t>(16, pw - ox), floats = 2 * n;
+    const __mmask16 lo = floats >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << floats) - 1);
+    const __mmask16 hi = floats <= 16 ? 0 : static_cast<__mmask16>((1u << (floats - 16)) - 1);
+    const __mmask16 out_mask = static_cast<__mmask16>((1u << n) - 1);
+    const float* t = top + 2 * ox;
+    const float* u = bottom + 2 * ox;
+    const __m512 t0 = _mm512_maskz_loadu_ps(lo, t), t1 = _mm512_maskz_loadu_ps(hi, t + 16);
+    const __m512 u0 = _mm512_maskz_loadu_ps(lo, u), u1 = _mm512_maskz_loadu_ps(hi, u + 16);
+    const __m512 v0 = _mm512_permutex2var_ps(t0, even, t1), v1 = _mm512_permutex2var_ps(t0, odd, t1);
+    const __m512 v2 = _mm512_permutex2var_ps(u0, even, u1), v3 = _mm512_permutex2var_ps(u0, odd, u1);
+    const __m512 m = _mm512_max_ps(_mm512_max_ps(v0, v1), _mm512_max_ps(v2, v3));
+    const __m512 y = _mm512_max_ps(_mm512_add_ps(m, bias), zero);
+    __m512i code = _mm512_set1_epi32(3);
+    code = _mm512_mask_mov_epi32(code, _mm512_cmp_ps_mask(v2, m, _CMP_EQ_OQ), _mm512_set1_epi32(2));
+    code = _mm512_mask_mov_epi32(code, _mm512_cmp_ps_mask(v1, m, _CMP_EQ_OQ), _mm512_set1_epi32(1));
+    code = _mm512_mask_mov_epi32(code, _mm512_cmp_ps_mask(v0, m, _CMP_EQ_OQ), _mm512_setzero_si512());
+    code = _mm512_mask_mov_epi32(_mm512_set1_epi32(kNoWinner), _mm512_cmp_ps_mask(y, zero, _CMP_GT_OQ), code);
+    _mm512_mask_storeu_ps(output + ox, out_mask, y);
+    _mm512_mask_cvtepi32_storeu_epi8(winners + ox, out_mask, code);
+  }
+}
+
+// Pools one channel of one sample: z [OH, OW] (before the bias) -> output [OH/2, OW/2] and
+// winners [OH/2, OW/2].
+void pool_plane(const Conv2dGeometry& g, const float* z, float b, float* output, uint8_t* winners) {
+  const int64_t ph = g.pooled_h(), pw = g.pooled_w();
+  const bool avx512 = active_isa() == Isa::avx512;
+  for (int64_t oy = 0; oy < ph; ++oy) {
+    const float* top = z + 2 * oy * g.out_w;
+    if (avx512)
+      pool_row_pair_avx512(top, top + g.out_w, pw, b, output + oy * pw, winners + oy * pw);
+    else
+      pool_row_pair(top, top + g.out_w, pw, b, output + oy * pw, winners + oy * pw);
+  }
 }
 
 }  // namespace
@@ -170,7 +301,7 @@ int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads) {
 }
 
 void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
-                    float* output, float* scratch, int threads) {
+                    float* output, float* scratch, int threads, uint8_t* pool_winners) {
   const int64_t in_size = g.in_channels * g.in_h * g.in_w;
   const int64_t ohw = g.out_pixels();
   const int64_t s = chunk_samples(g), chunks = (g.batch + s - 1) / s;
@@ -186,20 +317,12 @@ void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* we
       float* result = n1 - n0 == 1 && !g.fused_pool ? output + n0 * g.out_channels * ohw : out;
       gemm(Trans::no, Trans::no, g.out_channels, ld, g.patch(), weight, g.patch(), col, ld, 0.0f, result, ld);
       if (g.fused_pool) {
-        const int64_t ph = g.pooled_h(), pw = g.pooled_w();
+        const int64_t pooled = g.pooled_h() * g.pooled_w();
         for (int64_t n = n0; n < n1; ++n)
           for (int64_t co = 0; co < g.out_channels; ++co) {
-            const float* z = result + co * ld + (n - n0) * ohw;
-            float* o = output + (n * g.out_channels + co) * ph * pw;
-            const float b = bias != nullptr ? bias[co] : 0.0f;
-            for (int64_t oy = 0; oy < ph; ++oy) {
-              const float* top = z + 2 * oy * g.out_w;
-              const float* bottom = top + g.out_w;
-              for (int64_t ox = 0; ox < pw; ++ox) {
-                const float m = std::max(std::max(top[2 * ox], top[2 * ox + 1]), std::max(bottom[2 * ox], bottom[2 * ox + 1]));
-                o[oy * pw + ox] = std::max(m + b, 0.0f);
-              }
-            }
+            const int64_t plane = (n * g.out_channels + co) * pooled;
+            pool_plane(g, result + co * ld + (n - n0) * ohw, bias != nullptr ? bias[co] : 0.0f, output + plane,
+                       pool_winners + plane);
           }
         continue;
       }
@@ -221,8 +344,8 @@ void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* we
 }
 
 void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
-                          const float* weight, float* input_grad, float* scratch, int threads, const float* input,
-                          const float* bias) {
+                          const float* weight, float* input_grad, float* scratch, int threads,
+                          const uint8_t* pool_winners) {
   const int64_t in_size = g.in_channels * g.in_h * g.in_w;
   const int64_t ohw = g.out_pixels();
   const int64_t s = chunk_samples(g), chunks = (g.batch + s - 1) / s;
@@ -234,8 +357,7 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
     for (int64_t c = 0; c < chunks; ++c) {
       const int64_t n0 = c * s, n1 = std::min(g.batch, n0 + s), ld = (n1 - n0) * ohw;
       if (g.fused_pool) {
-        for (int64_t n = n0; n < n1; ++n) im2col(g, input + n * in_size, col + (n - n0) * ohw, ld);
-        unpool_output_grad(g, col, weight, bias, output_grad, n0, n1, og + g.out_channels * s * ohw, og, nullptr);
+        unpool_output_grad(g, pool_winners, output_grad, n0, n1, og, nullptr);
       } else {
         gather_output_grad(g, output, output_grad, n0, n1, og, nullptr);
       }
@@ -248,7 +370,7 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
 
 void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const float* output,
                              const float* output_grad, float* weight_grad, float* bias_grad, float* scratch,
-                             int threads, const float* weight, const float* bias) {
+                             int threads, const uint8_t* pool_winners) {
   const int64_t in_size = g.in_channels * g.in_h * g.in_w;
   const int64_t ohw = g.out_pixels(), patch = g.patch(), cout = g.out_channels;
   const int64_t s = chunk_samples(g);
@@ -270,11 +392,15 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
         const int64_t n1 = std::min(g1, n0 + s), ld = (n1 - n0) * ohw;
         for (int64_t n = n0; n < n1; ++n) im2col(g, input + n * in_size, col + (n - n0) * ohw, ld);
         if (g.fused_pool)
-          unpool_output_grad(g, col, weight, bias, output_grad, n0, n1, og + cout * s * ohw, og, bias_sums);
+          unpool_output_grad(g, pool_winners, output_grad, n0, n1, og, bias_sums);
         else
           gather_output_grad(g, output, output_grad, n0, n1, og, bias_sums);
         // partial [patch, Cout] (+)= col [patch, S*OHW] * output_grad^T [S*OHW, Cout]
-        gemm(Trans::no, Trans::yes, patch, cout, ld, col, ld, og, ld, n0 == g0 ? 0.0f : 1.0f, partial, cout);
+        const float beta = n0 == g0 ? 0.0f : 1.0f;
+        if (prefer_gemm_dots(patch, cout, ld))
+          gemm_dots(patch, cout, ld, col, ld, og, ld, beta, partial, cout);
+        else
+          gemm(Trans::no, Trans::yes, patch, cout, ld, col, ld, og, ld, beta, partial, cout);
       }
     }
     // weight_grad [Cout, patch] and bias_grad [Cout] += the groups' partials in group order,

@@ -18,13 +18,14 @@ struct Conv2dGeometry {
   // in cache, instead of a separate ReLU layer streaming the whole activation twice more.
   bool fused_relu = false;
   // Note [Fused pooling]: with fused_relu, a 2x2 stride-2 max pool after the ReLU. The output is
-  // then [N, Cout, OH/2, OW/2]: the full-size activation never reaches memory. Backward
-  // recomputes each chunk's convolution in cache to find where each maximum came from, which
-  // costs less than streaming the full-size activation and its gradient (a first layer's are
-  // 5.5 MB a batch).
+  // then [N, Cout, OH/2, OW/2]: the full-size activation never reaches memory. Forward records
+  // for each pooled value which of its window's four positions won (a byte: 0 top-left,
+  // 1 top-right, 2 bottom-left, 3 bottom-right, kNoWinner where the ReLU gave 0), so backward
+  // routes each gradient to its position without the activation or a recomputation.
   bool fused_pool = false;
   int64_t pooled_h() const { return fused_pool ? out_h / 2 : out_h; }
   int64_t pooled_w() const { return fused_pool ? out_w / 2 : out_w; }
+  int64_t pool_winner_bytes() const { return fused_pool ? batch * out_channels * pooled_h() * pooled_w() : 0; }
 
   int64_t patch() const { return in_channels * kernel_h * kernel_w; }  // GEMM depth
   int64_t out_pixels() const { return out_h * out_w; }
@@ -34,27 +35,29 @@ struct Conv2dGeometry {
 // Floats of scratch the three kernels below need with `threads` threads.
 int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads);
 
+constexpr uint8_t kNoWinner = 4;
+
 // input  [N, Cin, H, W]; weight [Cout, Cin, KH, KW]; bias [Cout] or null; output [N, Cout, OH, OW].
-// Overwrites output. Parallel over samples.
+// Overwrites output, and with fused_pool pool_winners [N, Cout, OH/2, OW/2] (else may be null).
+// Parallel over samples.
 void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
-                    float* output, float* scratch, int threads);
+                    float* output, float* scratch, int threads, uint8_t* pool_winners = nullptr);
 
 // output_grad [N, Cout, OH, OW]; weight [Cout, Cin, KH, KW]; input_grad [N, Cin, H, W] (overwritten).
-// output [N, Cout, OH, OW] is read only with fused_relu (else may be null). With fused_pool,
-// output_grad is the pooled output's gradient and input and bias are read to recompute the
-// convolution (else may be null). Parallel over samples.
+// output [N, Cout, OH, OW] is read only with fused_relu and without fused_pool (else may be
+// null). With fused_pool, output_grad is the pooled output's gradient and pool_winners are
+// forward's. Parallel over samples.
 void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
                           const float* weight, float* input_grad, float* scratch, int threads,
-                          const float* input = nullptr, const float* bias = nullptr);
+                          const uint8_t* pool_winners = nullptr);
 
 // input [N, Cin, H, W]; output_grad [N, Cout, OH, OW]; weight_grad [Cout, Cin, KH, KW] and
 // bias_grad [Cout] (or null) are accumulated into. Note [Weight-gradient groups]: samples are
 // summed in fixed groups of kWeightGradGroup, groups in order, so the bits depend on the batch
-// only, never on the thread count. output as in conv2d_backward_data.
-// With fused_pool, weight and bias are read to recompute the convolution (else may be null).
+// only, never on the thread count. output and pool_winners as in conv2d_backward_data.
 void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const float* output,
                              const float* output_grad, float* weight_grad, float* bias_grad, float* scratch,
-                             int threads, const float* weight = nullptr, const float* bias = nullptr);
+                             int threads, const uint8_t* pool_winners = nullptr);
 
 constexpr int64_t kWeightGradGroup = 8;
 

@@ -33,12 +33,15 @@ TEST(Model, BuiltinModelsHaveTheExpectedParameterCounts) {
   }
   const Model keras(builtin_model("keras-cnn", kMnist, 10), 4, 1);
   EXPECT_EQ(layer_named(keras, "conv2d_7").output, (Shape{4, 64, 3, 3}));
-  // Each convolution absorbed the ReLU after it (Note [Fused ReLU]), the first one its max
-  // pool too (Note [Fused pooling]); the ReLU after a dense layer stays a layer of its own.
+  // Each convolution absorbed the ReLU after it (Note [Fused ReLU]) and the 2x2 max pool after
+  // that (Note [Fused pooling]); the ReLU after a dense layer stays a layer of its own.
   EXPECT_EQ(layer_named(keras, "conv2d_1").description, "conv2d 32 3x3 stride 1 padding valid + relu + max_pool2d 2x2");
   EXPECT_EQ(layer_named(keras, "conv2d_1").output, (Shape{4, 32, 13, 13}));
-  EXPECT_EQ(layer_named(keras, "conv2d_4").description, "conv2d 64 3x3 stride 1 padding valid + relu");
-  EXPECT_EQ(keras.layers().size(), 8u);
+  EXPECT_EQ(layer_named(keras, "conv2d_4").description, "conv2d 64 3x3 stride 1 padding valid + relu + max_pool2d 2x2");
+  EXPECT_EQ(layer_named(keras, "conv2d_4").output, (Shape{4, 64, 5, 5}));
+  EXPECT_EQ(layer_named(keras, "conv2d_7").description, "conv2d 64 3x3 stride 1 padding valid + relu");
+  EXPECT_EQ(keras.layers().size(), 7u);
+  EXPECT_THROW(layer_named(keras, "max_pool2d_6"), std::runtime_error);
   EXPECT_THROW(layer_named(keras, "relu_2"), std::runtime_error);
   EXPECT_THROW(layer_named(keras, "max_pool2d_3"), std::runtime_error);
   EXPECT_EQ(Model(builtin_model("keras-cnn", kMnist, 10), 4, 1, false).layers().size(), 12u);

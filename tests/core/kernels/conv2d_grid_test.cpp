@@ -2,9 +2,11 @@
 // asymmetric padding, odd channel counts, 1x1 to 5x5 and 2x3 kernels), on every ISA, with 1
 // and 2 threads giving the same bits.
 #include "core/kernels/conv2d_kernels.hpp"
+#include "core/kernels/pool2d_kernels.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -70,6 +72,64 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 5, 7, 6, 4, 2, 3, 1, 1, 1, 0, 1),     // 2x3, asymmetric padding
                       make(9, 16, 5, 5, 33, 1, 1, 1, 0, 0, 0, 0),   // 1x1: a plain GEMM
                       make(12, 32, 13, 13, 64, 3, 3, 1, 0, 0, 0, 0)));  // keras-cnn's middle layer, 1.5 groups
+
+// Small integers: every sum is exact in float and double alike, so the reference picks the same
+// window maxima as the kernel, and ties (which the first position must win) are frequent.
+std::vector<float> small_integers(int64_t n, uint64_t seed, int range) {
+  std::vector<float> v = random_values(n, seed);
+  for (float& x : v) x = std::round(x * static_cast<float>(range));
+  return v;
+}
+
+class FusedPoolGrid : public ::testing::TestWithParam<Conv2dGeometry> {};
+
+// Note [Fused pooling]: convolution + ReLU + 2x2 max pool, forward and both gradients, against
+// the reference convolution followed by the reference ReLU and max pool.
+TEST_P(FusedPoolGrid, MatchesConvolutionReluAndMaxPoolOnEveryIsa) {
+  Conv2dGeometry g = GetParam();
+  g.fused_relu = g.fused_pool = true;
+  const auto x = small_integers(g.batch * g.in_channels * g.in_h * g.in_w, 1, 2);
+  const auto w = small_integers(g.out_channels * g.patch(), 2, 1);
+  const auto b = small_integers(g.out_channels, 3, 1);
+  const auto og = random_values(g.batch * g.out_channels * g.pooled_h() * g.pooled_w(), 4);
+  // The reference: z = relu(conv), y = pool(z), and the gradient routed back through both.
+  const std::vector<double> conv = reference::conv2d_forward(g, x, w, b);
+  std::vector<float> z(conv.size());
+  for (size_t i = 0; i < z.size(); ++i) z[i] = static_cast<float>(std::max(conv[i], 0.0));
+  const Pool2dGeometry pool{.batch = g.batch, .channels = g.out_channels, .in_h = g.out_h, .in_w = g.out_w,
+                            .out_h = g.pooled_h(), .out_w = g.pooled_w(), .window_h = 2, .window_w = 2,
+                            .stride_h = 2, .stride_w = 2};
+  const std::vector<double> want_y = reference::max_pool2d_forward(pool, z);
+  const std::vector<double> dz = reference::max_pool2d_backward(pool, z, og);
+  std::vector<float> dconv(dz.size());
+  for (size_t i = 0; i < dz.size(); ++i) dconv[i] = z[i] > 0.0f ? static_cast<float>(dz[i]) : 0.0f;
+  const std::vector<double> want_dx = reference::conv2d_backward_data(g, dconv, w);
+  const std::vector<double> want_dw = reference::conv2d_backward_weights(g, x, dconv);
+  const std::vector<double> want_db = reference::conv2d_backward_bias(g, dconv);
+  testing::for_each_isa([&](Isa) {
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(std::to_string(threads) + " threads");
+      std::vector<float> scratch(conv2d_scratch_floats(g, threads), NAN), y(want_y.size(), NAN), dx(x.size(), NAN),
+          dw(w.size(), 0.0f), db(b.size(), 0.0f);
+      std::vector<uint8_t> winners(g.pool_winner_bytes(), 255);
+      conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch.data(), threads, winners.data());
+      conv2d_backward_data(g, y.data(), og.data(), w.data(), dx.data(), scratch.data(), threads, winners.data());
+      conv2d_backward_weights(g, x.data(), y.data(), og.data(), dw.data(), db.data(), scratch.data(), threads,
+                              winners.data());
+      expect_close(y, want_y, "output");
+      expect_close(dx, want_dx, "input_grad");
+      expect_close(dw, want_dw, "weight_grad");
+      expect_close(db, want_db, "bias_grad");
+    }
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, FusedPoolGrid,
+    ::testing::Values(make(3, 1, 28, 28, 32, 3, 3, 1, 0, 0, 0, 0),    // keras-cnn's first layer
+                      make(2, 6, 13, 13, 7, 3, 3, 1, 0, 0, 0, 0),     // odd output: the last row and column unpooled
+                      make(9, 3, 6, 40, 5, 3, 3, 1, 1, 1, 1, 1),      // wide rows: two vectors of windows, padded
+                      make(2, 2, 9, 9, 3, 2, 2, 2, 0, 0, 0, 0)));     // strided convolution under the pool
 
 }  // namespace
 }  // namespace convoy
