@@ -28,9 +28,11 @@ Pool2dGeometry make(int64_t batch, int64_t channels, int64_t h, int64_t w, int64
 
 class Pool2dKernelGrid : public ::testing::TestWithParam<Pool2dGeometry> {};
 
-TEST_P(Pool2dKernelGrid, MaxAndAverageMatchReferenceWithOneAndTwoThreads) {
-  const Pool2dGeometry g = GetParam();
-  const std::vector<float> x = random_values(g.batch * g.channels * g.in_h * g.in_w, 1);
+// Random values, then the same rounded to halves so that windows hold ties (and -0 beside +0).
+void check_against_reference(const Pool2dGeometry& g, bool ties) {
+  std::vector<float> x = random_values(g.batch * g.channels * g.in_h * g.in_w, 1);
+  if (ties)
+    for (float& v : x) v = std::round(2.0f * v) / 2.0f;
   const std::vector<float> og = random_values(g.batch * g.channels * g.out_h * g.out_w, 2);
   std::vector<std::vector<float>> results[2];
   for (int threads : {1, 2}) {
@@ -51,6 +53,14 @@ TEST_P(Pool2dKernelGrid, MaxAndAverageMatchReferenceWithOneAndTwoThreads) {
         << "result " << i << ": 1 vs 2 threads";
 }
 
+TEST_P(Pool2dKernelGrid, MaxAndAverageMatchReferenceWithOneAndTwoThreadsOnEveryIsa) {
+  testing::for_each_isa([&](Isa) {
+    check_against_reference(GetParam(), false);
+    SCOPED_TRACE("ties");
+    check_against_reference(GetParam(), true);
+  });
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, Pool2dKernelGrid,
     ::testing::Values(make(1, 1, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0),      // the 2x2 fast path
@@ -59,7 +69,13 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 3, 9, 7, 3, 3, 2, 2, 0, 0, 0, 0),       // overlapping windows
                       make(2, 5, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1),       // `same` 3x3: padding never wins
                       make(1, 3, 7, 10, 2, 3, 1, 2, 0, 1, 1, 1),      // 2x3, asymmetric padding
-                      make(4, 17, 30, 30, 3, 3, 3, 3, 1, 1, 1, 1)));  // stride 3, two threads
+                      make(4, 17, 30, 30, 3, 3, 3, 3, 1, 1, 1, 1),    // stride 3, two threads
+                      make(3, 7, 13, 13, 3, 3, 2, 2, 0, 0, 0, 0),     // 3x3 stride 2 (AlexNet), odd input
+                      make(4, 9, 28, 28, 3, 3, 2, 2, 1, 1, 1, 1),     // 3x3 stride 2 pad 1 (ResNet), two threads
+                      make(2, 3, 40, 41, 2, 2, 2, 2, 0, 0, 0, 0),     // wide rows
+                      make(2, 3, 5, 5, 2, 2, 1, 1, 0, 0, 0, 0),       // 2x2 stride 1: overlapping
+                      make(3, 5, 7, 7, 7, 7, 1, 1, 0, 0, 0, 0),       // global
+                      make(8, 300, 7, 7, 7, 7, 1, 1, 0, 0, 0, 0)));   // global, two threads
 
 }  // namespace
 }  // namespace convoy
