@@ -37,6 +37,18 @@ inline uint32_t lane_range(int64_t lo, int64_t hi) {
 // loads never touch the lanes outside [x0, x1), so padding needs no separate pass.
 __attribute__((target("avx512f"))) void tap_rows_avx512(const float* in, int64_t in_w, int64_t rows, int64_t out_w,
                                                         int64_t x0, int64_t x1, float* out) {
+  if (out_w <= 32) {
+    // The masks depend on the column only: computed once, out of the row loop.
+    const __mmask16 load0 = static_cast<__mmask16>(lane_range(x0, x1));
+    const __mmask16 store0 = static_cast<__mmask16>(lane_range(0, out_w));
+    const __mmask16 load1 = static_cast<__mmask16>(lane_range(x0 - 16, x1 - 16));
+    const __mmask16 store1 = static_cast<__mmask16>(lane_range(0, out_w - 16));
+    for (int64_t r = 0; r < rows; ++r) {
+      _mm512_mask_storeu_ps(out + r * out_w, store0, _mm512_maskz_loadu_ps(load0, in + r * in_w));
+      if (store1 != 0) _mm512_mask_storeu_ps(out + r * out_w + 16, store1, _mm512_maskz_loadu_ps(load1, in + r * in_w + 16));
+    }
+    return;
+  }
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t x = 0; x < out_w; x += 16) {
       const __mmask16 load = static_cast<__mmask16>(lane_range(x0 - x, x1 - x));
@@ -168,6 +180,18 @@ int64_t chunk_samples(const Conv2dGeometry& g) {
   return s;
 }
 
+// Forward and backward-data are free of that constraint: each output column is summed over
+// the depth in one order whatever the chunk, so their chunks may depend on the thread count.
+// They take about 512 columns, which fills the microkernel's tiles and amortises packing the
+// weights while the chunk's im2col stays in L2, with the chunk count a multiple of the thread
+// count so the threads get equal shares.
+int64_t pass_chunk_samples(const Conv2dGeometry& g, int threads) {
+  const int64_t t = std::max(threads, 1);
+  const int64_t columns = g.batch * g.out_pixels();
+  const int64_t chunks = t * std::max<int64_t>(1, (columns + 512 * t - 1) / (512 * t));
+  return std::max<int64_t>(1, (g.batch + chunks - 1) / chunks);
+}
+
 // Gathers the gradient reaching the convolution for samples [n0, n1) into chunk [Cout, S*OHW]:
 // output_grad, masked by the fused ReLU's output (Note [Fused ReLU]).
 // If bias_sums is not null, adds each sample's per-channel gradient sum to it (in sample
@@ -202,8 +226,8 @@ int clamp_threads(int threads, int64_t work_items) {
 int64_t groups(const Conv2dGeometry& g) { return (g.batch + kWeightGradGroup - 1) / kWeightGradGroup; }
 
 // Per-thread scratch: one chunk's im2col matrix and one chunk's output or gradient.
-int64_t per_thread_floats(const Conv2dGeometry& g) {
-  const int64_t cols = chunk_samples(g) * g.out_pixels();
+int64_t per_thread_floats(const Conv2dGeometry& g, int threads) {
+  const int64_t cols = std::max(chunk_samples(g), pass_chunk_samples(g, threads)) * g.out_pixels();
   return (g.patch() * cols + g.out_channels * cols + 15) / 16 * 16;
 }
 
@@ -297,17 +321,17 @@ int64_t partial_floats(const Conv2dGeometry& g) { return (g.patch() + 1) * g.out
 
 int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads) {
   // Per thread: col + output/gradient chunk; then one partial per weight-gradient group.
-  return static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g) + groups(g) * partial_floats(g);
+  return static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads) + groups(g) * partial_floats(g);
 }
 
 void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
                     float* output, float* scratch, int threads, uint8_t* pool_winners) {
   const int64_t in_size = g.in_channels * g.in_h * g.in_w;
   const int64_t ohw = g.out_pixels();
-  const int64_t s = chunk_samples(g), chunks = (g.batch + s - 1) / s;
+  const int64_t s = pass_chunk_samples(g, threads), chunks = (g.batch + s - 1) / s;
 #pragma omp parallel num_threads(clamp_threads(threads, chunks))
   {
-    float* col = scratch + omp_get_thread_num() * per_thread_floats(g);
+    float* col = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
     float* out = col + g.patch() * s * ohw;
 #pragma omp for schedule(static)
     for (int64_t c = 0; c < chunks; ++c) {
@@ -348,10 +372,10 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
                           const uint8_t* pool_winners) {
   const int64_t in_size = g.in_channels * g.in_h * g.in_w;
   const int64_t ohw = g.out_pixels();
-  const int64_t s = chunk_samples(g), chunks = (g.batch + s - 1) / s;
+  const int64_t s = pass_chunk_samples(g, threads), chunks = (g.batch + s - 1) / s;
 #pragma omp parallel num_threads(clamp_threads(threads, chunks))
   {
-    float* col = scratch + omp_get_thread_num() * per_thread_floats(g);
+    float* col = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
     float* og = col + g.patch() * s * ohw;
 #pragma omp for schedule(static)
     for (int64_t c = 0; c < chunks; ++c) {
@@ -375,10 +399,10 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
   const int64_t ohw = g.out_pixels(), patch = g.patch(), cout = g.out_channels;
   const int64_t s = chunk_samples(g);
   const int64_t group_count = groups(g);
-  float* partials = scratch + static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g);
+  float* partials = scratch + static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads);
 #pragma omp parallel num_threads(clamp_threads(threads, group_count))
   {
-    float* col = scratch + omp_get_thread_num() * per_thread_floats(g);
+    float* col = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
     float* og = col + patch * s * ohw;
     // Note [Weight-gradient groups]: each group's partial dW^T [patch, Cout] sums its chunks
     // in order; written by one thread; the groups are added in order below.
