@@ -1,222 +1,84 @@
 #include "core/kernels/conv2d_kernels.hpp"
 
-#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "core/kernels/cpu_features.hpp"
 #include "core/kernels/gemm.hpp"
 #include "core/kernels/gemm_dots.hpp"
+#include "core/kernels/im2col.hpp"
+#include "core/kernels/relu_max_pool.hpp"
 
 namespace convoy {
 namespace {
 
-// Copies a short row (a convolution output row: 3 to 60 floats, typically). A call to memcpy
-// per row cost more than the copy itself; 8-float moves with an overlapping last one do not.
-inline void copy_row(const float* __restrict src, int64_t n, float* __restrict dst) {
-  if (n >= 8) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) __builtin_memcpy(dst + i, src + i, 8 * sizeof(float));
-    if (i < n) __builtin_memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
-    return;
-  }
-  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
-}
-
-// Lanes [lo, hi) of a 16-lane mask, clipped to [0, 16).
-inline uint32_t lane_range(int64_t lo, int64_t hi) {
-  lo = std::clamp<int64_t>(lo, 0, 16);
-  hi = std::clamp<int64_t>(hi, lo, 16);
-  return ((1u << hi) - 1) & ~((1u << lo) - 1);
-}
-
-// Stride-1 im2col of one kernel tap over `rows` output rows: out[r][x] = in[r][x] for
-// x0 <= x < x1 and 0 elsewhere, x < out_w (in already shifted by the tap's column). Masked
-// loads never touch the lanes outside [x0, x1), so padding needs no separate pass.
-__attribute__((target("avx512f"))) void tap_rows_avx512(const float* in, int64_t in_w, int64_t rows, int64_t out_w,
-                                                        int64_t x0, int64_t x1, float* out) {
-  if (out_w <= 32) {
-    // The masks depend on the column only: computed once, out of the row loop.
-    const __mmask16 load0 = static_cast<__mmask16>(lane_range(x0, x1));
-    const __mmask16 store0 = static_cast<__mmask16>(lane_range(0, out_w));
-    const __mmask16 load1 = static_cast<__mmask16>(lane_range(x0 - 16, x1 - 16));
-    const __mmask16 store1 = static_cast<__mmask16>(lane_range(0, out_w - 16));
-    for (int64_t r = 0; r < rows; ++r) {
-      _mm512_mask_storeu_ps(out + r * out_w, store0, _mm512_maskz_loadu_ps(load0, in + r * in_w));
-      if (store1 != 0) _mm512_mask_storeu_ps(out + r * out_w + 16, store1, _mm512_maskz_loadu_ps(load1, in + r * in_w + 16));
-    }
-    return;
-  }
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t x = 0; x < out_w; x += 16) {
-      const __mmask16 load = static_cast<__mmask16>(lane_range(x0 - x, x1 - x));
-      const __mmask16 store = static_cast<__mmask16>(lane_range(0, out_w - x));
-      _mm512_mask_storeu_ps(out + r * out_w + x, store, _mm512_maskz_loadu_ps(load, in + r * in_w + x));
-    }
-}
-
-// The adjoint for stride 1, one input channel: plane [H, W] = the sum over kernel taps of the
-// tap rows of col that meet each pixel (zero where none do). Each 16-pixel piece of an input
-// row is summed in a register from every tap's masked load and stored once: adding into
-// memory tap by tap stalls on loads that overlap the previous tap's stores.
-__attribute__((target("avx512f"))) void col2im_plane_avx512(const Conv2dGeometry& g, const float* taps, int64_t ld,
-                                                            float* plane) {
-  for (int64_t iy = 0; iy < g.in_h; ++iy)
-    for (int64_t x = 0; x < g.in_w; x += 16) {
-      __m512 acc = _mm512_setzero_ps();
-      for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
-        const int64_t oy = iy + g.pad_top - kh;
-        if (oy < 0 || oy >= g.out_h) continue;
-        for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
-          // Pixel x + l meets output column x + l + pad_left - kw.
-          const int64_t shift = g.pad_left - kw;
-          const __mmask16 m = static_cast<__mmask16>(lane_range(-shift - x, g.out_w - shift - x));
-          const float* row = taps + (kh * g.kernel_w + kw) * ld + oy * g.out_w + x + shift;
-          acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, row));
-        }
-      }
-      _mm512_mask_storeu_ps(plane + iy * g.in_w + x, static_cast<__mmask16>(lane_range(0, g.in_w - x)), acc);
-    }
-}
-
-// Note [im2col layout]
-// col [Cin*KH*KW, OH*OW]: row (c, kh, kw) holds, for every output pixel, the input value that
-// kernel tap meets (zero in the padding).
-// ld is col's row stride: chunks of samples sit side by side (Note [Sample chunks]).
-void im2col(const Conv2dGeometry& g, const float* image, float* col, int64_t ld) {
-  const int64_t ohw = ld;
-  const bool avx512 = active_isa() == Isa::avx512;
-  for (int64_t c = 0; c < g.in_channels; ++c) {
-    const float* plane = image + c * g.in_h * g.in_w;
-    for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
-      for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
-        float* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * ohw;
-        if (avx512 && g.stride_h == 1 && g.stride_w == 1) {
-          // Rows [y0, y1) meet the image, the others only padding.
-          const int64_t y0 = std::clamp<int64_t>(g.pad_top - kh, 0, g.out_h);
-          const int64_t y1 = std::clamp<int64_t>(g.in_h + g.pad_top - kh, y0, g.out_h);
-          std::fill(row, row + y0 * g.out_w, 0.0f);
-          tap_rows_avx512(plane + (y0 - g.pad_top + kh) * g.in_w - g.pad_left + kw, g.in_w, y1 - y0, g.out_w,
-                          g.pad_left - kw, g.in_w + g.pad_left - kw, row + y0 * g.out_w);
-          std::fill(row + y1 * g.out_w, row + g.out_h * g.out_w, 0.0f);
-          continue;
-        }
-        for (int64_t oy = 0; oy < g.out_h; ++oy) {
-          const int64_t iy = oy * g.stride_h - g.pad_top + kh;
-          float* out = row + oy * g.out_w;
-          if (iy < 0 || iy >= g.in_h) {
-            std::fill(out, out + g.out_w, 0.0f);
-            continue;
-          }
-          const float* in = plane + iy * g.in_w;
-          if (g.stride_w == 1) {
-            // Interior pixels are one contiguous copy; only the edges meet padding.
-            const int64_t x0 = std::clamp<int64_t>(g.pad_left - kw, 0, g.out_w);
-            const int64_t x1 = std::clamp<int64_t>(g.in_w + g.pad_left - kw, x0, g.out_w);
-            std::fill(out, out + x0, 0.0f);
-            copy_row(in + x0 - g.pad_left + kw, x1 - x0, out + x0);
-            std::fill(out + x1, out + g.out_w, 0.0f);
-            continue;
-          }
-          for (int64_t ox = 0; ox < g.out_w; ++ox) {
-            const int64_t ix = ox * g.stride_w - g.pad_left + kw;
-            out[ox] = (ix >= 0 && ix < g.in_w) ? in[ix] : 0.0f;
-          }
-        }
-      }
-    }
-  }
-}
-
-// The adjoint of im2col for one sample: image [Cin, H, W] = sum of col entries per input pixel.
-void col2im(const Conv2dGeometry& g, const float* col, int64_t ld, float* image) {
-  const int64_t ohw = ld;
-  if (active_isa() == Isa::avx512 && g.stride_h == 1 && g.stride_w == 1) {
-    const int64_t taps = g.kernel_h * g.kernel_w;
-    for (int64_t c = 0; c < g.in_channels; ++c)
-      col2im_plane_avx512(g, col + c * taps * ohw, ohw, image + c * g.in_h * g.in_w);
-    return;
-  }
-  std::fill(image, image + g.in_channels * g.in_h * g.in_w, 0.0f);
-  for (int64_t c = 0; c < g.in_channels; ++c) {
-    float* plane = image + c * g.in_h * g.in_w;
-    for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
-      for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
-        const float* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * ohw;
-        for (int64_t oy = 0; oy < g.out_h; ++oy) {
-          const int64_t iy = oy * g.stride_h - g.pad_top + kh;
-          if (iy < 0 || iy >= g.in_h) continue;
-          float* __restrict in = plane + iy * g.in_w;
-          const float* __restrict out = row + oy * g.out_w;
-          if (g.stride_w == 1) {
-            const int64_t x0 = std::clamp<int64_t>(g.pad_left - kw, 0, g.out_w);
-            const int64_t x1 = std::clamp<int64_t>(g.in_w + g.pad_left - kw, x0, g.out_w);
-            float* __restrict shifted = in - g.pad_left + kw;
-#pragma omp simd
-            for (int64_t ox = x0; ox < x1; ++ox) shifted[ox] += out[ox];
-            continue;
-          }
-          for (int64_t ox = 0; ox < g.out_w; ++ox) {
-            const int64_t ix = ox * g.stride_w - g.pad_left + kw;
-            if (ix >= 0 && ix < g.in_w) in[ix] += out[ox];
-          }
-        }
-      }
-    }
-  }
-}
-
 // Note [Sample chunks]
-// Small outputs (keras-cnn's 3x3) would use a few of the microkernel's 32 lanes, so samples are
-// processed in chunks of S placed side by side: col [patch, S*OHW], output and gradient
-// [Cout, S*OHW]. S is a power of two up to kWeightGradGroup, so chunks never straddle a
-// weight-gradient group, and depends only on the geometry, so the bits do not depend on the
-// thread count.
-int64_t chunk_samples(const Conv2dGeometry& g) {
+// Each pass works through chunks: im2col of the chunk into col [patch, columns], then one GEMM.
+// A chunk is either S whole samples side by side (columns = S * OH * OW), so that small outputs
+// (keras-cnn's 3x3) fill the microkernel's 32 lanes, or, when one sample's output is large
+// (ResNet's 56x56), a band of output rows of one sample, so that col (patch x columns) stays
+// in L2 instead of streaming 7 MB per sample through memory.
+//
+// The weight gradient sums over the chunk's columns inside the GEMM, so its chunks depend only
+// on the geometry (S a power of two up to kWeightGradGroup, never straddling a group): its bits
+// never depend on the thread count. Forward and backward-data compute each column alone, the
+// same way whatever the chunk, so their chunks may follow the thread count: about
+// kChunkColumns columns, with a chunk count that splits evenly over the threads.
+constexpr int64_t kChunkColumns = 512;
+constexpr int64_t kBandAbove = 1024;  // output pixels per sample above which chunks are bands
+
+struct Chunk {
+  int64_t n0, n1;    // samples [n0, n1)
+  int64_t oy0, oy1;  // output rows [oy0, oy1) of each
+};
+
+struct ChunkPlan {
+  int64_t samples = 1;  // per chunk, when rows == out_h
+  int64_t rows = 0;     // output rows per chunk
+  int64_t bands = 1;    // chunks per sample
+  int64_t count = 0;    // chunks in all
+
+  int64_t max_columns(const Conv2dGeometry& g) const { return samples * rows * g.out_w; }
+  Chunk at(const Conv2dGeometry& g, int64_t i) const {
+    if (bands > 1) {
+      const int64_t oy0 = i % bands * rows;
+      return {i / bands, i / bands + 1, oy0, std::min(g.out_h, oy0 + rows)};
+    }
+    return {i * samples, std::min(g.batch, (i + 1) * samples), 0, g.out_h};
+  }
+};
+
+ChunkPlan banded(const Conv2dGeometry& g) {
+  ChunkPlan p;
+  p.rows = std::max<int64_t>(1, kChunkColumns / g.out_w);
+  if (g.fused_pool) p.rows += p.rows % 2;  // whole pooling windows
+  p.bands = (g.out_h + p.rows - 1) / p.rows;
+  p.count = g.batch * p.bands;
+  return p;
+}
+
+ChunkPlan samples_of(const Conv2dGeometry& g, int64_t samples) {
+  ChunkPlan p;
+  p.samples = samples;
+  p.rows = g.out_h;
+  p.count = (g.batch + samples - 1) / samples;
+  return p;
+}
+
+ChunkPlan weight_plan(const Conv2dGeometry& g) {
+  if (g.out_pixels() > kBandAbove) return banded(g);
   int64_t s = 1;
   while (s < kWeightGradGroup && s * g.out_pixels() < 128) s *= 2;
-  return s;
+  return samples_of(g, s);
 }
 
-// Forward and backward-data are free of that constraint: each output column is summed over
-// the depth in one order whatever the chunk, so their chunks may depend on the thread count.
-// They take about 512 columns, which fills the microkernel's tiles and amortises packing the
-// weights while the chunk's im2col stays in L2, with the chunk count a multiple of the thread
-// count so the threads get equal shares.
-int64_t pass_chunk_samples(const Conv2dGeometry& g, int threads) {
+ChunkPlan pass_plan(const Conv2dGeometry& g, int threads) {
+  if (g.out_pixels() > kBandAbove) return banded(g);
   const int64_t t = std::max(threads, 1);
   const int64_t columns = g.batch * g.out_pixels();
-  const int64_t chunks = t * std::max<int64_t>(1, (columns + 512 * t - 1) / (512 * t));
-  return std::max<int64_t>(1, (g.batch + chunks - 1) / chunks);
-}
-
-// Gathers the gradient reaching the convolution for samples [n0, n1) into chunk [Cout, S*OHW]:
-// output_grad, masked by the fused ReLU's output (Note [Fused ReLU]).
-// If bias_sums is not null, adds each sample's per-channel gradient sum to it (in sample
-// order), so the bias gradient costs no second pass over the activations.
-void gather_output_grad(const Conv2dGeometry& g, const float* output, const float* output_grad, int64_t n0,
-                        int64_t n1, float* chunk, float* bias_sums) {
-  const int64_t ohw = g.out_pixels(), ld = (n1 - n0) * ohw;
-  for (int64_t n = n0; n < n1; ++n)
-    for (int64_t co = 0; co < g.out_channels; ++co) {
-      const float* og = output_grad + (n * g.out_channels + co) * ohw;
-      float* dst = chunk + co * ld + (n - n0) * ohw;
-      if (g.fused_relu) {
-        const float* y = output + (n * g.out_channels + co) * ohw;
-#pragma omp simd
-        for (int64_t p = 0; p < ohw; ++p) dst[p] = y[p] > 0.0f ? og[p] : 0.0f;
-      } else {
-        std::memcpy(dst, og, ohw * sizeof(float));
-      }
-      if (bias_sums != nullptr) {
-        float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-        for (int64_t p = 0; p < ohw; ++p) sum += dst[p];
-        bias_sums[co] += sum;
-      }
-    }
+  const int64_t chunks = t * std::max<int64_t>(1, (columns + kChunkColumns * t - 1) / (kChunkColumns * t));
+  return samples_of(g, std::max<int64_t>(1, (g.batch + chunks - 1) / chunks));
 }
 
 int clamp_threads(int threads, int64_t work_items) {
@@ -225,99 +87,82 @@ int clamp_threads(int threads, int64_t work_items) {
 
 int64_t groups(const Conv2dGeometry& g) { return (g.batch + kWeightGradGroup - 1) / kWeightGradGroup; }
 
-// Per-thread scratch: one chunk's im2col matrix and one chunk's output or gradient.
+// Per-thread scratch: one chunk's col and one chunk's output or gradient [Cout, columns].
 int64_t per_thread_floats(const Conv2dGeometry& g, int threads) {
-  const int64_t cols = std::max(chunk_samples(g), pass_chunk_samples(g, threads)) * g.out_pixels();
+  const int64_t cols = std::max(weight_plan(g).max_columns(g), pass_plan(g, threads).max_columns(g));
   return (g.patch() * cols + g.out_channels * cols + 15) / 16 * 16;
 }
 
-// Writes into grad [Cout, S*OHW] the gradient reaching the convolution of samples [n0, n1):
-// each pooled gradient goes to the position its window's winner code names, everything else
-// is 0 (Note [Fused pooling]). Adds per-channel sums to bias_sums if it is not null.
-void unpool_output_grad(const Conv2dGeometry& g, const uint8_t* winners, const float* output_grad, int64_t n0,
-                        int64_t n1, float* grad, float* bias_sums) {
-  const int64_t ohw = g.out_pixels(), ld = (n1 - n0) * ohw, ph = g.pooled_h(), pw = g.pooled_w();
-  for (int64_t n = n0; n < n1; ++n)
+// One weight-gradient group's partial sums: dW^T [patch, Cout], then the bias [Cout].
+int64_t partial_floats(const Conv2dGeometry& g) { return (g.patch() + 1) * g.out_channels; }
+
+// im2col of every sample of the chunk, side by side in col [patch, columns].
+void chunk_im2col(const Conv2dGeometry& g, const float* input, const Chunk& c, float* col) {
+  const int64_t in_size = g.in_channels * g.in_h * g.in_w, per_sample = (c.oy1 - c.oy0) * g.out_w;
+  const int64_t ld = (c.n1 - c.n0) * per_sample;
+  for (int64_t n = c.n0; n < c.n1; ++n) im2col(g, input + n * in_size, c.oy0, c.oy1, col + (n - c.n0) * per_sample, ld);
+}
+
+// Gathers into grad [Cout, columns] the gradient reaching the convolution over the chunk:
+// output_grad, masked by the fused ReLU's output (Note [Fused ReLU]) or routed through the
+// fused pool (Note [Fused pooling]). If bias_sums is not null, adds each sample's per-channel
+// gradient sum to it (in sample order), so the bias gradient costs no second pass.
+void gather_output_grad(const Conv2dGeometry& g, const float* output, const float* output_grad,
+                        const uint8_t* pool_winners, const Chunk& c, float* grad, float* bias_sums) {
+  const int64_t ohw = g.out_pixels(), per_sample = (c.oy1 - c.oy0) * g.out_w;
+  const int64_t ld = (c.n1 - c.n0) * per_sample, pooled = g.pooled_h() * g.pooled_w();
+  for (int64_t n = c.n0; n < c.n1; ++n)
     for (int64_t co = 0; co < g.out_channels; ++co) {
-      float* gp = grad + co * ld + (n - n0) * ohw;
-      const int64_t plane = (n * g.out_channels + co) * ph * pw;
-      const float* og = output_grad + plane;
-      const uint8_t* code = winners + plane;
-      std::fill(gp, gp + ohw, 0.0f);
+      float* __restrict dst = grad + co * ld + (n - c.n0) * per_sample;
       float sum = 0.0f;
-      for (int64_t oy = 0; oy < ph; ++oy)
-        for (int64_t ox = 0; ox < pw; ++ox) {
-          // Branch-free: a window the ReLU zeroed (kNoWinner) writes 0 over its top-left 0.
-          const uint8_t w = code[oy * pw + ox];
-          const float v = w != kNoWinner ? og[oy * pw + ox] : 0.0f;
-          gp[(2 * oy + (w >> 1 & 1)) * g.out_w + 2 * ox + (w & 1)] = v;
-          sum += v;
+      if (g.fused_pool) {
+        const int64_t plane = (n * g.out_channels + co) * pooled;
+        sum = unpool_rows(g, pool_winners + plane, output_grad + plane, c.oy0, c.oy1, dst);
+      } else {
+        const int64_t at = (n * g.out_channels + co) * ohw + c.oy0 * g.out_w;
+        const float* __restrict og = output_grad + at;
+        if (g.fused_relu) {
+          const float* __restrict y = output + at;
+#pragma omp simd
+          for (int64_t p = 0; p < per_sample; ++p) dst[p] = y[p] > 0.0f ? og[p] : 0.0f;
+        } else {
+          std::memcpy(dst, og, per_sample * sizeof(float));
         }
+        if (bias_sums == nullptr) continue;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t p = 0; p < per_sample; ++p) sum += dst[p];
+      }
       if (bias_sums != nullptr) bias_sums[co] += sum;
     }
 }
 
-// Pools one row pair: top and bottom rows of z (before the bias) -> output [PW] and winners [PW].
-// The first maximum in row-major order wins, as max_pool2d's backward has it. In arithmetic,
-// not branches: which position wins is data, and mispredictions cost more than the pass.
-void pool_row_pair(const float* top, const float* bottom, int64_t pw, float b, float* output, uint8_t* winners) {
-  for (int64_t ox = 0; ox < pw; ++ox) {
-    const float v0 = top[2 * ox], v1 = top[2 * ox + 1], v2 = bottom[2 * ox], v3 = bottom[2 * ox + 1];
-    const float m = std::max(std::max(v0, v1), std::max(v2, v3));
-    const float y = std::max(m + b, 0.0f);
-    const int not0 = v0 != m, not1 = v1 != m, not2 = v2 != m;
-    output[ox] = y;
-    winners[ox] = static_cast<uint8_t>(y > 0.0f ? not0 * (1 + not1 * (1 + not2)) : kNoWinner);
-  }
-}
-
-// The same, 16 windows at a time: even and odd columns are separated with two permutes.
-__attribute__((target("avx512f"))) void pool_row_pair_avx512(const float* top, const float* bottom, int64_t pw,
-                                                             float b, float* output, uint8_t* winners) {
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-  const __m512 bias = _mm512_set1_ps(b), zero = _mm512_setzero_ps();
-  for (int64_t ox = 0; ox < pw; ox += 16) {
-    const int64_t n = std::min<int64_t>(16, pw - ox), floats = 2 * n;
-    const __mmask16 lo = floats >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << floats) - 1);
-    const __mmask16 hi = floats <= 16 ? 0 : static_cast<__mmask16>((1u << (floats - 16)) - 1);
-    const __mmask16 out_mask = static_cast<__mmask16>((1u << n) - 1);
-    const float* t = top + 2 * ox;
-    const float* u = bottom + 2 * ox;
-    const __m512 t0 = _mm512_maskz_loadu_ps(lo, t), t1 = _mm512_maskz_loadu_ps(hi, t + 16);
-    const __m512 u0 = _mm512_maskz_loadu_ps(lo, u), u1 = _mm512_maskz_loadu_ps(hi, u + 16);
-    const __m512 v0 = _mm512_permutex2var_ps(t0, even, t1), v1 = _mm512_permutex2var_ps(t0, odd, t1);
-    const __m512 v2 = _mm512_permutex2var_ps(u0, even, u1), v3 = _mm512_permutex2var_ps(u0, odd, u1);
-    const __m512 m = _mm512_max_ps(_mm512_max_ps(v0, v1), _mm512_max_ps(v2, v3));
-    const __m512 y = _mm512_max_ps(_mm512_add_ps(m, bias), zero);
-    __m512i code = _mm512_set1_epi32(3);
-    code = _mm512_mask_mov_epi32(code, _mm512_cmp_ps_mask(v2, m, _CMP_EQ_OQ), _mm512_set1_epi32(2));
-    code = _mm512_mask_mov_epi32(code, _mm512_cmp_ps_mask(v1, m, _CMP_EQ_OQ), _mm512_set1_epi32(1));
-    code = _mm512_mask_mov_epi32(code, _mm512_cmp_ps_mask(v0, m, _CMP_EQ_OQ), _mm512_setzero_si512());
-    code = _mm512_mask_mov_epi32(_mm512_set1_epi32(kNoWinner), _mm512_cmp_ps_mask(y, zero, _CMP_GT_OQ), code);
-    _mm512_mask_storeu_ps(output + ox, out_mask, y);
-    _mm512_mask_cvtepi32_storeu_epi8(winners + ox, out_mask, code);
-  }
-}
-
-// Pools one channel of one sample: z [OH, OW] (before the bias) -> output [OH/2, OW/2] and
-// winners [OH/2, OW/2].
-void pool_plane(const Conv2dGeometry& g, const float* z, float b, float* output, uint8_t* winners) {
-  const int64_t ph = g.pooled_h(), pw = g.pooled_w();
-  const bool avx512 = active_isa() == Isa::avx512;
-  for (int64_t oy = 0; oy < ph; ++oy) {
-    const float* top = z + 2 * oy * g.out_w;
-    if (avx512)
-      pool_row_pair_avx512(top, top + g.out_w, pw, b, output + oy * pw, winners + oy * pw);
-    else
-      pool_row_pair(top, top + g.out_w, pw, b, output + oy * pw, winners + oy * pw);
-  }
+// Writes the chunk's output from z [Cout, columns] (the GEMM's result): + bias, then the fused
+// ReLU, or the fused ReLU and pool.
+void write_output(const Conv2dGeometry& g, const float* z, const float* bias, const Chunk& c, float* output,
+                  uint8_t* pool_winners) {
+  const int64_t ohw = g.out_pixels(), per_sample = (c.oy1 - c.oy0) * g.out_w;
+  const int64_t ld = (c.n1 - c.n0) * per_sample, pooled = g.pooled_h() * g.pooled_w();
+  for (int64_t n = c.n0; n < c.n1; ++n)
+    for (int64_t co = 0; co < g.out_channels; ++co) {
+      const float* __restrict from = z + co * ld + (n - c.n0) * per_sample;
+      const float b = bias != nullptr ? bias[co] : 0.0f;
+      if (g.fused_pool) {
+        const int64_t plane = (n * g.out_channels + co) * pooled;
+        relu_max_pool_rows(g, from, c.oy0, c.oy1, b, output + plane, pool_winners + plane);
+        continue;
+      }
+      float* __restrict o = output + (n * g.out_channels + co) * ohw + c.oy0 * g.out_w;
+      if (g.fused_relu) {
+#pragma omp simd
+        for (int64_t p = 0; p < per_sample; ++p) o[p] = std::max(from[p] + b, 0.0f);
+      } else {
+#pragma omp simd
+        for (int64_t p = 0; p < per_sample; ++p) o[p] = from[p] + b;
+      }
+    }
 }
 
 }  // namespace
-
-// One weight-gradient group's partial sums: dW^T [patch, Cout], then the bias [Cout].
-int64_t partial_floats(const Conv2dGeometry& g) { return (g.patch() + 1) * g.out_channels; }
 
 int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads) {
   // Per thread: col + output/gradient chunk; then one partial per weight-gradient group.
@@ -326,43 +171,19 @@ int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads) {
 
 void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
                     float* output, float* scratch, int threads, uint8_t* pool_winners) {
-  const int64_t in_size = g.in_channels * g.in_h * g.in_w;
-  const int64_t ohw = g.out_pixels();
-  const int64_t s = pass_chunk_samples(g, threads), chunks = (g.batch + s - 1) / s;
-#pragma omp parallel num_threads(clamp_threads(threads, chunks))
+  const ChunkPlan plan = pass_plan(g, threads);
+#pragma omp parallel num_threads(clamp_threads(threads, plan.count))
   {
     float* col = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
-    float* out = col + g.patch() * s * ohw;
+    float* z = col + g.patch() * plan.max_columns(g);
 #pragma omp for schedule(static)
-    for (int64_t c = 0; c < chunks; ++c) {
-      const int64_t n0 = c * s, n1 = std::min(g.batch, n0 + s), ld = (n1 - n0) * ohw;
-      for (int64_t n = n0; n < n1; ++n) im2col(g, input + n * in_size, col + (n - n0) * ohw, ld);
-      // out [Cout, S*OHW] = weight [Cout, patch] * col [patch, S*OHW]; one sample writes in place.
-      float* result = n1 - n0 == 1 && !g.fused_pool ? output + n0 * g.out_channels * ohw : out;
-      gemm(Trans::no, Trans::no, g.out_channels, ld, g.patch(), weight, g.patch(), col, ld, 0.0f, result, ld);
-      if (g.fused_pool) {
-        const int64_t pooled = g.pooled_h() * g.pooled_w();
-        for (int64_t n = n0; n < n1; ++n)
-          for (int64_t co = 0; co < g.out_channels; ++co) {
-            const int64_t plane = (n * g.out_channels + co) * pooled;
-            pool_plane(g, result + co * ld + (n - n0) * ohw, bias != nullptr ? bias[co] : 0.0f, output + plane,
-                       pool_winners + plane);
-          }
-        continue;
-      }
-      for (int64_t n = n0; n < n1; ++n)
-        for (int64_t co = 0; co < g.out_channels; ++co) {
-          const float* from = result + co * ld + (n - n0) * ohw;
-          float* o = output + (n * g.out_channels + co) * ohw;
-          const float b = bias != nullptr ? bias[co] : 0.0f;
-          if (g.fused_relu) {
-#pragma omp simd
-            for (int64_t p = 0; p < ohw; ++p) o[p] = std::max(from[p] + b, 0.0f);
-          } else {
-#pragma omp simd
-            for (int64_t p = 0; p < ohw; ++p) o[p] = from[p] + b;
-          }
-        }
+    for (int64_t i = 0; i < plan.count; ++i) {
+      const Chunk c = plan.at(g, i);
+      const int64_t ld = (c.n1 - c.n0) * (c.oy1 - c.oy0) * g.out_w;
+      chunk_im2col(g, input, c, col);
+      // z [Cout, columns] = weight [Cout, patch] * col [patch, columns]
+      gemm(Trans::no, Trans::no, g.out_channels, ld, g.patch(), weight, g.patch(), col, ld, 0.0f, z, ld);
+      write_output(g, z, bias, c, output, pool_winners);
     }
   }
 }
@@ -371,23 +192,26 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
                           const float* weight, float* input_grad, float* scratch, int threads,
                           const uint8_t* pool_winners) {
   const int64_t in_size = g.in_channels * g.in_h * g.in_w;
-  const int64_t ohw = g.out_pixels();
-  const int64_t s = pass_chunk_samples(g, threads), chunks = (g.batch + s - 1) / s;
-#pragma omp parallel num_threads(clamp_threads(threads, chunks))
+  const ChunkPlan plan = pass_plan(g, threads);
+  // A sample's bands add into overlapping input rows, so one thread takes all of a sample's
+  // chunks: the work items are whole samples' chunks.
+  const int64_t items = plan.count / plan.bands;
+#pragma omp parallel num_threads(clamp_threads(threads, items))
   {
     float* col = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
-    float* og = col + g.patch() * s * ohw;
+    float* og = col + g.patch() * plan.max_columns(g);
 #pragma omp for schedule(static)
-    for (int64_t c = 0; c < chunks; ++c) {
-      const int64_t n0 = c * s, n1 = std::min(g.batch, n0 + s), ld = (n1 - n0) * ohw;
-      if (g.fused_pool) {
-        unpool_output_grad(g, pool_winners, output_grad, n0, n1, og, nullptr);
-      } else {
-        gather_output_grad(g, output, output_grad, n0, n1, og, nullptr);
+    for (int64_t item = 0; item < items; ++item) {
+      for (int64_t i = item * plan.bands; i < (item + 1) * plan.bands; ++i) {
+        const Chunk c = plan.at(g, i);
+        const int64_t per_sample = (c.oy1 - c.oy0) * g.out_w, ld = (c.n1 - c.n0) * per_sample;
+        if (c.oy0 == 0) std::fill(input_grad + c.n0 * in_size, input_grad + c.n1 * in_size, 0.0f);
+        gather_output_grad(g, output, output_grad, pool_winners, c, og, nullptr);
+        // col [patch, columns] = weight^T [patch, Cout] * output_grad [Cout, columns]
+        gemm(Trans::yes, Trans::no, g.patch(), ld, g.out_channels, weight, g.patch(), og, ld, 0.0f, col, ld);
+        for (int64_t n = c.n0; n < c.n1; ++n)
+          col2im_add(g, col + (n - c.n0) * per_sample, ld, c.oy0, c.oy1, input_grad + n * in_size);
       }
-      // col [patch, S*OHW] = weight^T [patch, Cout] * output_grad [Cout, S*OHW]
-      gemm(Trans::yes, Trans::no, g.patch(), ld, g.out_channels, weight, g.patch(), og, ld, 0.0f, col, ld);
-      for (int64_t n = n0; n < n1; ++n) col2im(g, col + (n - n0) * ohw, ld, input_grad + n * in_size);
     }
   }
 }
@@ -395,15 +219,14 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
 void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const float* output,
                              const float* output_grad, float* weight_grad, float* bias_grad, float* scratch,
                              int threads, const uint8_t* pool_winners) {
-  const int64_t in_size = g.in_channels * g.in_h * g.in_w;
-  const int64_t ohw = g.out_pixels(), patch = g.patch(), cout = g.out_channels;
-  const int64_t s = chunk_samples(g);
+  const int64_t patch = g.patch(), cout = g.out_channels;
+  const ChunkPlan plan = weight_plan(g);
   const int64_t group_count = groups(g);
   float* partials = scratch + static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads);
 #pragma omp parallel num_threads(clamp_threads(threads, group_count))
   {
     float* col = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
-    float* og = col + patch * s * ohw;
+    float* og = col + patch * plan.max_columns(g);
     // Note [Weight-gradient groups]: each group's partial dW^T [patch, Cout] sums its chunks
     // in order; written by one thread; the groups are added in order below.
 #pragma omp for schedule(static)
@@ -411,16 +234,16 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
       float* partial = partials + group * partial_floats(g);
       float* bias_sums = partial + patch * cout;
       std::fill(bias_sums, bias_sums + cout, 0.0f);
+      // Chunks never straddle a group: S divides kWeightGradGroup, bands are within a sample.
       const int64_t g0 = group * kWeightGradGroup, g1 = std::min(g.batch, g0 + kWeightGradGroup);
-      for (int64_t n0 = g0; n0 < g1; n0 += s) {
-        const int64_t n1 = std::min(g1, n0 + s), ld = (n1 - n0) * ohw;
-        for (int64_t n = n0; n < n1; ++n) im2col(g, input + n * in_size, col + (n - n0) * ohw, ld);
-        if (g.fused_pool)
-          unpool_output_grad(g, pool_winners, output_grad, n0, n1, og, bias_sums);
-        else
-          gather_output_grad(g, output, output_grad, n0, n1, og, bias_sums);
-        // partial [patch, Cout] (+)= col [patch, S*OHW] * output_grad^T [S*OHW, Cout]
-        const float beta = n0 == g0 ? 0.0f : 1.0f;
+      const int64_t first = g0 * plan.bands / plan.samples, last = (g1 * plan.bands + plan.samples - 1) / plan.samples;
+      for (int64_t i = first; i < last; ++i) {
+        const Chunk c = plan.at(g, i);
+        const int64_t ld = (c.n1 - c.n0) * (c.oy1 - c.oy0) * g.out_w;
+        chunk_im2col(g, input, c, col);
+        gather_output_grad(g, output, output_grad, pool_winners, c, og, bias_sums);
+        // partial [patch, Cout] (+)= col [patch, columns] * output_grad^T [columns, Cout]
+        const float beta = i == first ? 0.0f : 1.0f;
         if (prefer_gemm_dots(patch, cout, ld))
           gemm_dots(patch, cout, ld, col, ld, og, ld, beta, partial, cout);
         else

@@ -71,7 +71,9 @@ INSTANTIATE_TEST_SUITE_P(
                       make(3, 4, 6, 7, 6, 2, 2, 1, 0, 0, 1, 1),     // `same` with an even kernel: pad after only
                       make(2, 5, 7, 6, 4, 2, 3, 1, 1, 1, 0, 1),     // 2x3, asymmetric padding
                       make(9, 16, 5, 5, 33, 1, 1, 1, 0, 0, 0, 0),   // 1x1: a plain GEMM
-                      make(12, 32, 13, 13, 64, 3, 3, 1, 0, 0, 0, 0)));  // keras-cnn's middle layer, 1.5 groups
+                      make(12, 32, 13, 13, 64, 3, 3, 1, 0, 0, 0, 0),  // keras-cnn's middle layer, 1.5 groups
+                      make(3, 3, 36, 37, 5, 3, 3, 1, 1, 1, 1, 1),     // large output: chunks are bands of rows
+                      make(2, 2, 70, 70, 3, 3, 3, 2, 1, 1, 1, 1)));   // bands with stride 2
 
 // Small integers: every sum is exact in float and double alike, so the reference picks the same
 // window maxima as the kernel, and ties (which the first position must win) are frequent.
@@ -129,7 +131,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(make(3, 1, 28, 28, 32, 3, 3, 1, 0, 0, 0, 0),    // keras-cnn's first layer
                       make(2, 6, 13, 13, 7, 3, 3, 1, 0, 0, 0, 0),     // odd output: the last row and column unpooled
                       make(9, 3, 6, 40, 5, 3, 3, 1, 1, 1, 1, 1),      // wide rows: two vectors of windows, padded
-                      make(2, 2, 9, 9, 3, 2, 2, 2, 0, 0, 0, 0)));     // strided convolution under the pool
+                      make(2, 2, 9, 9, 3, 2, 2, 2, 0, 0, 0, 0),       // strided convolution under the pool
+                      make(2, 2, 35, 35, 3, 3, 3, 1, 0, 0, 0, 0)));   // bands of rows, an odd last one
 
 }  // namespace
 }  // namespace convoy

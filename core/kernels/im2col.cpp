@@ -1,0 +1,165 @@
+#include "core/kernels/im2col.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "core/kernels/cpu_features.hpp"
+
+namespace convoy {
+namespace {
+
+// Copies a short row (a convolution output row: 3 to 60 floats, typically). A call to memcpy
+// per row cost more than the copy itself; 8-float moves with an overlapping last one do not.
+inline void copy_row(const float* __restrict src, int64_t n, float* __restrict dst) {
+  if (n >= 8) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) __builtin_memcpy(dst + i, src + i, 8 * sizeof(float));
+    if (i < n) __builtin_memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+// Lanes [lo, hi) of a 16-lane mask, clipped to [0, 16).
+inline uint32_t lane_range(int64_t lo, int64_t hi) {
+  lo = std::clamp<int64_t>(lo, 0, 16);
+  hi = std::clamp<int64_t>(hi, lo, 16);
+  return ((1u << hi) - 1) & ~((1u << lo) - 1);
+}
+
+// Stride-1 im2col of one kernel tap over `rows` output rows: out[r][x] = in[r][x] for
+// x0 <= x < x1 and 0 elsewhere, x < out_w (in already shifted by the tap's column). Masked
+// loads never touch the lanes outside [x0, x1), so padding needs no separate pass.
+__attribute__((target("avx512f"))) void tap_rows_avx512(const float* in, int64_t in_w, int64_t rows, int64_t out_w,
+                                                        int64_t x0, int64_t x1, float* out) {
+  if (out_w <= 32) {
+    // The masks depend on the column only: computed once, out of the row loop.
+    const __mmask16 load0 = static_cast<__mmask16>(lane_range(x0, x1));
+    const __mmask16 store0 = static_cast<__mmask16>(lane_range(0, out_w));
+    const __mmask16 load1 = static_cast<__mmask16>(lane_range(x0 - 16, x1 - 16));
+    const __mmask16 store1 = static_cast<__mmask16>(lane_range(0, out_w - 16));
+    for (int64_t r = 0; r < rows; ++r) {
+      _mm512_mask_storeu_ps(out + r * out_w, store0, _mm512_maskz_loadu_ps(load0, in + r * in_w));
+      if (store1 != 0) _mm512_mask_storeu_ps(out + r * out_w + 16, store1, _mm512_maskz_loadu_ps(load1, in + r * in_w + 16));
+    }
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t x = 0; x < out_w; x += 16) {
+      const __mmask16 load = static_cast<__mmask16>(lane_range(x0 - x, x1 - x));
+      const __mmask16 store = static_cast<__mmask16>(lane_range(0, out_w - x));
+      _mm512_mask_storeu_ps(out + r * out_w + x, store, _mm512_maskz_loadu_ps(load, in + r * in_w + x));
+    }
+}
+
+// The adjoint for stride 1, one input channel, output rows [oy0, oy1): plane [H, W] += the
+// sum over kernel taps of the tap rows of col that meet each pixel. Each 16-pixel piece of an
+// input row is summed in a register from every tap's masked load and stored once: adding into
+// memory tap by tap stalls on loads that overlap the previous tap's stores.
+__attribute__((target("avx512f"))) void col2im_plane_avx512(const Conv2dGeometry& g, const float* taps, int64_t ld,
+                                                            int64_t oy0, int64_t oy1, float* plane) {
+  const int64_t iy0 = std::max<int64_t>(0, oy0 - g.pad_top);
+  const int64_t iy1 = std::min<int64_t>(g.in_h, oy1 - 1 - g.pad_top + g.kernel_h);
+  for (int64_t iy = iy0; iy < iy1; ++iy)
+    for (int64_t x = 0; x < g.in_w; x += 16) {
+      const __mmask16 store = static_cast<__mmask16>(lane_range(0, g.in_w - x));
+      __m512 acc = _mm512_maskz_loadu_ps(store, plane + iy * g.in_w + x);
+      for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+        const int64_t oy = iy + g.pad_top - kh;
+        if (oy < oy0 || oy >= oy1) continue;
+        for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+          // Pixel x + l meets output column x + l + pad_left - kw.
+          const int64_t shift = g.pad_left - kw;
+          const __mmask16 m = static_cast<__mmask16>(lane_range(-shift - x, g.out_w - shift - x));
+          const float* row = taps + (kh * g.kernel_w + kw) * ld + (oy - oy0) * g.out_w + x + shift;
+          acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, row));
+        }
+      }
+      _mm512_mask_storeu_ps(plane + iy * g.in_w + x, store, acc);
+    }
+}
+
+}  // namespace
+
+void im2col(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* col, int64_t ld) {
+  const bool avx512 = active_isa() == Isa::avx512;
+  const int64_t rows = oy1 - oy0;
+  for (int64_t c = 0; c < g.in_channels; ++c) {
+    const float* plane = image + c * g.in_h * g.in_w;
+    for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+      for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+        float* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * ld;
+        if (avx512 && g.stride_h == 1 && g.stride_w == 1) {
+          // Rows [y0, y1) meet the image, the others only padding.
+          const int64_t y0 = std::clamp<int64_t>(g.pad_top - kh, oy0, oy1);
+          const int64_t y1 = std::clamp<int64_t>(g.in_h + g.pad_top - kh, y0, oy1);
+          std::fill(row, row + (y0 - oy0) * g.out_w, 0.0f);
+          tap_rows_avx512(plane + (y0 - g.pad_top + kh) * g.in_w - g.pad_left + kw, g.in_w, y1 - y0, g.out_w,
+                          g.pad_left - kw, g.in_w + g.pad_left - kw, row + (y0 - oy0) * g.out_w);
+          std::fill(row + (y1 - oy0) * g.out_w, row + rows * g.out_w, 0.0f);
+          continue;
+        }
+        for (int64_t oy = oy0; oy < oy1; ++oy) {
+          const int64_t iy = oy * g.stride_h - g.pad_top + kh;
+          float* out = row + (oy - oy0) * g.out_w;
+          if (iy < 0 || iy >= g.in_h) {
+            std::fill(out, out + g.out_w, 0.0f);
+            continue;
+          }
+          const float* in = plane + iy * g.in_w;
+          if (g.stride_w == 1) {
+            // Interior pixels are one contiguous copy; only the edges meet padding.
+            const int64_t x0 = std::clamp<int64_t>(g.pad_left - kw, 0, g.out_w);
+            const int64_t x1 = std::clamp<int64_t>(g.in_w + g.pad_left - kw, x0, g.out_w);
+            std::fill(out, out + x0, 0.0f);
+            copy_row(in + x0 - g.pad_left + kw, x1 - x0, out + x0);
+            std::fill(out + x1, out + g.out_w, 0.0f);
+            continue;
+          }
+          for (int64_t ox = 0; ox < g.out_w; ++ox) {
+            const int64_t ix = ox * g.stride_w - g.pad_left + kw;
+            out[ox] = (ix >= 0 && ix < g.in_w) ? in[ix] : 0.0f;
+          }
+        }
+      }
+    }
+  }
+}
+
+void col2im_add(const Conv2dGeometry& g, const float* col, int64_t ld, int64_t oy0, int64_t oy1, float* image) {
+  if (active_isa() == Isa::avx512 && g.stride_h == 1 && g.stride_w == 1) {
+    const int64_t taps = g.kernel_h * g.kernel_w;
+    for (int64_t c = 0; c < g.in_channels; ++c)
+      col2im_plane_avx512(g, col + c * taps * ld, ld, oy0, oy1, image + c * g.in_h * g.in_w);
+    return;
+  }
+  for (int64_t c = 0; c < g.in_channels; ++c) {
+    float* plane = image + c * g.in_h * g.in_w;
+    for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+      for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+        const float* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * ld;
+        for (int64_t oy = oy0; oy < oy1; ++oy) {
+          const int64_t iy = oy * g.stride_h - g.pad_top + kh;
+          if (iy < 0 || iy >= g.in_h) continue;
+          float* __restrict in = plane + iy * g.in_w;
+          const float* __restrict out = row + (oy - oy0) * g.out_w;
+          if (g.stride_w == 1) {
+            const int64_t x0 = std::clamp<int64_t>(g.pad_left - kw, 0, g.out_w);
+            const int64_t x1 = std::clamp<int64_t>(g.in_w + g.pad_left - kw, x0, g.out_w);
+            float* __restrict shifted = in - g.pad_left + kw;
+#pragma omp simd
+            for (int64_t ox = x0; ox < x1; ++ox) shifted[ox] += out[ox];
+            continue;
+          }
+          for (int64_t ox = 0; ox < g.out_w; ++ox) {
+            const int64_t ix = ox * g.stride_w - g.pad_left + kw;
+            if (ix >= 0 && ix < g.in_w) in[ix] += out[ox];
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace convoy

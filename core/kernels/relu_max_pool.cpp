@@ -1,0 +1,86 @@
+#include "core/kernels/relu_max_pool.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "core/kernels/cpu_features.hpp"
+
+namespace convoy {
+namespace {
+
+// Pools one row pair: top and bottom rows of z (before the bias) -> output [PW] and winners [PW].
+// The first maximum in row-major order wins, as max_pool2d's backward has it. In arithmetic,
+// not branches: which position wins is data, and mispredictions cost more than the pass.
+void pool_row_pair(const float* top, const float* bottom, int64_t pw, float b, float* output, uint8_t* winners) {
+  for (int64_t ox = 0; ox < pw; ++ox) {
+    const float v0 = top[2 * ox], v1 = top[2 * ox + 1], v2 = bottom[2 * ox], v3 = bottom[2 * ox + 1];
+    const float m = std::max(std::max(v0, v1), std::max(v2, v3));
+    const float y = std::max(m + b, 0.0f);
+    const int not0 = v0 != m, not1 = v1 != m, not2 = v2 != m;
+    output[ox] = y;
+    winners[ox] = static_cast<uint8_t>(y > 0.0f ? not0 * (1 + not1 * (1 + not2)) : kNoWinner);
+  }
+}
+
+// The same, 16 windows at a time: even and odd columns are separated with two permutes.
+__attribute__((target("avx512f"))) void pool_row_pair_avx512(const float* top, const float* bottom, int64_t pw,
+                                                             float b, float* output, uint8_t* winners) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512 bias = _mm512_set1_ps(b), zero = _mm512_setzero_ps();
+  for (int64_t ox = 0; ox < pw; ox += 16) {
+    const int64_t n = std::min<int64_t>(16, pw - ox), floats = 2 * n;
+    const __mmask16 lo = floats >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << floats) - 1);
+    const __mmask16 hi = floats <= 16 ? 0 : static_cast<__mmask16>((1u << (floats - 16)) - 1);
+    const __mmask16 out_mask = static_cast<__mmask16>((1u << n) - 1);
+    const float* t = top + 2 * ox;
+    const float* u = bottom + 2 * ox;
+    const __m512 t0 = _mm512_maskz_loadu_ps(lo, t), t1 = _mm512_maskz_loadu_ps(hi, t + 16);
+    const __m512 u0 = _mm512_maskz_loadu_ps(lo, u), u1 = _mm512_maskz_loadu_ps(hi, u + 16);
+    const __m512 v0 = _mm512_permutex2var_ps(t0, even, t1), v1 = _mm512_permutex2var_ps(t0, odd, t1);
+    const __m512 v2 = _mm512_permutex2var_ps(u0, even, u1), v3 = _mm512_permutex2var_ps(u0, odd, u1);
+    const __m512 m = _mm512_max_ps(_mm512_max_ps(v0, v1), _mm512_max_ps(v2, v3));
+    const __m512 y = _mm512_max_ps(_mm512_add_ps(m, bias), zero);
+    __m512i code = _mm512_set1_epi32(3);
+    code = _mm512_mask_mov_epi32(code, _mm512_cmp_ps_mask(v2, m, _CMP_EQ_OQ), _mm512_set1_epi32(2));
+    code = _mm512_mask_mov_epi32(code, _mm512_cmp_ps_mask(v1, m, _CMP_EQ_OQ), _mm512_set1_epi32(1));
+    code = _mm512_mask_mov_epi32(code, _mm512_cmp_ps_mask(v0, m, _CMP_EQ_OQ), _mm512_setzero_si512());
+    code = _mm512_mask_mov_epi32(_mm512_set1_epi32(kNoWinner), _mm512_cmp_ps_mask(y, zero, _CMP_GT_OQ), code);
+    _mm512_mask_storeu_ps(output + ox, out_mask, y);
+    _mm512_mask_cvtepi32_storeu_epi8(winners + ox, out_mask, code);
+  }
+}
+
+}  // namespace
+
+void relu_max_pool_rows(const Conv2dGeometry& g, const float* z, int64_t oy0, int64_t oy1, float bias, float* output,
+                        uint8_t* winners) {
+  const int64_t pw = g.pooled_w(), py1 = std::min(oy1 / 2, g.pooled_h());
+  const bool avx512 = active_isa() == Isa::avx512;
+  for (int64_t py = oy0 / 2; py < py1; ++py) {
+    const float* top = z + (2 * py - oy0) * g.out_w;
+    if (avx512)
+      pool_row_pair_avx512(top, top + g.out_w, pw, bias, output + py * pw, winners + py * pw);
+    else
+      pool_row_pair(top, top + g.out_w, pw, bias, output + py * pw, winners + py * pw);
+  }
+}
+
+float unpool_rows(const Conv2dGeometry& g, const uint8_t* winners, const float* output_grad, int64_t oy0, int64_t oy1,
+                  float* grad) {
+  const int64_t pw = g.pooled_w(), py1 = std::min(oy1 / 2, g.pooled_h());
+  std::fill(grad, grad + (oy1 - oy0) * g.out_w, 0.0f);
+  float sum = 0.0f;
+  for (int64_t py = oy0 / 2; py < py1; ++py)
+    for (int64_t px = 0; px < pw; ++px) {
+      // Branch-free: a window the ReLU zeroed (kNoWinner) writes 0 over its top-left 0.
+      const uint8_t w = winners[py * pw + px];
+      const float v = w != kNoWinner ? output_grad[py * pw + px] : 0.0f;
+      grad[(2 * py - oy0 + (w >> 1 & 1)) * g.out_w + 2 * px + (w & 1)] = v;
+      sum += v;
+    }
+  return sum;
+}
+
+}  // namespace convoy
