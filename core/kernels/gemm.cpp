@@ -41,24 +41,45 @@ PackBuffers& buffers() {
   return b;
 }
 
-// Packs rows [i0, i0+mc) x depth [p0, p0+kc) of op(A) into MR-tall panels, zero-padded.
-void pack_a(Trans t, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int64_t mr,
-            TransposePack transpose, float* out) {
-  for (int64_t ir = 0; ir < mc; ir += mr) {
-    const int64_t rows = std::min(mr, mc - ir);
-    float* panel = out + ir * kc;
-    if (t == Trans::no) {
-      transpose(a + (i0 + ir) * lda + p0, lda, rows, kc, mr, panel);
-    } else if (rows == mr) {
-      // A is [k, m]: each depth step's MR values are contiguous.
-      for (int64_t p = 0; p < kc; ++p) std::memcpy(panel + p * mr, a + (p0 + p) * lda + i0 + ir, mr * sizeof(float));
-    } else {
-      for (int64_t p = 0; p < kc; ++p) {
-        for (int64_t i = 0; i < rows; ++i) panel[p * mr + i] = a[(p0 + p) * lda + i0 + ir + i];
-        for (int64_t i = rows; i < mr; ++i) panel[p * mr + i] = 0.0f;
-      }
+// Packs rows [i0, i0+rows) x depth [p0, p0+kc) of op(A) into one panel [kc][width], rows
+// beyond `rows` zero.
+void pack_a_panel(Trans t, const float* a, int64_t lda, int64_t i0, int64_t rows, int64_t p0, int64_t kc,
+                  int64_t width, TransposePack transpose, float* panel) {
+  if (t == Trans::no) {
+    transpose(a + i0 * lda + p0, lda, rows, kc, width, panel);
+  } else if (rows == width) {
+    // A is [k, m]: each depth step's rows are contiguous.
+    for (int64_t p = 0; p < kc; ++p) std::memcpy(panel + p * width, a + (p0 + p) * lda + i0, width * sizeof(float));
+  } else {
+    for (int64_t p = 0; p < kc; ++p) {
+      for (int64_t i = 0; i < rows; ++i) panel[p * width + i] = a[(p0 + p) * lda + i0 + i];
+      for (int64_t i = rows; i < width; ++i) panel[p * width + i] = 0.0f;
     }
   }
+}
+
+// Note [GEMM row tiles]
+// A block of mc rows is cut into tiles of MR rows and, where the kernel has one, of the shorter
+// MR' rows, so that common counts split exactly (64 = 4 x 12 + 2 x 8) instead of leaving a
+// mostly empty MR tile. Rows no split covers go to MR-row tiles with zero padding (the edge).
+struct RowTile {
+  int64_t row, height;  // height: the kernel's row count (mr or mr_short)
+};
+
+int64_t row_tiles(int64_t mc, const MicroKernelInfo& mk, RowTile* tiles) {
+  int64_t full = mc / mk.mr, shorts = 0;
+  if (mk.mr_short > 0)
+    for (int64_t f = mc / mk.mr; f >= 0; --f)
+      if ((mc - f * mk.mr) % mk.mr_short == 0) {
+        full = f;
+        shorts = (mc - f * mk.mr) / mk.mr_short;
+        break;
+      }
+  int64_t count = 0, row = 0;
+  for (int64_t i = 0; i < full; ++i, row += mk.mr) tiles[count++] = {row, mk.mr};
+  for (int64_t i = 0; i < shorts; ++i, row += mk.mr_short) tiles[count++] = {row, mk.mr_short};
+  for (; row < mc; row += mk.mr) tiles[count++] = {row, mk.mr};
+  return count;
 }
 
 // Packs depth [p0, p0+kc) x columns [j0, j0+nc) of op(B) into NR-wide panels, zero-padded.
@@ -114,22 +135,29 @@ void gemm_serial(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, 
       pack_b(trans_b, b, ldb, pc, kc, jc + packed_from, nc - packed_from, nr, mk.pack_transposed, bpack);
       for (int64_t ic = 0; ic < m; ic += kMc) {
         const int64_t mc = std::min(kMc, m - ic);
-        pack_a(trans_a, a, lda, ic, mc, pc, kc, mr, mk.pack_transposed, apack);
+        RowTile tiles[kMc];
+        const int64_t tile_count = row_tiles(mc, mk, tiles);
+        for (int64_t t = 0; t < tile_count; ++t)
+          pack_a_panel(trans_a, a, lda, ic + tiles[t].row, std::min(tiles[t].height, mc - tiles[t].row), pc, kc,
+                       tiles[t].height, mk.pack_transposed, apack + tiles[t].row * kc);
         for (int64_t jr = 0; jr < nc; jr += nr) {
           const int64_t cols = std::min(nr, nc - jr);
           const bool in_place = jr < packed_from;
           const float* b_tile = in_place ? b + pc * ldb + jc + jr : bpack + (jr - packed_from) * kc;
           const int64_t b_stride = in_place ? ldb : nr;
-          for (int64_t ir = 0; ir < mc; ir += mr) {
-            const int64_t rows = std::min(mr, mc - ir);
-            float* tile = c + (ic + ir) * ldc + jc + jr;
-            if (rows == mr && cols == nr) {
-              mk.kernel(kc, apack + ir * kc, b_tile, b_stride, tile, ldc, accumulate);
+          for (int64_t t = 0; t < tile_count; ++t) {
+            const RowTile& tile = tiles[t];
+            const MicroKernel kernel = tile.height == mk.mr ? mk.kernel : mk.kernel_short;
+            const float* panel = apack + tile.row * kc;
+            const int64_t rows = std::min(tile.height, mc - tile.row);
+            float* out = c + (ic + tile.row) * ldc + jc + jr;
+            if (rows == tile.height && cols == nr) {
+              kernel(kc, panel, b_tile, b_stride, out, ldc, accumulate);
             } else {
-              mk.kernel(kc, apack + ir * kc, b_tile, b_stride, edge, nr, false);
+              kernel(kc, panel, b_tile, b_stride, edge, nr, false);
               for (int64_t i = 0; i < rows; ++i)
                 for (int64_t j = 0; j < cols; ++j)
-                  tile[i * ldc + j] = accumulate ? tile[i * ldc + j] + edge[i * nr + j] : edge[i * nr + j];
+                  out[i * ldc + j] = accumulate ? out[i * ldc + j] + edge[i * nr + j] : edge[i * nr + j];
             }
           }
         }

@@ -5,27 +5,30 @@
 namespace convoy {
 namespace {
 
-// AVX-512: 12 rows x 32 columns = 24 zmm accumulators, 2 for B, 1 broadcast of A.
-constexpr int64_t kMr512 = 12, kNr512 = 32;
+// AVX-512: 12 rows x 32 columns = 24 zmm accumulators, 2 for B, 1 broadcast of A. The 8-row
+// variant lets a 64-row C split into 12+12+12+12+8+8 tiles instead of wasting a 12-row tile
+// on the last 4 rows.
+constexpr int64_t kMr512 = 12, kMrShort512 = 8, kNr512 = 32;
 
+template <int R>
 __attribute__((target("avx512f,fma"))) void kernel_avx512(int64_t k, const float* a, const float* b, int64_t ldb,
                                                           float* c, int64_t ldc, bool accumulate) {
-  __m512 acc0[kMr512], acc1[kMr512];
+  __m512 acc0[R], acc1[R];
 #pragma GCC unroll 12
-  for (int i = 0; i < kMr512; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
+  for (int i = 0; i < R; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
   for (int64_t p = 0; p < k; ++p) {
     const __m512 b0 = _mm512_loadu_ps(b + p * ldb);
     const __m512 b1 = _mm512_loadu_ps(b + p * ldb + 16);
-    const float* ap = a + p * kMr512;
+    const float* ap = a + p * R;
 #pragma GCC unroll 12
-    for (int i = 0; i < kMr512; ++i) {
+    for (int i = 0; i < R; ++i) {
       const __m512 ai = _mm512_set1_ps(ap[i]);
       acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
       acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
     }
   }
 #pragma GCC unroll 12
-  for (int i = 0; i < kMr512; ++i) {
+  for (int i = 0; i < R; ++i) {
     float* ci = c + i * ldc;
     if (accumulate) {
       acc0[i] = _mm512_add_ps(acc0[i], _mm512_loadu_ps(ci));
@@ -36,27 +39,28 @@ __attribute__((target("avx512f,fma"))) void kernel_avx512(int64_t k, const float
   }
 }
 
-// AVX2: 6 rows x 16 columns = 12 ymm accumulators, 2 for B, 1 broadcast.
-constexpr int64_t kMr256 = 6, kNr256 = 16;
+// AVX2: 6 rows x 16 columns = 12 ymm accumulators, 2 for B, 1 broadcast; 4-row variant as above.
+constexpr int64_t kMr256 = 6, kMrShort256 = 4, kNr256 = 16;
 
+template <int R>
 __attribute__((target("avx2,fma"))) void kernel_avx2(int64_t k, const float* a, const float* b, int64_t ldb, float* c,
                                                      int64_t ldc, bool accumulate) {
-  __m256 acc0[kMr256], acc1[kMr256];
+  __m256 acc0[R], acc1[R];
 #pragma GCC unroll 6
-  for (int i = 0; i < kMr256; ++i) acc0[i] = acc1[i] = _mm256_setzero_ps();
+  for (int i = 0; i < R; ++i) acc0[i] = acc1[i] = _mm256_setzero_ps();
   for (int64_t p = 0; p < k; ++p) {
     const __m256 b0 = _mm256_loadu_ps(b + p * ldb);
     const __m256 b1 = _mm256_loadu_ps(b + p * ldb + 8);
-    const float* ap = a + p * kMr256;
+    const float* ap = a + p * R;
 #pragma GCC unroll 6
-    for (int i = 0; i < kMr256; ++i) {
+    for (int i = 0; i < R; ++i) {
       const __m256 ai = _mm256_broadcast_ss(ap + i);
       acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);
       acc1[i] = _mm256_fmadd_ps(ai, b1, acc1[i]);
     }
   }
 #pragma GCC unroll 6
-  for (int i = 0; i < kMr256; ++i) {
+  for (int i = 0; i < R; ++i) {
     float* ci = c + i * ldc;
     if (accumulate) {
       acc0[i] = _mm256_add_ps(acc0[i], _mm256_loadu_ps(ci));
@@ -128,11 +132,13 @@ __attribute__((target("avx2"))) void pack_transposed_avx2(const float* src, int6
 
 MicroKernelInfo microkernel_for(Isa isa) {
   switch (isa) {
-    case Isa::avx512: return {kMr512, kNr512, kernel_avx512, pack_transposed_avx2};
-    case Isa::avx2: return {kMr256, kNr256, kernel_avx2, pack_transposed_avx2};
+    case Isa::avx512:
+      return {kMr512, kNr512, kernel_avx512<kMr512>, pack_transposed_avx2, kMrShort512, kernel_avx512<kMrShort512>};
+    case Isa::avx2:
+      return {kMr256, kNr256, kernel_avx2<kMr256>, pack_transposed_avx2, kMrShort256, kernel_avx2<kMrShort256>};
     case Isa::generic: break;
   }
-  return {kMrGeneric, kNrGeneric, kernel_generic, pack_transposed_generic};
+  return {kMrGeneric, kNrGeneric, kernel_generic, pack_transposed_generic, 0, nullptr};
 }
 
 }  // namespace convoy

@@ -28,6 +28,10 @@ struct MicroKernelInfo {
   int64_t mr, nr;
   MicroKernel kernel;
   TransposePack pack_transposed;
+  // A shorter tile (mr_short rows, same nr; 0 and null if none), so that row counts such as
+  // 64 = 4 x 12 + 2 x 8 split into whole tiles (Note [GEMM row tiles]).
+  int64_t mr_short = 0;
+  MicroKernel kernel_short = nullptr;
 };
 
 MicroKernelInfo microkernel_for(Isa isa);

@@ -69,7 +69,8 @@ TEST_P(GemmGrid, MatchesNaiveReferenceOnEveryIsaAndThreadCount) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, GemmGrid,
-    ::testing::Combine(::testing::Values(1, 13, 64), ::testing::Values(1, 17, 121), ::testing::Values(1, 9, 300),
+    // m = 16, 20 and 64 split into whole tiles of both heights (Note [GEMM row tiles]).
+    ::testing::Combine(::testing::Values(1, 13, 16, 20, 64), ::testing::Values(1, 17, 121), ::testing::Values(1, 9, 300),
                        ::testing::Bool(), ::testing::Bool(), ::testing::Values(0.0f, 1.0f)));
 
 TEST(Gemm, LargeProductSplitsOverThreadsBitwiseIdentically) {
