@@ -21,6 +21,10 @@ class Dense final : public Layer {
   Shape output_shape(std::span<const Shape> inputs) const override;
   std::vector<ParameterSpec> parameter_specs(std::span<const Shape> inputs) const override;
   void bind_parameters(std::span<Tensor> parameters, std::span<Tensor> gradients) override;
+  // Note [Fixed summation tree]: the weight and bias gradients are summed per group of
+  // kWeightGradGroup samples and the groups in the tree, in tiles of the weight so the scratch
+  // stays bounded (kTileFloats per thread) however large the layer.
+  int64_t scratch_floats(std::span<const Shape> inputs, int threads) const override;
   double forward_flops(std::span<const Shape> inputs) const override;
   void forward(std::span<const Tensor> inputs, Tensor& output, const PassContext& ctx) override;
   void backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "core/kernels/tree_sum.hpp"  // kWeightGradGroup
+
 namespace convoy {
 
 // Geometry of one convolution. Zero padding may differ per side (`same` with an even kernel).
@@ -58,7 +60,5 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
 void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const float* output,
                              const float* output_grad, float* weight_grad, float* bias_grad, float* scratch,
                              int threads, const uint8_t* pool_winners = nullptr);
-
-constexpr int64_t kWeightGradGroup = 8;
 
 }  // namespace convoy
