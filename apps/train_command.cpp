@@ -43,10 +43,10 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   trainer.synchronize_start(train->info());
   if (root) {
     std::printf("%s\n", model.summary().c_str());
-    std::printf("data: %s, %lld samples %s, %lld classes; global batch %lld over %d rank%s\n", o.data.c_str(),
+    std::printf("data: %s, %lld samples %s, %lld classes; global batch %lld over %d rank%s%s\n", o.data.c_str(),
                 static_cast<long long>(train->info().size), train->info().sample.str().c_str(),
                 static_cast<long long>(train->info().classes), static_cast<long long>(o.batch), comm.size(),
-                comm.size() == 1 ? "" : "s");
+                comm.size() == 1 ? "" : "s", comm.size() == 1 ? "" : (", " + o.reduction + " reduction").c_str());
   }
   const std::string line = startup_line(comm.rank(), comm.size(), comm.host(), config.threads);
   if (root || line.find("warning") != std::string::npos) std::printf("%s\n", line.c_str());

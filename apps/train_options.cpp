@@ -31,6 +31,10 @@ void TrainOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--progress", progress, "auto, bar or lines")->capture_default_str();
   cmd.add_option("--metrics", metrics, "Append metrics as JSON lines to this file (rank 0)");
   cmd.add_option("--bucket-kib", bucket_kib, "Gradient all-reduce bucket size in KiB")->capture_default_str();
+  cmd.add_option("--reduction", reduction,
+                 "Gradient sum over ranks: ordered (fixed order: the same bits as one rank, see README) or mpi "
+                 "(MPI_Iallreduce: less traffic with many ranks)")
+      ->capture_default_str();
   cmd.add_option("--checkpoint-dir", checkpoint_dir, "Write step-<N>.ckpt checkpoints here (rank 0)");
   cmd.add_option("--checkpoint-every", checkpoint_every,
                  "Steps between checkpoints (0: only at the end and on preemption)")
@@ -50,6 +54,7 @@ void TrainOptions::validate() const {
   CONVOY_CHECK(progress == "auto" || progress == "bar" || progress == "lines", ConfigError, "--progress '", progress,
                "': expected auto, bar or lines");
   CONVOY_CHECK(bucket_kib > 0, ConfigError, "--bucket-kib ", bucket_kib, ": expected > 0");
+  parse_reduction(reduction);
   CONVOY_CHECK(checkpoint_every >= 0, ConfigError, "--checkpoint-every ", checkpoint_every, ": expected >= 0");
   CONVOY_CHECK(stop_after >= 0, ConfigError, "--stop-after ", stop_after, ": expected >= 0");
   CONVOY_CHECK(keep >= 1, ConfigError, "--keep ", keep, ": expected >= 1");
@@ -83,6 +88,7 @@ TrainerConfig TrainOptions::trainer_config() const {
   c.threads = threads > 0 ? threads : default_threads();
   c.log_every = log_every > 0 ? log_every : (progress_bar() ? 20 : 100);
   c.bucket_bytes = bucket_kib * 1024;
+  c.reduction = parse_reduction(reduction);
   c.checkpoint_every = checkpoint_every;
   c.stop_after = stop_after;
   return c;
@@ -92,7 +98,8 @@ std::string TrainOptions::to_json() const {
   return nlohmann::json{{"model", model},     {"data", data},         {"test", test},         {"epochs", epochs},
                         {"batch", batch},     {"optimizer", optimizer}, {"lr", lr},           {"momentum", momentum},
                         {"nesterov", nesterov}, {"weight_decay", weight_decay}, {"lr_step", lr_step},
-                        {"lr_gamma", lr_gamma}, {"seed", seed},       {"checkpoint_every", checkpoint_every}}
+                        {"lr_gamma", lr_gamma}, {"seed", seed},       {"checkpoint_every", checkpoint_every},
+                        {"reduction", reduction}}
       .dump();
 }
 

@@ -26,6 +26,7 @@ struct TrainOptions {
   int64_t log_every = 0;  // 0: 20 on a terminal, 100 otherwise
   std::string progress = "auto";  // auto, bar, lines
   int64_t bucket_kib = 256;
+  std::string reduction = "ordered";  // ordered or mpi (Note [Ordered reduction])
   std::string checkpoint_dir, resume;
   int64_t checkpoint_every = 0;  // steps; 0: at the end and on preemption only
   int keep = 3;

@@ -36,6 +36,9 @@ class Communicator {
   virtual void allreduce_max(int64_t* data, int64_t count) = 0;
   // Starts an in-place float sum; the data must not be touched until the request completes.
   virtual std::unique_ptr<CommRequest> iallreduce_sum(float* data, int64_t count) = 0;
+  // Starts gathering every rank's `count` floats: recv [size(), count] gets rank r's send in
+  // row r. Neither buffer may be touched until the request completes.
+  virtual std::unique_ptr<CommRequest> iallgather(const float* send, int64_t count, float* recv) = 0;
   // Copies root's bytes to every rank.
   virtual void broadcast(void* data, int64_t bytes, int root) = 0;
   virtual void barrier() = 0;

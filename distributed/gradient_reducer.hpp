@@ -1,19 +1,30 @@
-// GradientReducer: all-reduces the flat gradient buffer in buckets, overlapping backward.
+// GradientReducer: sums the flat gradient buffer over ranks in buckets, overlapping backward.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "distributed/communicator.hpp"
 
 namespace convoy {
 
+// How the gradient sum over ranks is taken (Note [Ordered reduction]).
+enum class Reduction {
+  ordered,  // all-gather every rank's bucket, add them in the fixed tree: the bits of one rank
+  mpi,      // MPI_Iallreduce: MPI's order, fewer bytes received with many ranks
+};
+
+// "ordered" or "mpi"; parse_reduction throws ConfigError naming the value otherwise.
+std::string reduction_name(Reduction reduction);
+Reduction parse_reduction(const std::string& name);
+
 // Note [Gradient buckets]
 // The flat gradient buffer (Note [Flat parameter store]) is cut into contiguous buckets.
 // Backward finishes gradients from the end of the buffer toward the start (last layer first)
 // and calls ready_from(offset) after each layer: every bucket lying wholly at or above offset
-// starts its non-blocking all-reduce at once, while backward goes on with earlier layers
+// starts its non-blocking reduction at once, while backward goes on with earlier layers
 // (PyTorch DDP's buckets and Horovod's fusion buffer, with the flat layout making fusion free).
 // Boundaries depend only on the buffer size and the bucket size, so every rank starts the same
 // collectives in the same order, as MPI requires.
@@ -25,6 +36,17 @@ namespace convoy {
 //
 // Sums only: the trainer scales the loss gradient by 1 / global batch, so the sum over ranks
 // is the mean gradient of the global batch. With one rank nothing is done at all.
+//
+// Note [Ordered reduction]
+// MPI_Iallreduce adds the ranks' values in an order MPI chooses (it depends on the algorithm,
+// the rank count and the message size), so P ranks agree with one rank only to rounding. The
+// ordered reduction gathers all P buckets instead (MPI_Iallgather into a [P, bucket] buffer)
+// and, when a bucket has arrived, adds the P rows with tree_sum, rank 0's first: the top levels
+// of the tree each rank's layers started (Note [Fixed summation tree]). Every rank computes the
+// same sum from the same rows, so the ranks stay identical. Costs: each rank receives P - 1
+// buckets instead of about 2 (ring all-reduce) and keeps a receive buffer of P times the
+// gradient, allocated once; fine for our small models and few ranks, while `mpi` is the choice
+// for many ranks across nodes.
 class GradientReducer {
  public:
   // Why 256 KiB: our models are small (keras-cnn's gradient is 373 KB, so PyTorch's 25 MB or
@@ -34,7 +56,8 @@ class GradientReducer {
   static constexpr int64_t kDefaultBucketBytes = 256 * 1024;
 
   // data: the flat gradient buffer of count floats; it must outlive the reducer.
-  GradientReducer(Communicator& comm, float* data, int64_t count, int64_t bucket_bytes = kDefaultBucketBytes);
+  GradientReducer(Communicator& comm, float* data, int64_t count, int64_t bucket_bytes = kDefaultBucketBytes,
+                  Reduction reduction = Reduction::ordered);
 
   // Starts a step; the previous one must have finished.
   void begin_step();
@@ -54,8 +77,14 @@ class GradientReducer {
     int64_t end;  // exclusive
   };
 
+  void start(const Bucket& bucket, std::unique_ptr<CommRequest>& request);
+  // The bucket's request completed: with the ordered reduction, sums the gathered rows.
+  void complete(const Bucket& bucket);
+
   Communicator& comm_;
   float* data_;
+  Reduction reduction_;
+  std::shared_ptr<float[]> gathered_;  // ordered, several ranks: [P, bucket] per bucket, at P * begin
   std::vector<Bucket> buckets_;  // in start order: from the buffer's end down
   std::vector<std::unique_ptr<CommRequest>> requests_;
   size_t started_ = 0;    // buckets_[0, started_) are in flight or done

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 
 namespace convoy {
 namespace {
@@ -22,6 +23,11 @@ std::string LocalCommunicator::host() const {
 }
 
 std::unique_ptr<CommRequest> LocalCommunicator::iallreduce_sum(float*, int64_t) {
+  return std::make_unique<CompletedRequest>();
+}
+
+std::unique_ptr<CommRequest> LocalCommunicator::iallgather(const float* send, int64_t count, float* recv) {
+  if (count > 0 && send != recv) std::memmove(recv, send, static_cast<size_t>(count) * sizeof(float));
   return std::make_unique<CompletedRequest>();
 }
 

@@ -33,18 +33,20 @@ int as_int_count(int64_t count, const char* operation) {
 
 class MpiRequest final : public CommRequest {
  public:
-  explicit MpiRequest(int rank) : rank_(rank) {}
+  // The names errors give the completion calls: "Wait (Iallreduce)", "Test (Iallreduce)".
+  MpiRequest(int rank, const char* wait_name, const char* test_name)
+      : rank_(rank), wait_name_(wait_name), test_name_(test_name) {}
   ~MpiRequest() override {
     // The buffer may be reused only after completion; an error cannot escape a destructor.
     if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
   }
   void wait() override {
-    if (request_ != MPI_REQUEST_NULL) check(MPI_Wait(&request_, MPI_STATUS_IGNORE), "Wait (Iallreduce)", rank_);
+    if (request_ != MPI_REQUEST_NULL) check(MPI_Wait(&request_, MPI_STATUS_IGNORE), wait_name_, rank_);
   }
   bool test() override {
     if (request_ == MPI_REQUEST_NULL) return true;
     int done = 0;
-    check(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), "Test (Iallreduce)", rank_);
+    check(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), test_name_, rank_);
     return done != 0;  // a completed request is set to MPI_REQUEST_NULL by MPI
   }
 
@@ -52,6 +54,8 @@ class MpiRequest final : public CommRequest {
 
  private:
   int rank_;
+  const char* wait_name_;
+  const char* test_name_;
 };
 
 // Blocking collectives take an int count: larger buffers go in pieces, all ranks cutting alike.
@@ -140,10 +144,18 @@ void MpiCommunicator::allreduce_max(int64_t* data, int64_t count) {
 }
 
 std::unique_ptr<CommRequest> MpiCommunicator::iallreduce_sum(float* data, int64_t count) {
-  auto request = std::make_unique<MpiRequest>(rank_);
+  auto request = std::make_unique<MpiRequest>(rank_, "Wait (Iallreduce)", "Test (Iallreduce)");
   check(MPI_Iallreduce(MPI_IN_PLACE, data, as_int_count(count, "Iallreduce"), MPI_FLOAT, MPI_SUM, impl_->comm,
                        &request->request_),
         "Iallreduce (float sum)", rank_);
+  return request;
+}
+
+std::unique_ptr<CommRequest> MpiCommunicator::iallgather(const float* send, int64_t count, float* recv) {
+  auto request = std::make_unique<MpiRequest>(rank_, "Wait (Iallgather)", "Test (Iallgather)");
+  const int n = as_int_count(count, "Iallgather");
+  check(MPI_Iallgather(send, n, MPI_FLOAT, recv, n, MPI_FLOAT, impl_->comm, &request->request_),
+        "Iallgather (float)", rank_);
   return request;
 }
 

@@ -39,6 +39,8 @@ class MpiCommunicator final : public Communicator {
   void allreduce_max(int64_t* data, int64_t count) override;
   // One request, so count must fit an MPI int (2^31 - 1 elements); buckets are far smaller.
   std::unique_ptr<CommRequest> iallreduce_sum(float* data, int64_t count) override;
+  // Likewise count (per rank) must fit an MPI int.
+  std::unique_ptr<CommRequest> iallgather(const float* send, int64_t count, float* recv) override;
   void broadcast(void* data, int64_t bytes, int root) override;
   void barrier() override;
   [[noreturn]] void abort(int exit_code) noexcept override;

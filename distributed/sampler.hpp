@@ -12,7 +12,9 @@ namespace convoy {
 // random_bits(seed, shuffle, e, i). Global batch b is the slice [b*B, (b+1)*B) of it. Rank r of
 // P takes a contiguous part of that batch, split as evenly as possible: with B = q*P + m, ranks
 // 0..m-1 take q + 1 samples and the others q. Changing P changes who computes a sample, never
-// which samples form a step, so the loss (the mean over the global batch) is the same.
+// which samples form a step, so the loss (the mean over the global batch) is the same. The
+// gradient has the same bits as well when each rank's part is the same power-of-two number of
+// whole 8-sample groups (Note [Fixed summation tree]); an uneven split never is, and is kept.
 //
 // Last partial batch: with drop_last = false (the default everywhere) the last global batch
 // holds the N mod B remaining samples, so every sample is seen exactly once per epoch; with

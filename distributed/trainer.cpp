@@ -54,8 +54,11 @@ void Trainer::synchronize_start(const DatasetInfo& train) {
   check_same_on_all_ranks(comm_, data, "training dataset (sample count, shape, classes)");
   std::string settings = optimizer_.config().to_json().dump() + schedule_.to_json().dump();
   settings += std::to_string(config_.global_batch) + "/" + std::to_string(config_.seed) + "/" +
-              std::to_string(config_.epochs) + "/" + std::to_string(config_.shuffle) + std::to_string(config_.drop_last);
-  check_same_on_all_ranks(comm_, fnv1a(settings), "training settings (optimizer, schedule, batch, seed, epochs)");
+              std::to_string(config_.epochs) + "/" + std::to_string(config_.shuffle) + std::to_string(config_.drop_last) +
+              "/" + reduction_name(config_.reduction) + "/" + std::to_string(config_.bucket_bytes);
+  // Ranks that cut other buckets or reduce another way would wait in different collectives.
+  check_same_on_all_ranks(comm_, fnv1a(settings),
+                          "training settings (optimizer, schedule, batch, seed, epochs, reduction, bucket size)");
   comm_.broadcast(model_.parameters(), model_.parameter_count() * static_cast<int64_t>(sizeof(float)), 0);
   check_same_on_all_ranks(comm_, fnv1a(model_.parameters(), model_.parameter_count() * sizeof(float)),
                           "initial parameters");
@@ -98,7 +101,8 @@ StopReason Trainer::fit(BatchReader& train, BatchReader* test, TrainingObserver&
   CONVOY_CHECK(info.classes <= model_.spec().classes, ShapeError, "training data has ", info.classes,
                " classes, the model outputs ", model_.spec().classes);
   Sampler sampler(info.size, config_.global_batch, config_.seed, config_.shuffle, config_.drop_last);
-  GradientReducer reducer(comm_, model_.gradients(), model_.parameter_count(), config_.bucket_bytes);
+  GradientReducer reducer(comm_, model_.gradients(), model_.parameter_count(), config_.bucket_bytes,
+                          config_.reduction);
   reducer_ = &reducer;
   cursor_ = start;
   const int rank = comm_.rank();

@@ -25,6 +25,7 @@ struct TrainerConfig {
   int64_t log_every = 100;     // steps between StepReports
   int64_t eval_batch = 256;    // per rank
   int64_t bucket_bytes = GradientReducer::kDefaultBucketBytes;  // all-reduce bucket size
+  Reduction reduction = Reduction::ordered;  // Note [Ordered reduction]
   int64_t checkpoint_every = 0;       // steps; 0 = only at the end and on preemption
   int64_t stop_after = 0;             // stop (as if preempted) once this many steps are done; 0 = never
 };

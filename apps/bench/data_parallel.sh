@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Data-parallel benchmark on this machine: 1 rank x 2 threads versus 2 ranks x 1 thread,
-# training keras-cnn and lenet5 on the real Fashion-MNIST HDF5 file, side by side in one run.
+# Data-parallel benchmark on this machine: 1 rank x 2 threads versus 2 ranks x 1 thread with the
+# ordered and the MPI gradient reduction (--reduction), training keras-cnn and lenet5 on the real
+# Fashion-MNIST HDF5 file, side by side in one run.
 # Prints images/s (median of the step reports after the first) and the share of step time
 # spent waiting for the gradient all-reduce.
 #   apps/bench/data_parallel.sh [convoy binary] [train.h5]
@@ -21,17 +22,21 @@ print(f'{statistics.median(r["images_per_second"] for r in rows):.0f} '
 PY
 }
 
-printf '%-10s %-16s %12s %14s\n' model layout images/s allreduce-wait
+printf '%-10s %-26s %12s %14s\n' model layout images/s allreduce-wait
 for model in keras-cnn lenet5; do
-  for layout in "1x2" "2x1"; do
+  for layout in "1x2/ordered" "2x1/ordered" "2x1/mpi"; do
+    reduction=${layout#*/}
+    layout=${layout%/*}
     ranks=${layout%x*}
     threads=${layout#*x}
-    metrics=$work/$model-$layout.jsonl
+    metrics=$work/$model-$layout-$reduction.jsonl
     launcher=()
     [ "$ranks" -gt 1 ] && launcher=(mpirun -np "$ranks" --oversubscribe --allow-run-as-root --bind-to core)
     "${launcher[@]}" "$convoy" train --model "$model" --data "$data" --batch 64 --optimizer sgd --lr 0.01 \
-      --threads "$threads" --epochs 1 --stop-after "$steps" --log-every 50 --progress lines \
+      --threads "$threads" --reduction "$reduction" --epochs 1 --stop-after "$steps" --log-every 50 --progress lines \
       --metrics "$metrics" > "$work/log" 2>&1 || [ $? -eq 3 ]
-    printf '%-10s %-16s %12s %14s\n' "$model" "${ranks} rank x ${threads} thr" $(summarise "$metrics")
+    label="${ranks} rank x ${threads} thr"
+    [ "$ranks" -gt 1 ] && label="$label, $reduction"
+    printf '%-10s %-26s %12s %14s\n' "$model" "$label" $(summarise "$metrics")
   done
 done

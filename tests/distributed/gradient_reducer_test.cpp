@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <utility>
@@ -13,11 +14,12 @@
 namespace convoy {
 namespace {
 
-// Records the buckets it is asked to reduce, to check the boundaries and their order.
+// Records the buckets it is asked to reduce, to check the boundaries and their order. As rank 0
+// of `ranks`, its all-gather fills row r > 0 with other_rows[r - 1] (the other ranks' values).
 class RecordingCommunicator final : public Communicator {
  public:
   int rank() const override { return 0; }
-  int size() const override { return 2; }
+  int size() const override { return ranks; }
   std::string host() const override { return "test"; }
   void allreduce_sum(float*, int64_t) override {}
   void allreduce_sum(double*, int64_t) override {}
@@ -25,6 +27,13 @@ class RecordingCommunicator final : public Communicator {
   void allreduce_max(int64_t*, int64_t) override {}
   std::unique_ptr<CommRequest> iallreduce_sum(float* data, int64_t count) override {
     started.push_back({data - base, count});
+    return std::make_unique<Request>(this);
+  }
+  std::unique_ptr<CommRequest> iallgather(const float* send, int64_t count, float* recv) override {
+    started.push_back({send - base, count});
+    ++gathers;
+    std::copy(send, send + count, recv);
+    for (int r = 1; r < ranks; ++r) std::fill(recv + r * count, recv + (r + 1) * count, other_rows.at(r - 1));
     return std::make_unique<Request>(this);
   }
   void broadcast(void*, int64_t, int) override {}
@@ -38,16 +47,22 @@ class RecordingCommunicator final : public Communicator {
     RecordingCommunicator* comm;
   };
 
+  int ranks = 2;
+  std::vector<float> other_rows = {0.0f};
+  int gathers = 0;
   const float* base = nullptr;
   std::vector<std::pair<int64_t, int64_t>> started;  // (offset, count)
   int waits = 0;
 };
 
-TEST(GradientReducer, BucketsAreCutFromTheEndOnCacheLines) {
+// Both reductions cut and start the same buckets in the same order.
+class GradientReducerBuckets : public ::testing::TestWithParam<Reduction> {};
+
+TEST_P(GradientReducerBuckets, BucketsAreCutFromTheEndOnCacheLines) {
   RecordingCommunicator comm;
   std::vector<float> grad(1000);
   comm.base = grad.data();
-  GradientReducer reducer(comm, grad.data(), 1000, 256 * sizeof(float));
+  GradientReducer reducer(comm, grad.data(), 1000, 256 * sizeof(float), GetParam());
   // 1000 = 3 * 256 + 232; boundaries at 992 - 256 k, the top bucket taking the 8 past 992.
   ASSERT_EQ(reducer.bucket_count(), 4);
   reducer.begin_step();
@@ -71,13 +86,14 @@ TEST(GradientReducer, BucketsAreCutFromTheEndOnCacheLines) {
   reducer.finish();
   ASSERT_EQ(comm.started.size(), 8u);
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(comm.started[4 + i], comm.started[i]);
+  EXPECT_EQ(comm.gathers, GetParam() == Reduction::ordered ? 8 : 0);
 }
 
-TEST(GradientReducer, OneBucketWhenTheBucketExceedsTheBuffer) {
+TEST_P(GradientReducerBuckets, OneBucketWhenTheBucketExceedsTheBuffer) {
   RecordingCommunicator comm;
   std::vector<float> grad(37);
   comm.base = grad.data();
-  GradientReducer reducer(comm, grad.data(), 37, 1 << 20);
+  GradientReducer reducer(comm, grad.data(), 37, 1 << 20, GetParam());
   EXPECT_EQ(reducer.bucket_count(), 1);
   reducer.begin_step();
   reducer.ready_from(1);
@@ -88,17 +104,48 @@ TEST(GradientReducer, OneBucketWhenTheBucketExceedsTheBuffer) {
   reducer.finish();
 }
 
-TEST(GradientReducer, StepMustFinishBeforeTheNext) {
+TEST_P(GradientReducerBuckets, StepMustFinishBeforeTheNext) {
   RecordingCommunicator comm;
   std::vector<float> grad(100);
   comm.base = grad.data();
-  GradientReducer reducer(comm, grad.data(), 100, 64);
+  GradientReducer reducer(comm, grad.data(), 100, 64, GetParam());
   reducer.begin_step();
   reducer.ready_from(50);
   EXPECT_THROW(reducer.begin_step(), InternalError);
   reducer.finish();
   EXPECT_NO_THROW(reducer.begin_step());
   EXPECT_THROW(GradientReducer(comm, grad.data(), 100, 0), ConfigError);
+}
+
+INSTANTIATE_TEST_SUITE_P(Reductions, GradientReducerBuckets, ::testing::Values(Reduction::ordered, Reduction::mpi),
+                         [](const ::testing::TestParamInfo<Reduction>& info) { return reduction_name(info.param); });
+
+// Note [Ordered reduction]: rows 0..3 hold 1e8, 1, -1e8, 1. The tree gives (1e8 + 1) + (-1e8 + 1)
+// = 1e8 - 1e8 = 0 in float (1 is below half of 1e8's spacing); adding in rank order would give 1.
+TEST(GradientReducer, OrderedReductionAddsTheRanksInTheTree) {
+  RecordingCommunicator comm;
+  comm.ranks = 4;
+  comm.other_rows = {1.0f, -1e8f, 1.0f};
+  std::vector<float> grad(300, 1e8f);
+  comm.base = grad.data();
+  GradientReducer reducer(comm, grad.data(), 300, 64 * sizeof(float), Reduction::ordered);
+  reducer.begin_step();
+  reducer.ready_from(100);
+  reducer.finish();
+  EXPECT_EQ(grad, std::vector<float>(300, 0.0f));
+  // The buffers are the reducer's: a second step sums the new gradient the same way.
+  std::fill(grad.begin(), grad.end(), 2.0f);
+  comm.other_rows = {3.0f, 4.0f, 5.0f};
+  reducer.begin_step();
+  reducer.finish();
+  EXPECT_EQ(grad, std::vector<float>(300, 14.0f));
+}
+
+TEST(GradientReducer, ReductionNames) {
+  EXPECT_EQ(parse_reduction("ordered"), Reduction::ordered);
+  EXPECT_EQ(parse_reduction("mpi"), Reduction::mpi);
+  EXPECT_EQ(reduction_name(parse_reduction("mpi")), "mpi");
+  EXPECT_THROW(parse_reduction("ring"), ConfigError);
 }
 
 TEST(GradientReducer, WorldOfOneLeavesGradientsAlone) {
