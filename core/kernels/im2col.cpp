@@ -80,9 +80,95 @@ __attribute__((target("avx512f"))) void col2im_plane_avx512(const Conv2dGeometry
     }
 }
 
+// Note [Small planes]
+// Late layers have tiny planes (keras-cnn's third convolution: 5x5 in, 3x3 out), where a
+// masked copy per output row moves 3 floats. When a plane fits two registers (32 pixels) and
+// its output one (16), each tap row of col is instead one permute of the plane: lane p takes
+// input pixel idx[tap][p], or 0 where the tap meets padding. col2im runs the inverse
+// permutation of each tap and adds.
+constexpr int64_t kMaxSmallTaps = 64;
+
+bool small_plane(const Conv2dGeometry& g, int64_t oy0, int64_t oy1) {
+  return active_isa() == Isa::avx512 && g.in_h * g.in_w <= 32 && g.out_pixels() <= 16 && oy0 == 0 &&
+         oy1 == g.out_h && g.kernel_h * g.kernel_w <= kMaxSmallTaps;
+}
+
+// For each tap, which input pixel output pixel p meets (-1: padding).
+void small_plane_taps(const Conv2dGeometry& g, int32_t (*pixel)[16]) {
+  for (int64_t kh = 0; kh < g.kernel_h; ++kh)
+    for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+      int32_t* at = pixel[kh * g.kernel_w + kw];
+      for (int64_t p = 0; p < 16; ++p) {
+        const int64_t oy = p / g.out_w, ox = p % g.out_w;
+        const int64_t iy = oy * g.stride_h - g.pad_top + kh, ix = ox * g.stride_w - g.pad_left + kw;
+        const bool inside = p < g.out_pixels() && iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w;
+        at[p] = inside ? static_cast<int32_t>(iy * g.in_w + ix) : -1;
+      }
+    }
+}
+
+__attribute__((target("avx512f"))) void im2col_small_avx512(const Conv2dGeometry& g, const float* image, float* col,
+                                                            int64_t ld) {
+  const int64_t taps = g.kernel_h * g.kernel_w, pixels = g.in_h * g.in_w;
+  int32_t pixel[kMaxSmallTaps][16];
+  small_plane_taps(g, pixel);
+  __m512i index[kMaxSmallTaps];
+  __mmask16 inside[kMaxSmallTaps];
+  for (int64_t t = 0; t < taps; ++t) {
+    index[t] = _mm512_loadu_si512(pixel[t]);
+    inside[t] = _mm512_cmpge_epi32_mask(index[t], _mm512_setzero_si512());
+  }
+  const __mmask16 lo = static_cast<__mmask16>(lane_range(0, pixels)), hi = static_cast<__mmask16>(lane_range(0, pixels - 16));
+  const __mmask16 store = static_cast<__mmask16>(lane_range(0, g.out_pixels()));
+  for (int64_t c = 0; c < g.in_channels; ++c) {
+    const float* plane = image + c * pixels;
+    const __m512 a = _mm512_maskz_loadu_ps(lo, plane), b = _mm512_maskz_loadu_ps(hi, plane + 16);
+    for (int64_t t = 0; t < taps; ++t)
+      _mm512_mask_storeu_ps(col + (c * taps + t) * ld, store, _mm512_maskz_permutex2var_ps(inside[t], a, index[t], b));
+  }
+}
+
+__attribute__((target("avx512f"))) void col2im_small_avx512(const Conv2dGeometry& g, const float* col, int64_t ld,
+                                                            float* image) {
+  const int64_t taps = g.kernel_h * g.kernel_w, pixels = g.in_h * g.in_w;
+  int32_t pixel[kMaxSmallTaps][16];
+  small_plane_taps(g, pixel);
+  // The inverse: for input pixel q (two registers of 16), the output pixel meeting it per tap.
+  int32_t source[2][16];
+  __m512i index[kMaxSmallTaps][2];
+  __mmask16 meets[kMaxSmallTaps][2];
+  for (int64_t t = 0; t < taps; ++t) {
+    uint32_t bits[2] = {0, 0};
+    std::fill(&source[0][0], &source[0][0] + 32, 0);
+    for (int32_t p = 0; p < 16; ++p)
+      if (pixel[t][p] >= 0) {
+        source[pixel[t][p] / 16][pixel[t][p] % 16] = p;
+        bits[pixel[t][p] / 16] |= 1u << (pixel[t][p] % 16);
+      }
+    for (int h = 0; h < 2; ++h) {
+      index[t][h] = _mm512_loadu_si512(source[h]);
+      meets[t][h] = static_cast<__mmask16>(bits[h]);
+    }
+  }
+  const __mmask16 lo = static_cast<__mmask16>(lane_range(0, pixels)), hi = static_cast<__mmask16>(lane_range(0, pixels - 16));
+  const __mmask16 load = static_cast<__mmask16>(lane_range(0, g.out_pixels()));
+  for (int64_t c = 0; c < g.in_channels; ++c) {
+    float* plane = image + c * pixels;
+    __m512 a = _mm512_maskz_loadu_ps(lo, plane), b = _mm512_maskz_loadu_ps(hi, plane + 16);
+    for (int64_t t = 0; t < taps; ++t) {
+      const __m512 row = _mm512_maskz_loadu_ps(load, col + (c * taps + t) * ld);
+      a = _mm512_add_ps(a, _mm512_maskz_permutexvar_ps(meets[t][0], index[t][0], row));
+      b = _mm512_add_ps(b, _mm512_maskz_permutexvar_ps(meets[t][1], index[t][1], row));
+    }
+    _mm512_mask_storeu_ps(plane, lo, a);
+    _mm512_mask_storeu_ps(plane + 16, hi, b);
+  }
+}
+
 }  // namespace
 
 void im2col(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* col, int64_t ld) {
+  if (small_plane(g, oy0, oy1)) return im2col_small_avx512(g, image, col, ld);
   const bool avx512 = active_isa() == Isa::avx512;
   const int64_t rows = oy1 - oy0;
   for (int64_t c = 0; c < g.in_channels; ++c) {
@@ -128,6 +214,7 @@ void im2col(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy
 }
 
 void col2im_add(const Conv2dGeometry& g, const float* col, int64_t ld, int64_t oy0, int64_t oy1, float* image) {
+  if (small_plane(g, oy0, oy1)) return col2im_small_avx512(g, col, ld, image);
   if (active_isa() == Isa::avx512 && g.stride_h == 1 && g.stride_w == 1) {
     const int64_t taps = g.kernel_h * g.kernel_w;
     for (int64_t c = 0; c < g.in_channels; ++c)
