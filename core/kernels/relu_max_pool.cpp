@@ -52,6 +52,50 @@ __attribute__((target("avx512f"))) void pool_row_pair_avx512(const float* top, c
   }
 }
 
+// One row pair of the adjoint, 16 windows at a time: each window's gradient is spread to both
+// columns of its pair and kept in the row and column its winner code names. Writes both rows
+// in full (OW columns), so no separate zeroing pass; adds the gradients routed to sum.
+// Reads 16 codes at a time, past the row's end (Note [Fused pooling]: the buffer has slack).
+__attribute__((target("avx512f"))) void unpool_row_pair_avx512(const uint8_t* winners, const float* output_grad,
+                                                               int64_t pw, int64_t out_w, float* top, float* bottom,
+                                                               __m512& sum) {
+  const __m512i first_half = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  const __m512i second_half = _mm512_add_epi32(first_half, _mm512_set1_epi32(8));
+  const __m512i column = _mm512_setr_epi32(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1);
+  const __m512i column_below = _mm512_add_epi32(column, _mm512_set1_epi32(2));
+  const __m512i none = _mm512_set1_epi32(kNoWinner);
+  for (int64_t px = 0; px < pw || 2 * px < out_w; px += 16) {
+    const __mmask16 windows = static_cast<__mmask16>(px < pw ? (pw - px >= 16 ? 0xFFFF : (1u << (pw - px)) - 1) : 0);
+    // Windows past the last one (an odd last column) route nothing: code kNoWinner.
+    const __m512i loaded = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(winners + px)));
+    const __m512i code = _mm512_mask_mov_epi32(none, windows, loaded);
+    const __m512 v = _mm512_maskz_loadu_ps(_mm512_cmpneq_epi32_mask(code, none), output_grad + px);
+    sum = _mm512_add_ps(sum, v);
+    for (int half = 0; half < 2; ++half) {
+      const int64_t x = 2 * px + 16 * half;
+      if (x >= out_w) break;
+      const __m512i spread = half == 0 ? first_half : second_half;
+      const __m512 g = _mm512_permutexvar_ps(spread, v);
+      const __m512i c = _mm512_permutexvar_epi32(spread, code);
+      const __mmask16 store = static_cast<__mmask16>(out_w - x >= 16 ? 0xFFFF : (1u << (out_w - x)) - 1);
+      _mm512_mask_storeu_ps(top + x, store, _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(c, column), g));
+      _mm512_mask_storeu_ps(bottom + x, store, _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(c, column_below), g));
+    }
+  }
+}
+
+__attribute__((target("avx512f"))) float unpool_rows_avx512(const Conv2dGeometry& g, const uint8_t* winners,
+                                                            const float* output_grad, int64_t oy0, int64_t py1,
+                                                            float* grad) {
+  const int64_t pw = g.pooled_w();
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t py = oy0 / 2; py < py1; ++py) {
+    float* top = grad + (2 * py - oy0) * g.out_w;
+    unpool_row_pair_avx512(winners + py * pw, output_grad + py * pw, pw, g.out_w, top, top + g.out_w, sum);
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+
 }  // namespace
 
 void relu_max_pool_rows(const Conv2dGeometry& g, const float* z, int64_t oy0, int64_t oy1, float bias, float* output,
@@ -70,6 +114,12 @@ void relu_max_pool_rows(const Conv2dGeometry& g, const float* z, int64_t oy0, in
 float unpool_rows(const Conv2dGeometry& g, const uint8_t* winners, const float* output_grad, int64_t oy0, int64_t oy1,
                   float* grad) {
   const int64_t pw = g.pooled_w(), py1 = std::min(oy1 / 2, g.pooled_h());
+  if (active_isa() == Isa::avx512) {
+    const float sum = unpool_rows_avx512(g, winners, output_grad, oy0, py1, grad);
+    // An odd last row belongs to no window.
+    std::fill(grad + (2 * py1 - oy0) * g.out_w, grad + (oy1 - oy0) * g.out_w, 0.0f);
+    return sum;
+  }
   std::fill(grad, grad + (oy1 - oy0) * g.out_w, 0.0f);
   float sum = 0.0f;
   for (int64_t py = oy0 / 2; py < py1; ++py)
