@@ -27,7 +27,8 @@ struct Conv2dGeometry {
   bool fused_pool = false;
   int64_t pooled_h() const { return fused_pool ? out_h / 2 : out_h; }
   int64_t pooled_w() const { return fused_pool ? out_w / 2 : out_w; }
-  int64_t pool_winner_bytes() const { return fused_pool ? batch * out_channels * pooled_h() * pooled_w() : 0; }
+  // The winners buffer: one byte per pooled value, plus slack for 16-byte vector reads at its end.
+  int64_t pool_winner_bytes() const { return fused_pool ? batch * out_channels * pooled_h() * pooled_w() + 16 : 0; }
 
   int64_t patch() const { return in_channels * kernel_h * kernel_w; }  // GEMM depth
   int64_t out_pixels() const { return out_h * out_w; }
