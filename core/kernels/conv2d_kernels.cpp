@@ -9,6 +9,7 @@
 #include "core/kernels/gemm_dots.hpp"
 #include "core/kernels/im2col.hpp"
 #include "core/kernels/relu_max_pool.hpp"
+#include "core/kernels/tree_sum.hpp"
 
 namespace convoy {
 namespace {
@@ -228,7 +229,7 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
     float* col = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
     float* og = col + patch * plan.max_columns(g);
     // Note [Weight-gradient groups]: each group's partial dW^T [patch, Cout] sums its chunks
-    // in order; written by one thread; the groups are added in order below.
+    // in order; written by one thread; the groups are added in a fixed tree below.
 #pragma omp for schedule(static)
     for (int64_t group = 0; group < group_count; ++group) {
       float* partial = partials + group * partial_floats(g);
@@ -250,16 +251,18 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
           gemm(Trans::no, Trans::yes, patch, cout, ld, col, ld, og, ld, beta, partial, cout);
       }
     }
-    // weight_grad [Cout, patch] and bias_grad [Cout] += the groups' partials in group order,
-    // each element by one thread.
+    // The groups' partials are added in the fixed tree (Note [Fixed summation tree]), each
+    // thread a slice of the elements; then weight_grad [Cout, patch] and bias_grad [Cout] +=
+    // the sum, transposed, each element by one thread.
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t n = partial_floats(g), j0 = n * t / nt, j1 = n * (t + 1) / nt;
+    tree_sum_in_place(partials + j0, group_count, j1 - j0, partial_floats(g));
+#pragma omp barrier
 #pragma omp for schedule(static)
     for (int64_t co = 0; co < cout; ++co) {
       float* wg = weight_grad + co * patch;
-      for (int64_t group = 0; group < group_count; ++group) {
-        const float* partial = partials + group * partial_floats(g);
-        for (int64_t k = 0; k < patch; ++k) wg[k] += partial[k * cout + co];
-        if (bias_grad != nullptr) bias_grad[co] += partial[patch * cout + co];
-      }
+      for (int64_t k = 0; k < patch; ++k) wg[k] += partials[k * cout + co];
+      if (bias_grad != nullptr) bias_grad[co] += partials[patch * cout + co];
     }
   }
 }

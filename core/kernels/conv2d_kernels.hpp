@@ -56,8 +56,10 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
 
 // input [N, Cin, H, W]; output_grad [N, Cout, OH, OW]; weight_grad [Cout, Cin, KH, KW] and
 // bias_grad [Cout] (or null) are accumulated into. Note [Weight-gradient groups]: samples are
-// summed in fixed groups of kWeightGradGroup, groups in order, so the bits depend on the batch
-// only, never on the thread count. output and pool_winners as in conv2d_backward_data.
+// summed in fixed groups of kWeightGradGroup, and the groups added in the fixed tree (Note
+// [Fixed summation tree]), so the bits depend on the batch only, never on the thread count, and
+// ranks holding whole subtrees reproduce one rank's sum. output and pool_winners as in
+// conv2d_backward_data.
 void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const float* output,
                              const float* output_grad, float* weight_grad, float* bias_grad, float* scratch,
                              int threads, const uint8_t* pool_winners = nullptr);
