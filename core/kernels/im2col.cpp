@@ -33,24 +33,26 @@ inline uint32_t lane_range(int64_t lo, int64_t hi) {
 // loads never touch the lanes outside [x0, x1), so padding needs no separate pass.
 __attribute__((target("avx512f"))) void tap_rows_avx512(const float* in, int64_t in_w, int64_t rows, int64_t out_w,
                                                         int64_t x0, int64_t x1, float* out) {
-  if (out_w <= 32) {
-    // The masks depend on the column only: computed once, out of the row loop.
-    const __mmask16 load0 = static_cast<__mmask16>(lane_range(x0, x1));
-    const __mmask16 store0 = static_cast<__mmask16>(lane_range(0, out_w));
-    const __mmask16 load1 = static_cast<__mmask16>(lane_range(x0 - 16, x1 - 16));
-    const __mmask16 store1 = static_cast<__mmask16>(lane_range(0, out_w - 16));
-    for (int64_t r = 0; r < rows; ++r) {
-      _mm512_mask_storeu_ps(out + r * out_w, store0, _mm512_maskz_loadu_ps(load0, in + r * in_w));
-      if (store1 != 0) _mm512_mask_storeu_ps(out + r * out_w + 16, store1, _mm512_maskz_loadu_ps(load1, in + r * in_w + 16));
-    }
+  // The masks depend on the column only: computed once, out of the row loop.
+  constexpr int64_t kMaxVectors = 16;
+  const int64_t vectors = (out_w + 15) / 16;
+  if (vectors > kMaxVectors) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t x = 0; x < out_w; x += 16) {
+        const __mmask16 load = static_cast<__mmask16>(lane_range(x0 - x, x1 - x));
+        const __mmask16 store = static_cast<__mmask16>(lane_range(0, out_w - x));
+        _mm512_mask_storeu_ps(out + r * out_w + x, store, _mm512_maskz_loadu_ps(load, in + r * in_w + x));
+      }
     return;
   }
+  __mmask16 load[kMaxVectors], store[kMaxVectors];
+  for (int64_t v = 0; v < vectors; ++v) {
+    load[v] = static_cast<__mmask16>(lane_range(x0 - 16 * v, x1 - 16 * v));
+    store[v] = static_cast<__mmask16>(lane_range(0, out_w - 16 * v));
+  }
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t x = 0; x < out_w; x += 16) {
-      const __mmask16 load = static_cast<__mmask16>(lane_range(x0 - x, x1 - x));
-      const __mmask16 store = static_cast<__mmask16>(lane_range(0, out_w - x));
-      _mm512_mask_storeu_ps(out + r * out_w + x, store, _mm512_maskz_loadu_ps(load, in + r * in_w + x));
-    }
+    for (int64_t v = 0; v < vectors; ++v)
+      _mm512_mask_storeu_ps(out + r * out_w + 16 * v, store[v], _mm512_maskz_loadu_ps(load[v], in + r * in_w + 16 * v));
 }
 
 // The adjoint for stride 1, one input channel, output rows [oy0, oy1): plane [H, W] += the
@@ -59,19 +61,30 @@ __attribute__((target("avx512f"))) void tap_rows_avx512(const float* in, int64_t
 // memory tap by tap stalls on loads that overlap the previous tap's stores.
 __attribute__((target("avx512f"))) void col2im_plane_avx512(const Conv2dGeometry& g, const float* taps, int64_t ld,
                                                             int64_t oy0, int64_t oy1, float* plane) {
+  // Which lanes of the 16-pixel piece v of an input row tap column kw meets, computed once:
+  // pixel x + l meets output column x + l + pad_left - kw.
+  constexpr int64_t kMaxMasks = 256;
+  const int64_t pieces = (g.in_w + 15) / 16;
+  __mmask16 masks[kMaxMasks];
+  const bool table = pieces * g.kernel_w <= kMaxMasks;
+  if (table)
+    for (int64_t kw = 0; kw < g.kernel_w; ++kw)
+      for (int64_t v = 0; v < pieces; ++v)
+        masks[kw * pieces + v] = static_cast<__mmask16>(lane_range(kw - g.pad_left - 16 * v, g.out_w + kw - g.pad_left - 16 * v));
   const int64_t iy0 = std::max<int64_t>(0, oy0 - g.pad_top);
   const int64_t iy1 = std::min<int64_t>(g.in_h, oy1 - 1 - g.pad_top + g.kernel_h);
   for (int64_t iy = iy0; iy < iy1; ++iy)
-    for (int64_t x = 0; x < g.in_w; x += 16) {
+    for (int64_t v = 0; v < pieces; ++v) {
+      const int64_t x = 16 * v;
       const __mmask16 store = static_cast<__mmask16>(lane_range(0, g.in_w - x));
       __m512 acc = _mm512_maskz_loadu_ps(store, plane + iy * g.in_w + x);
       for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
         const int64_t oy = iy + g.pad_top - kh;
         if (oy < oy0 || oy >= oy1) continue;
         for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
-          // Pixel x + l meets output column x + l + pad_left - kw.
           const int64_t shift = g.pad_left - kw;
-          const __mmask16 m = static_cast<__mmask16>(lane_range(-shift - x, g.out_w - shift - x));
+          const __mmask16 m = table ? masks[kw * pieces + v]
+                                    : static_cast<__mmask16>(lane_range(-shift - x, g.out_w - shift - x));
           const float* row = taps + (kh * g.kernel_w + kw) * ld + (oy - oy0) * g.out_w + x + shift;
           acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, row));
         }
