@@ -10,6 +10,11 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 convoy=${1:-$root/build/release/apps/convoy}
 data=${2:-$root/data/fashion-mnist-train.h5}
 steps=${STEPS:-400}
+if [ ! -f "$data" ]; then
+  echo "data_parallel.sh: no training file $data; run cluster/train-fashion-mnist.sh once (it converts" \
+       "Fashion-MNIST to data/) or pass the HDF5 file as the second argument" >&2
+  exit 1
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -34,7 +39,13 @@ for model in keras-cnn lenet5; do
     [ "$ranks" -gt 1 ] && launcher=(mpirun -np "$ranks" --oversubscribe --allow-run-as-root --bind-to core)
     "${launcher[@]}" "$convoy" train --model "$model" --data "$data" --batch 64 --optimizer sgd --lr 0.01 \
       --threads "$threads" --reduction "$reduction" --epochs 1 --stop-after "$steps" --log-every 50 --progress lines \
-      --metrics "$metrics" > "$work/log" 2>&1 || [ $? -eq 3 ]
+      --metrics "$metrics" > "$work/log" 2>&1 || status=$?
+    if [ "${status:-0}" -ne 0 ] && [ "${status:-0}" -ne 3 ]; then  # 3: stopped by --stop-after
+      echo "data_parallel.sh: $model $layout/$reduction failed (exit $status):" >&2
+      cat "$work/log" >&2
+      exit 1
+    fi
+    status=0
     label="${ranks} rank x ${threads} thr"
     [ "$ranks" -gt 1 ] && label="$label, $reduction"
     printf '%-10s %-26s %12s %14s\n' "$model" "$label" $(summarise "$metrics")
