@@ -206,12 +206,12 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
       for (int64_t i = item * plan.bands; i < (item + 1) * plan.bands; ++i) {
         const Chunk c = plan.at(g, i);
         const int64_t per_sample = (c.oy1 - c.oy0) * g.out_w, ld = (c.n1 - c.n0) * per_sample;
-        if (c.oy0 == 0) std::fill(input_grad + c.n0 * in_size, input_grad + c.n1 * in_size, 0.0f);
         gather_output_grad(g, output, output_grad, pool_winners, c, og, nullptr);
         // col [patch, columns] = weight^T [patch, Cout] * output_grad [Cout, columns]
         gemm(Trans::yes, Trans::no, g.patch(), ld, g.out_channels, weight, g.patch(), og, ld, 0.0f, col, ld);
+        // The first band overwrites the sample's gradient, the others add to it.
         for (int64_t n = c.n0; n < c.n1; ++n)
-          col2im_add(g, col + (n - c.n0) * per_sample, ld, c.oy0, c.oy1, input_grad + n * in_size);
+          col2im(g, col + (n - c.n0) * per_sample, ld, c.oy0, c.oy1, c.oy0 > 0, input_grad + n * in_size);
       }
     }
   }

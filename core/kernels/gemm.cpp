@@ -48,8 +48,19 @@ void pack_a_panel(Trans t, const float* a, int64_t lda, int64_t i0, int64_t rows
   if (t == Trans::no) {
     transpose(a + i0 * lda + p0, lda, rows, kc, width, panel);
   } else if (rows == width) {
-    // A is [k, m]: each depth step's rows are contiguous.
-    for (int64_t p = 0; p < kc; ++p) std::memcpy(panel + p * width, a + (p0 + p) * lda + i0, width * sizeof(float));
+    // A is [k, m]: each depth step's rows are contiguous. Copies of a known size are inlined
+    // (a call to memcpy per 48 bytes cost more than the copy).
+    const float* src = a + p0 * lda + i0;
+    switch (width) {
+      case 12:
+        for (int64_t p = 0; p < kc; ++p) __builtin_memcpy(panel + p * 12, src + p * lda, 12 * sizeof(float));
+        break;
+      case 8:
+        for (int64_t p = 0; p < kc; ++p) __builtin_memcpy(panel + p * 8, src + p * lda, 8 * sizeof(float));
+        break;
+      default:
+        for (int64_t p = 0; p < kc; ++p) std::memcpy(panel + p * width, src + p * lda, width * sizeof(float));
+    }
   } else {
     for (int64_t p = 0; p < kc; ++p) {
       for (int64_t i = 0; i < rows; ++i) panel[p * width + i] = a[(p0 + p) * lda + i0 + i];

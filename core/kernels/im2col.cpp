@@ -60,7 +60,7 @@ __attribute__((target("avx512f"))) void tap_rows_avx512(const float* in, int64_t
 // input row is summed in a register from every tap's masked load and stored once: adding into
 // memory tap by tap stalls on loads that overlap the previous tap's stores.
 __attribute__((target("avx512f"))) void col2im_plane_avx512(const Conv2dGeometry& g, const float* taps, int64_t ld,
-                                                            int64_t oy0, int64_t oy1, float* plane) {
+                                                            int64_t oy0, int64_t oy1, bool accumulate, float* plane) {
   // Which lanes of the 16-pixel piece v of an input row tap column kw meets, computed once:
   // pixel x + l meets output column x + l + pad_left - kw.
   constexpr int64_t kMaxMasks = 256;
@@ -72,12 +72,18 @@ __attribute__((target("avx512f"))) void col2im_plane_avx512(const Conv2dGeometry
       for (int64_t v = 0; v < pieces; ++v)
         masks[kw * pieces + v] = static_cast<__mmask16>(lane_range(kw - g.pad_left - 16 * v, g.out_w + kw - g.pad_left - 16 * v));
   const int64_t iy0 = std::max<int64_t>(0, oy0 - g.pad_top);
-  const int64_t iy1 = std::min<int64_t>(g.in_h, oy1 - 1 - g.pad_top + g.kernel_h);
+  const int64_t iy1 = std::max(iy0, std::min<int64_t>(g.in_h, oy1 - 1 - g.pad_top + g.kernel_h));
+  if (!accumulate) {
+    std::fill(plane, plane + iy0 * g.in_w, 0.0f);
+    std::fill(plane + iy1 * g.in_w, plane + g.in_h * g.in_w, 0.0f);
+  }
   for (int64_t iy = iy0; iy < iy1; ++iy)
     for (int64_t v = 0; v < pieces; ++v) {
       const int64_t x = 16 * v;
       const __mmask16 store = static_cast<__mmask16>(lane_range(0, g.in_w - x));
-      __m512 acc = _mm512_maskz_loadu_ps(store, plane + iy * g.in_w + x);
+      // Overwriting skips loading the row: a masked load overlapping the previous row's
+      // masked store waits for that store to retire.
+      __m512 acc = accumulate ? _mm512_maskz_loadu_ps(store, plane + iy * g.in_w + x) : _mm512_setzero_ps();
       for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
         const int64_t oy = iy + g.pad_top - kh;
         if (oy < oy0 || oy >= oy1) continue;
@@ -226,14 +232,16 @@ void im2col(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy
   }
 }
 
-void col2im_add(const Conv2dGeometry& g, const float* col, int64_t ld, int64_t oy0, int64_t oy1, float* image) {
-  if (small_plane(g, oy0, oy1)) return col2im_small_avx512(g, col, ld, image);
-  if (active_isa() == Isa::avx512 && g.stride_h == 1 && g.stride_w == 1) {
+void col2im(const Conv2dGeometry& g, const float* col, int64_t ld, int64_t oy0, int64_t oy1, bool accumulate,
+            float* image) {
+  if (active_isa() == Isa::avx512 && g.stride_h == 1 && g.stride_w == 1 && !small_plane(g, oy0, oy1)) {
     const int64_t taps = g.kernel_h * g.kernel_w;
     for (int64_t c = 0; c < g.in_channels; ++c)
-      col2im_plane_avx512(g, col + c * taps * ld, ld, oy0, oy1, image + c * g.in_h * g.in_w);
+      col2im_plane_avx512(g, col + c * taps * ld, ld, oy0, oy1, accumulate, image + c * g.in_h * g.in_w);
     return;
   }
+  if (!accumulate) std::fill(image, image + g.in_channels * g.in_h * g.in_w, 0.0f);
+  if (small_plane(g, oy0, oy1)) return col2im_small_avx512(g, col, ld, image);
   for (int64_t c = 0; c < g.in_channels; ++c) {
     float* plane = image + c * g.in_h * g.in_w;
     for (int64_t kh = 0; kh < g.kernel_h; ++kh) {

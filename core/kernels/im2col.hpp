@@ -14,8 +14,9 @@ namespace convoy {
 // [Sample chunks]). image [Cin, H, W].
 void im2col(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* col, int64_t ld);
 
-// The adjoint: image [Cin, H, W] += for every pixel the entries of col (output rows [oy0, oy1))
-// that im2col would have copied from it.
-void col2im_add(const Conv2dGeometry& g, const float* col, int64_t ld, int64_t oy0, int64_t oy1, float* image);
+// The adjoint: image [Cin, H, W] = (accumulate: image +) for every pixel the sum of the entries
+// of col (output rows [oy0, oy1)) that im2col would have copied from it.
+void col2im(const Conv2dGeometry& g, const float* col, int64_t ld, int64_t oy0, int64_t oy1, bool accumulate,
+            float* image);
 
 }  // namespace convoy
