@@ -42,7 +42,9 @@ struct PassContext {
 // - forward overwrites output. backward overwrites every non-empty input_grad and *adds* into
 //   the parameter gradients (the model zeroes them once per step). An empty input_grad (the
 //   model's first layer) need not be computed.
-// - Passes may run OpenMP regions of ctx.threads threads; they never allocate.
+// - Passes may run OpenMP regions of ctx.threads threads; they never allocate, except that a
+//   layer keeping state from forward for backward (a fused pool's winners) may grow it in the
+//   first forward of a larger batch.
 class Layer {
  public:
   virtual ~Layer() = default;

@@ -33,7 +33,7 @@ class Model {
  public:
   // Builds the layers, checks every shape (ShapeError naming the layer) and plans all memory
   // for batches of up to max_batch samples run with up to `threads` threads.
-  // fuse: merge a ReLU, and a first layer's 2x2 max pool, into the convolution before them
+  // fuse: merge a ReLU, and a 2x2 max pool after it, into the convolution before them
   // (Note [Fused ReLU], Note [Fused pooling]); false keeps every layer separate (for tests).
   Model(const ModelSpec& spec, int64_t max_batch, int threads, bool fuse = true);
   ~Model();
