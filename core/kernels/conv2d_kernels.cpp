@@ -88,10 +88,58 @@ int clamp_threads(int threads, int64_t work_items) {
 
 int64_t groups(const Conv2dGeometry& g) { return (g.batch + kWeightGradGroup - 1) / kWeightGradGroup; }
 
+// Forward over a band with shifted rows (Note [Shifted rows]): the rows, the result on the
+// Wp-wide grid [Cout, rows * Wp], and the weights reordered [KH][Cout][KW][Cin].
+bool forward_shifted(const Conv2dGeometry& g, const ChunkPlan& plan) { return plan.bands > 1 && use_shifted_rows(g); }
+int64_t shifted_floats(const Conv2dGeometry& g, const ChunkPlan& plan) {
+  const int64_t wp = g.out_w + g.kernel_w - 1;
+  return shifted_rows_floats(g, plan.rows) + g.out_channels * plan.rows * wp + g.out_channels * g.patch();
+}
+
 // Per-thread scratch: one chunk's col and one chunk's output or gradient [Cout, columns].
 int64_t per_thread_floats(const Conv2dGeometry& g, int threads) {
-  const int64_t cols = std::max(weight_plan(g).max_columns(g), pass_plan(g, threads).max_columns(g));
-  return (g.patch() * cols + g.out_channels * cols + 15) / 16 * 16;
+  const ChunkPlan pass = pass_plan(g, threads);
+  const int64_t cols = std::max(weight_plan(g).max_columns(g), pass.max_columns(g));
+  int64_t floats = g.patch() * cols + g.out_channels * cols;
+  if (forward_shifted(g, pass)) floats = std::max(floats, shifted_floats(g, pass));
+  return (floats + 15) / 16 * 16;
+}
+
+// weight [Cout, Cin, KH, KW] -> reordered [KH, Cout, KW, Cin], the A of the shifted-rows GEMMs.
+void reorder_weight(const Conv2dGeometry& g, const float* weight, float* reordered) {
+  for (int64_t kh = 0; kh < g.kernel_h; ++kh)
+    for (int64_t co = 0; co < g.out_channels; ++co)
+      for (int64_t kw = 0; kw < g.kernel_w; ++kw)
+        for (int64_t ci = 0; ci < g.in_channels; ++ci)
+          reordered[((kh * g.out_channels + co) * g.kernel_w + kw) * g.in_channels + ci] =
+              weight[((co * g.in_channels + ci) * g.kernel_h + kh) * g.kernel_w + kw];
+}
+
+// One band of one sample with shifted rows: z [Cout, rows * Wp] on the wide grid, then the
+// output rows from its first OW columns (+ bias, ReLU).
+void forward_band_shifted(const Conv2dGeometry& g, const float* input, const float* reordered, const float* bias,
+                          const Chunk& c, float* rows, float* z, float* output) {
+  const int64_t wp = g.out_w + g.kernel_w - 1, band_rows = c.oy1 - c.oy0, band = band_rows + g.kernel_h - 1;
+  const int64_t depth = g.kernel_w * g.in_channels, columns = band_rows * wp;
+  shifted_rows(g, input + c.n0 * g.in_channels * g.in_h * g.in_w, c.oy0, c.oy1, rows);
+  // z [Cout, columns] (+)= reordered[kh] [Cout, KW*Cin] * rows from column kh * Wp [KW*Cin, columns]
+  for (int64_t kh = 0; kh < g.kernel_h; ++kh)
+    gemm(Trans::no, Trans::no, g.out_channels, columns, depth, reordered + kh * g.out_channels * depth, depth,
+         rows + kh * wp, band * wp, kh == 0 ? 0.0f : 1.0f, z, columns);
+  for (int64_t co = 0; co < g.out_channels; ++co) {
+    const float b = bias != nullptr ? bias[co] : 0.0f;
+    for (int64_t r = 0; r < band_rows; ++r) {
+      const float* __restrict from = z + co * columns + r * wp;
+      float* __restrict o = output + ((c.n0 * g.out_channels + co) * g.out_h + c.oy0 + r) * g.out_w;
+      if (g.fused_relu) {
+#pragma omp simd
+        for (int64_t x = 0; x < g.out_w; ++x) o[x] = std::max(from[x] + b, 0.0f);
+      } else {
+#pragma omp simd
+        for (int64_t x = 0; x < g.out_w; ++x) o[x] = from[x] + b;
+      }
+    }
+  }
 }
 
 // One weight-gradient group's partial sums: dW^T [patch, Cout], then the bias [Cout].
@@ -173,13 +221,24 @@ int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads) {
 void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
                     float* output, float* scratch, int threads, uint8_t* pool_winners) {
   const ChunkPlan plan = pass_plan(g, threads);
+  const bool shifted = forward_shifted(g, plan);
 #pragma omp parallel num_threads(clamp_threads(threads, plan.count))
   {
     float* col = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
     float* z = col + g.patch() * plan.max_columns(g);
+    float* reordered = nullptr;
+    if (shifted) {
+      z = col + shifted_rows_floats(g, plan.rows);
+      reordered = z + g.out_channels * plan.rows * (g.out_w + g.kernel_w - 1);
+      reorder_weight(g, weight, reordered);
+    }
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < plan.count; ++i) {
       const Chunk c = plan.at(g, i);
+      if (shifted) {
+        forward_band_shifted(g, input, reordered, bias, c, col, z, output);
+        continue;
+      }
       const int64_t ld = (c.n1 - c.n0) * (c.oy1 - c.oy0) * g.out_w;
       chunk_im2col(g, input, c, col);
       // z [Cout, columns] = weight [Cout, patch] * col [patch, columns]

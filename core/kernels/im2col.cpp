@@ -232,6 +232,31 @@ void im2col(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy
   }
 }
 
+bool use_shifted_rows(const Conv2dGeometry& g) {
+  // Wide rows only: the junk columns are KW - 1 of every Wp.
+  return active_isa() == Isa::avx512 && g.stride_h == 1 && g.stride_w == 1 && g.out_w >= 32 && !g.fused_pool;
+}
+
+int64_t shifted_rows_floats(const Conv2dGeometry& g, int64_t band_rows) {
+  return g.in_channels * g.kernel_w * (band_rows + g.kernel_h - 1) * (g.out_w + g.kernel_w - 1);
+}
+
+void shifted_rows(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* rows) {
+  const int64_t wp = g.out_w + g.kernel_w - 1, band = oy1 - oy0 + g.kernel_h - 1;
+  // Input rows [y0, y1) of the band meet the image, the others are zero padding.
+  const int64_t first = oy0 - g.pad_top;
+  const int64_t y0 = std::clamp<int64_t>(-first, 0, band), y1 = std::clamp<int64_t>(g.in_h - first, y0, band);
+  for (int64_t kw = 0; kw < g.kernel_w; ++kw)
+    for (int64_t c = 0; c < g.in_channels; ++c) {
+      float* out = rows + (kw * g.in_channels + c) * band * wp;
+      const float* plane = image + c * g.in_h * g.in_w;
+      std::fill(out, out + y0 * wp, 0.0f);
+      tap_rows_avx512(plane + (first + y0) * g.in_w - g.pad_left + kw, g.in_w, y1 - y0, wp, g.pad_left - kw,
+                      g.in_w + g.pad_left - kw, out + y0 * wp);
+      std::fill(out + y1 * wp, out + band * wp, 0.0f);
+    }
+}
+
 void col2im(const Conv2dGeometry& g, const float* col, int64_t ld, int64_t oy0, int64_t oy1, bool accumulate,
             float* image) {
   if (active_isa() == Isa::avx512 && g.stride_h == 1 && g.stride_w == 1 && !small_plane(g, oy0, oy1)) {

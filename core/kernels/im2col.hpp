@@ -19,4 +19,20 @@ void im2col(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy
 void col2im(const Conv2dGeometry& g, const float* col, int64_t ld, int64_t oy0, int64_t oy1, bool accumulate,
             float* image);
 
+// Note [Shifted rows]
+// For a stride-1 convolution of a large image, forward needs far less than im2col: over output
+// rows [oy0, oy1) computed on a grid Wp = OW + KW - 1 wide (the last KW - 1 columns of each
+// row are junk, dropped afterwards), the GEMM depth row (kh, kw, c) is the padded input band of
+// channel c shifted by kh * Wp + kw. So only KW shifted copies of the band are made:
+// rows [Cin*KW, (oy1 - oy0 + KH - 1) * Wp], row (kw, c) = the band of channel c (input rows
+// from oy0 - pad_top, zero outside the image) shifted left by kw - pad_left; and the depth rows
+// for one kh are those rows read from column kh * Wp on, with one row stride: KH GEMMs of depth
+// KW * Cin. 2.4x less copying than im2col for 3x3 kernels on 56-pixel rows.
+// Whether forward uses shifted rows for this geometry (stride 1, rows of 32 or more, AVX-512).
+bool use_shifted_rows(const Conv2dGeometry& g);
+// Floats of the shifted rows of a band of band_rows output rows.
+int64_t shifted_rows_floats(const Conv2dGeometry& g, int64_t band_rows);
+// image [Cin, H, W] -> rows [KW * Cin, (oy1 - oy0 + KH - 1) * Wp] as above.
+void shifted_rows(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* rows);
+
 }  // namespace convoy
