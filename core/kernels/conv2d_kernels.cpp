@@ -211,6 +211,38 @@ void write_output(const Conv2dGeometry& g, const float* z, const float* bias, co
     }
 }
 
+// One band of one sample's weight gradient with shifted rows: the output gradient on the
+// Wp-wide grid (junk columns 0), then per kh partial rows (kh, kw, c) [KW*Cin, Cout] (+)=
+// rows from column kh * Wp [KW*Cin, columns] * grad^T [columns, Cout].
+void weights_band_shifted(const Conv2dGeometry& g, const float* input, const float* output, const float* output_grad,
+                          const Chunk& c, float beta, float* rows, float* grad, float* partial, float* bias_sums) {
+  const int64_t wp = g.out_w + g.kernel_w - 1, band_rows = c.oy1 - c.oy0, band = band_rows + g.kernel_h - 1;
+  const int64_t depth = g.kernel_w * g.in_channels, columns = band_rows * wp, cout = g.out_channels;
+  shifted_rows(g, input + c.n0 * g.in_channels * g.in_h * g.in_w, c.oy0, c.oy1, rows);
+  for (int64_t co = 0; co < cout; ++co) {
+    float sum = 0.0f;
+    for (int64_t r = 0; r < band_rows; ++r) {
+      const int64_t at = ((c.n0 * cout + co) * g.out_h + c.oy0 + r) * g.out_w;
+      const float* __restrict og = output_grad + at;
+      const float* __restrict y = output + at;
+      float* __restrict dst = grad + co * columns + r * wp;
+      if (g.fused_relu) {
+#pragma omp simd
+        for (int64_t x = 0; x < g.out_w; ++x) dst[x] = y[x] > 0.0f ? og[x] : 0.0f;
+      } else {
+        std::memcpy(dst, og, g.out_w * sizeof(float));
+      }
+      std::fill(dst + g.out_w, dst + wp, 0.0f);
+#pragma omp simd reduction(+ : sum)
+      for (int64_t x = 0; x < g.out_w; ++x) sum += dst[x];
+    }
+    bias_sums[co] += sum;
+  }
+  for (int64_t kh = 0; kh < g.kernel_h; ++kh)
+    gemm(Trans::no, Trans::yes, depth, cout, columns, rows + kh * wp, band * wp, grad, columns, beta,
+         partial + kh * depth * cout, cout);
+}
+
 }  // namespace
 
 int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads) {
@@ -282,11 +314,13 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
   const int64_t patch = g.patch(), cout = g.out_channels;
   const ChunkPlan plan = weight_plan(g);
   const int64_t group_count = groups(g);
+  // Partial rows are (c, kh, kw) with im2col, (kh, kw, c) with shifted rows.
+  const bool shifted = forward_shifted(g, plan);
   float* partials = scratch + static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads);
 #pragma omp parallel num_threads(clamp_threads(threads, group_count))
   {
     float* col = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
-    float* og = col + patch * plan.max_columns(g);
+    float* og = shifted ? col + shifted_rows_floats(g, plan.rows) : col + patch * plan.max_columns(g);
     // Note [Weight-gradient groups]: each group's partial dW^T [patch, Cout] sums its chunks
     // in order; written by one thread; the groups are added in a fixed tree below.
 #pragma omp for schedule(static)
@@ -299,11 +333,15 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
       const int64_t first = g0 * plan.bands / plan.samples, last = (g1 * plan.bands + plan.samples - 1) / plan.samples;
       for (int64_t i = first; i < last; ++i) {
         const Chunk c = plan.at(g, i);
+        const float beta = i == first ? 0.0f : 1.0f;
+        if (shifted) {
+          weights_band_shifted(g, input, output, output_grad, c, beta, col, og, partial, bias_sums);
+          continue;
+        }
         const int64_t ld = (c.n1 - c.n0) * (c.oy1 - c.oy0) * g.out_w;
         chunk_im2col(g, input, c, col);
         gather_output_grad(g, output, output_grad, pool_winners, c, og, bias_sums);
         // partial [patch, Cout] (+)= col [patch, columns] * output_grad^T [columns, Cout]
-        const float beta = i == first ? 0.0f : 1.0f;
         if (prefer_gemm_dots(patch, cout, ld))
           gemm_dots(patch, cout, ld, col, ld, og, ld, beta, partial, cout);
         else
@@ -320,7 +358,13 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
 #pragma omp for schedule(static)
     for (int64_t co = 0; co < cout; ++co) {
       float* wg = weight_grad + co * patch;
-      for (int64_t k = 0; k < patch; ++k) wg[k] += partials[k * cout + co];
+      if (shifted) {
+        const int64_t taps = g.kernel_h * g.kernel_w;
+        for (int64_t ci = 0; ci < g.in_channels; ++ci)
+          for (int64_t t = 0; t < taps; ++t) wg[ci * taps + t] += partials[(t * g.in_channels + ci) * cout + co];
+      } else {
+        for (int64_t k = 0; k < patch; ++k) wg[k] += partials[k * cout + co];
+      }
       if (bias_grad != nullptr) bias_grad[co] += partials[patch * cout + co];
     }
   }
