@@ -211,6 +211,49 @@ void write_output(const Conv2dGeometry& g, const float* z, const float* bias, co
     }
 }
 
+// The output gradient of a band on the Wp-wide grid: grad [Cout, rows * Wp], masked by the
+// fused ReLU, junk columns 0. Adds per-channel sums to bias_sums if it is not null.
+void gather_wide(const Conv2dGeometry& g, const float* output, const float* output_grad, const Chunk& c, float* grad,
+                 float* bias_sums) {
+  const int64_t wp = g.out_w + g.kernel_w - 1, band_rows = c.oy1 - c.oy0, columns = band_rows * wp;
+  for (int64_t co = 0; co < g.out_channels; ++co) {
+    float sum = 0.0f;
+    for (int64_t r = 0; r < band_rows; ++r) {
+      const int64_t at = ((c.n0 * g.out_channels + co) * g.out_h + c.oy0 + r) * g.out_w;
+      const float* __restrict og = output_grad + at;
+      float* __restrict dst = grad + co * columns + r * wp;
+      if (g.fused_relu) {
+        const float* __restrict y = output + at;
+#pragma omp simd
+        for (int64_t x = 0; x < g.out_w; ++x) dst[x] = y[x] > 0.0f ? og[x] : 0.0f;
+      } else {
+        std::memcpy(dst, og, g.out_w * sizeof(float));
+      }
+      std::fill(dst + g.out_w, dst + wp, 0.0f);
+      if (bias_sums == nullptr) continue;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t x = 0; x < g.out_w; ++x) sum += dst[x];
+    }
+    if (bias_sums != nullptr) bias_sums[co] += sum;
+  }
+}
+
+// One band of one sample's input gradient with shifted rows (the adjoint of
+// forward_band_shifted): rows [KW*Cin, band * Wp] = the sum over kh of reordered[kh]^T
+// [KW*Cin, Cout] * grad [Cout, rows * Wp] placed from column kh * Wp, then folded back onto the
+// input rows. The first band overwrites the sample's gradient, the others add to it.
+void data_band_shifted(const Conv2dGeometry& g, const float* output, const float* output_grad,
+                       const float* reordered, const Chunk& c, float* rows, float* grad, float* input_grad) {
+  const int64_t wp = g.out_w + g.kernel_w - 1, band_rows = c.oy1 - c.oy0, band = band_rows + g.kernel_h - 1;
+  const int64_t depth = g.kernel_w * g.in_channels, columns = band_rows * wp;
+  gather_wide(g, output, output_grad, c, grad, nullptr);
+  std::fill(rows, rows + depth * band * wp, 0.0f);
+  for (int64_t kh = 0; kh < g.kernel_h; ++kh)
+    gemm(Trans::yes, Trans::no, depth, columns, g.out_channels, reordered + kh * g.out_channels * depth, depth, grad,
+         columns, 1.0f, rows + kh * wp, band * wp);
+  shifted_rows_adjoint(g, rows, c.oy0, c.oy1, c.oy0 > 0, input_grad + c.n0 * g.in_channels * g.in_h * g.in_w);
+}
+
 // One band of one sample's weight gradient with shifted rows: the output gradient on the
 // Wp-wide grid (junk columns 0), then per kh partial rows (kh, kw, c) [KW*Cin, Cout] (+)=
 // rows from column kh * Wp [KW*Cin, columns] * grad^T [columns, Cout].
@@ -219,25 +262,7 @@ void weights_band_shifted(const Conv2dGeometry& g, const float* input, const flo
   const int64_t wp = g.out_w + g.kernel_w - 1, band_rows = c.oy1 - c.oy0, band = band_rows + g.kernel_h - 1;
   const int64_t depth = g.kernel_w * g.in_channels, columns = band_rows * wp, cout = g.out_channels;
   shifted_rows(g, input + c.n0 * g.in_channels * g.in_h * g.in_w, c.oy0, c.oy1, rows);
-  for (int64_t co = 0; co < cout; ++co) {
-    float sum = 0.0f;
-    for (int64_t r = 0; r < band_rows; ++r) {
-      const int64_t at = ((c.n0 * cout + co) * g.out_h + c.oy0 + r) * g.out_w;
-      const float* __restrict og = output_grad + at;
-      const float* __restrict y = output + at;
-      float* __restrict dst = grad + co * columns + r * wp;
-      if (g.fused_relu) {
-#pragma omp simd
-        for (int64_t x = 0; x < g.out_w; ++x) dst[x] = y[x] > 0.0f ? og[x] : 0.0f;
-      } else {
-        std::memcpy(dst, og, g.out_w * sizeof(float));
-      }
-      std::fill(dst + g.out_w, dst + wp, 0.0f);
-#pragma omp simd reduction(+ : sum)
-      for (int64_t x = 0; x < g.out_w; ++x) sum += dst[x];
-    }
-    bias_sums[co] += sum;
-  }
+  gather_wide(g, output, output_grad, c, grad, bias_sums);
   for (int64_t kh = 0; kh < g.kernel_h; ++kh)
     gemm(Trans::no, Trans::yes, depth, cout, columns, rows + kh * wp, band * wp, grad, columns, beta,
          partial + kh * depth * cout, cout);
@@ -288,14 +313,25 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
   // A sample's bands add into overlapping input rows, so one thread takes all of a sample's
   // chunks: the work items are whole samples' chunks.
   const int64_t items = plan.count / plan.bands;
+  const bool shifted = forward_shifted(g, plan);
 #pragma omp parallel num_threads(clamp_threads(threads, items))
   {
     float* col = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
     float* og = col + g.patch() * plan.max_columns(g);
+    float* reordered = nullptr;
+    if (shifted) {
+      og = col + shifted_rows_floats(g, plan.rows);
+      reordered = og + g.out_channels * plan.rows * (g.out_w + g.kernel_w - 1);
+      reorder_weight(g, weight, reordered);
+    }
 #pragma omp for schedule(static)
     for (int64_t item = 0; item < items; ++item) {
       for (int64_t i = item * plan.bands; i < (item + 1) * plan.bands; ++i) {
         const Chunk c = plan.at(g, i);
+        if (shifted) {
+          data_band_shifted(g, output, output_grad, reordered, c, col, og, input_grad);
+          continue;
+        }
         const int64_t per_sample = (c.oy1 - c.oy0) * g.out_w, ld = (c.n1 - c.n0) * per_sample;
         gather_output_grad(g, output, output_grad, pool_winners, c, og, nullptr);
         // col [patch, columns] = weight^T [patch, Cout] * output_grad [Cout, columns]

@@ -34,5 +34,10 @@ bool use_shifted_rows(const Conv2dGeometry& g);
 int64_t shifted_rows_floats(const Conv2dGeometry& g, int64_t band_rows);
 // image [Cin, H, W] -> rows [KW * Cin, (oy1 - oy0 + KH - 1) * Wp] as above.
 void shifted_rows(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* rows);
+// The adjoint: image [Cin, H, W] gets, for every pixel of the band's input rows, the sum over kw
+// of the entries of rows that shifted_rows would have copied from it; accumulate adds to those
+// rows, otherwise they are overwritten and the image's other rows set to 0.
+void shifted_rows_adjoint(const Conv2dGeometry& g, const float* rows, int64_t oy0, int64_t oy1, bool accumulate,
+                          float* image);
 
 }  // namespace convoy
