@@ -2,6 +2,8 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+
 namespace convoy {
 namespace {
 
@@ -128,12 +130,50 @@ __attribute__((target("avx2"))) void pack_transposed_avx2(const float* src, int6
   }
 }
 
+// AVX-512: 16 x 16 transposes (four shuffle stages). Rows past `rows` are zero registers, so
+// the panel's zero fill is free, and each depth step's row is one (masked) store: against the
+// AVX2 pack's two 16-byte stores per 8 floats this halves the stores, the bottleneck.
+__attribute__((target("avx512f"))) void pack_transposed_avx512(const float* src, int64_t ld, int64_t rows, int64_t kc,
+                                                               int64_t width, float* out) {
+  for (int64_t i0 = 0; i0 < width; i0 += 16) {
+    const int64_t live = std::clamp<int64_t>(rows - i0, 0, 16);
+    const __mmask16 lanes = static_cast<__mmask16>(width - i0 >= 16 ? 0xFFFF : (1u << (width - i0)) - 1);
+    for (int64_t p = 0; p < kc; p += 16) {
+      const int64_t depth = std::min<int64_t>(16, kc - p);
+      const __mmask16 steps = static_cast<__mmask16>(depth == 16 ? 0xFFFF : (1u << depth) - 1);
+      __m512 r[16], t[16];
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < live ? _mm512_maskz_loadu_ps(steps, src + (i0 + i) * ld + p) : _mm512_setzero_ps();
+      for (int i = 0; i < 8; ++i) {  // pairs of rows, 32-bit interleave
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+      }
+      for (int i = 0; i < 4; ++i) {  // quads of rows, 64-bit pairs
+        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+      }
+      for (int i = 0; i < 2; ++i)  // 128-bit lanes of eight rows
+        for (int j = 0; j < 4; ++j) {
+          t[8 * i + j] = _mm512_shuffle_f32x4(r[8 * i + j], r[8 * i + 4 + j], 0x88);
+          t[8 * i + 4 + j] = _mm512_shuffle_f32x4(r[8 * i + j], r[8 * i + 4 + j], 0xDD);
+        }
+      for (int j = 0; j < 8; ++j) {  // and of all sixteen: r[q] is depth step p + q
+        r[j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0x88);
+        r[8 + j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0xDD);
+      }
+      for (int64_t q = 0; q < depth; ++q) _mm512_mask_storeu_ps(out + (p + q) * width + i0, lanes, r[q]);
+    }
+  }
+}
+
 }  // namespace
 
 MicroKernelInfo microkernel_for(Isa isa) {
   switch (isa) {
     case Isa::avx512:
-      return {kMr512, kNr512, kernel_avx512<kMr512>, pack_transposed_avx2, kMrShort512, kernel_avx512<kMrShort512>};
+      return {kMr512, kNr512, kernel_avx512<kMr512>, pack_transposed_avx512, kMrShort512, kernel_avx512<kMrShort512>};
     case Isa::avx2:
       return {kMr256, kNr256, kernel_avx2<kMr256>, pack_transposed_avx2, kMrShort256, kernel_avx2<kMrShort256>};
     case Isa::generic: break;
