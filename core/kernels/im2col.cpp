@@ -77,6 +77,30 @@ __attribute__((target("avx512f"))) void col2im_plane_avx512(const Conv2dGeometry
     std::fill(plane, plane + iy0 * g.in_w, 0.0f);
     std::fill(plane + iy1 * g.in_w, plane + g.in_h * g.in_w, 0.0f);
   }
+  if (g.kernel_w == 3 && table) {
+    // The common 3-wide kernel: one accumulator per kernel column, so three short chains of
+    // dependent adds instead of one of 3 * KH, and no per-tap address or mask arithmetic.
+    const int64_t shift0 = g.pad_left;
+    for (int64_t iy = iy0; iy < iy1; ++iy) {
+      const int64_t kh0 = std::max<int64_t>(0, iy + g.pad_top - oy1 + 1);
+      const int64_t kh1 = std::min<int64_t>(g.kernel_h, iy + g.pad_top - oy0 + 1);
+      for (int64_t v = 0; v < pieces; ++v) {
+        const int64_t x = 16 * v;
+        const __mmask16 store = static_cast<__mmask16>(lane_range(0, g.in_w - x));
+        const __mmask16 m0 = masks[v], m1 = masks[pieces + v], m2 = masks[2 * pieces + v];
+        __m512 a0 = accumulate ? _mm512_maskz_loadu_ps(store, plane + iy * g.in_w + x) : _mm512_setzero_ps();
+        __m512 a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps();
+        for (int64_t kh = kh0; kh < kh1; ++kh) {
+          const float* row = taps + kh * 3 * ld + (iy + g.pad_top - kh - oy0) * g.out_w + x + shift0;
+          a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(m0, row));
+          a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps(m1, row + ld - 1));
+          a2 = _mm512_add_ps(a2, _mm512_maskz_loadu_ps(m2, row + 2 * ld - 2));
+        }
+        _mm512_mask_storeu_ps(plane + iy * g.in_w + x, store, _mm512_add_ps(_mm512_add_ps(a0, a1), a2));
+      }
+    }
+    return;
+  }
   for (int64_t iy = iy0; iy < iy1; ++iy)
     for (int64_t v = 0; v < pieces; ++v) {
       const int64_t x = 16 * v;

@@ -72,6 +72,7 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 5, 7, 6, 4, 2, 3, 1, 1, 1, 0, 1),     // 2x3, asymmetric padding
                       make(9, 16, 5, 5, 33, 1, 1, 1, 0, 0, 0, 0),   // 1x1: a plain GEMM
                       make(12, 32, 13, 13, 64, 3, 3, 1, 0, 0, 0, 0),  // keras-cnn's middle layer, 1.5 groups
+                      make(3, 5, 12, 14, 7, 3, 3, 1, 1, 1, 1, 1),     // 3x3 `same`, narrow rows
                       make(3, 3, 36, 37, 5, 3, 3, 1, 1, 1, 1, 1),     // large output: chunks are bands of rows
                       make(2, 2, 70, 70, 3, 3, 3, 2, 1, 1, 1, 1),     // bands with stride 2
                       make(2, 4, 40, 45, 6, 5, 5, 1, 2, 2, 2, 2),     // wide rows: forward by shifted rows, 5x5
