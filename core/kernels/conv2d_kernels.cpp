@@ -115,6 +115,22 @@ void reorder_weight(const Conv2dGeometry& g, const float* weight, float* reorder
               weight[((co * g.in_channels + ci) * g.kernel_h + kh) * g.kernel_w + kw];
 }
 
+// One thread's part of the scratch (per_thread_floats): the im2col matrix or the shifted rows,
+// then the chunk's output or gradient, then (shifted rows) the reordered weights.
+struct ThreadScratch {
+  float* col;
+  float* chunk;
+  float* reordered;
+};
+
+ThreadScratch thread_scratch(const Conv2dGeometry& g, const ChunkPlan& plan, float* scratch, int threads,
+                             bool shifted) {
+  float* col = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
+  if (!shifted) return {col, col + g.patch() * plan.max_columns(g), nullptr};
+  float* chunk = col + shifted_rows_floats(g, plan.rows);
+  return {col, chunk, chunk + g.out_channels * plan.rows * (g.out_w + g.kernel_w - 1)};
+}
+
 // One band of one sample with shifted rows: z [Cout, rows * Wp] on the wide grid, then the
 // output rows from its first OW columns (+ bias, ReLU).
 void forward_band_shifted(const Conv2dGeometry& g, const float* input, const float* reordered, const float* bias,
@@ -281,19 +297,14 @@ void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* we
   const bool shifted = forward_shifted(g, plan);
 #pragma omp parallel num_threads(clamp_threads(threads, plan.count))
   {
-    float* col = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
-    float* z = col + g.patch() * plan.max_columns(g);
-    float* reordered = nullptr;
-    if (shifted) {
-      z = col + shifted_rows_floats(g, plan.rows);
-      reordered = z + g.out_channels * plan.rows * (g.out_w + g.kernel_w - 1);
-      reorder_weight(g, weight, reordered);
-    }
+    const ThreadScratch ts = thread_scratch(g, plan, scratch, threads, shifted);
+    float *col = ts.col, *z = ts.chunk;
+    if (shifted) reorder_weight(g, weight, ts.reordered);
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < plan.count; ++i) {
       const Chunk c = plan.at(g, i);
       if (shifted) {
-        forward_band_shifted(g, input, reordered, bias, c, col, z, output);
+        forward_band_shifted(g, input, ts.reordered, bias, c, col, z, output);
         continue;
       }
       const int64_t ld = (c.n1 - c.n0) * (c.oy1 - c.oy0) * g.out_w;
@@ -316,20 +327,15 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
   const bool shifted = forward_shifted(g, plan);
 #pragma omp parallel num_threads(clamp_threads(threads, items))
   {
-    float* col = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
-    float* og = col + g.patch() * plan.max_columns(g);
-    float* reordered = nullptr;
-    if (shifted) {
-      og = col + shifted_rows_floats(g, plan.rows);
-      reordered = og + g.out_channels * plan.rows * (g.out_w + g.kernel_w - 1);
-      reorder_weight(g, weight, reordered);
-    }
+    const ThreadScratch ts = thread_scratch(g, plan, scratch, threads, shifted);
+    float *col = ts.col, *og = ts.chunk;
+    if (shifted) reorder_weight(g, weight, ts.reordered);
 #pragma omp for schedule(static)
     for (int64_t item = 0; item < items; ++item) {
       for (int64_t i = item * plan.bands; i < (item + 1) * plan.bands; ++i) {
         const Chunk c = plan.at(g, i);
         if (shifted) {
-          data_band_shifted(g, output, output_grad, reordered, c, col, og, input_grad);
+          data_band_shifted(g, output, output_grad, ts.reordered, c, col, og, input_grad);
           continue;
         }
         const int64_t per_sample = (c.oy1 - c.oy0) * g.out_w, ld = (c.n1 - c.n0) * per_sample;
@@ -355,8 +361,8 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
   float* partials = scratch + static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads);
 #pragma omp parallel num_threads(clamp_threads(threads, group_count))
   {
-    float* col = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
-    float* og = shifted ? col + shifted_rows_floats(g, plan.rows) : col + patch * plan.max_columns(g);
+    const ThreadScratch ts = thread_scratch(g, plan, scratch, threads, shifted);
+    float *col = ts.col, *og = ts.chunk;
     // Note [Weight-gradient groups]: each group's partial dW^T [patch, Cout] sums its chunks
     // in order; written by one thread; the groups are added in a fixed tree below.
 #pragma omp for schedule(static)
