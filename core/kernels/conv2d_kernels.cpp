@@ -263,10 +263,11 @@ void data_band_shifted(const Conv2dGeometry& g, const float* output, const float
   const int64_t wp = g.out_w + g.kernel_w - 1, band_rows = c.oy1 - c.oy0, band = band_rows + g.kernel_h - 1;
   const int64_t depth = g.kernel_w * g.in_channels, columns = band_rows * wp;
   gather_wide(g, output, output_grad, c, grad, nullptr);
-  std::fill(rows, rows + depth * band * wp, 0.0f);
+  // kh = 0 overwrites columns [0, columns); the last KH - 1 rows' worth only the later kh reach.
+  for (int64_t i = 0; i < depth; ++i) std::fill(rows + i * band * wp + columns, rows + (i + 1) * band * wp, 0.0f);
   for (int64_t kh = 0; kh < g.kernel_h; ++kh)
     gemm(Trans::yes, Trans::no, depth, columns, g.out_channels, reordered + kh * g.out_channels * depth, depth, grad,
-         columns, 1.0f, rows + kh * wp, band * wp);
+         columns, kh == 0 ? 0.0f : 1.0f, rows + kh * wp, band * wp);
   shifted_rows_adjoint(g, rows, c.oy0, c.oy1, c.oy0 > 0, input_grad + c.n0 * g.in_channels * g.in_h * g.in_w);
 }
 
