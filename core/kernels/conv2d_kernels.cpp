@@ -158,7 +158,8 @@ void forward_band_shifted(const Conv2dGeometry& g, const float* input, const flo
   }
 }
 
-// One weight-gradient group's partial sums: dW^T [patch, Cout], then the bias [Cout].
+// One weight-gradient group's partial sums: dW^T [patch, Cout] (dW [Cout, patch] with shifted
+// rows), then the bias [Cout].
 int64_t partial_floats(const Conv2dGeometry& g) { return (g.patch() + 1) * g.out_channels; }
 
 // im2col of every sample of the chunk, side by side in col [patch, columns].
@@ -271,18 +272,21 @@ void data_band_shifted(const Conv2dGeometry& g, const float* output, const float
   shifted_rows_adjoint(g, rows, c.oy0, c.oy1, c.oy0 > 0, input_grad + c.n0 * g.in_channels * g.in_h * g.in_w);
 }
 
-// One band of one sample's weight gradient with shifted rows: the output gradient on the
-// Wp-wide grid (junk columns 0), then per kh partial rows (kh, kw, c) [KW*Cin, Cout] (+)=
-// rows from column kh * Wp [KW*Cin, columns] * grad^T [columns, Cout].
+// One band of one sample's weight gradient with the transposed band (Note [Shifted rows]): the
+// output gradient on the Wp-wide grid (junk columns 0) times the band, pixel-major.
 void weights_band_shifted(const Conv2dGeometry& g, const float* input, const float* output, const float* output_grad,
                           const Chunk& c, float beta, float* rows, float* grad, float* partial, float* bias_sums) {
   const int64_t wp = g.out_w + g.kernel_w - 1, band_rows = c.oy1 - c.oy0, band = band_rows + g.kernel_h - 1;
   const int64_t depth = g.kernel_w * g.in_channels, columns = band_rows * wp, cout = g.out_channels;
-  shifted_rows(g, input + c.n0 * g.in_channels * g.in_h * g.in_w, c.oy0, c.oy1, rows);
+  const int64_t length = band * wp + g.kernel_w - 1;
+  float* transposed = rows + g.in_channels * length;
+  transposed_band(g, input + c.n0 * g.in_channels * g.in_h * g.in_w, c.oy0, c.oy1, rows, transposed);
   gather_wide(g, output, output_grad, c, grad, bias_sums);
+  // partial [Cout, (kh, kw, c)]: per kh, [Cout, KW*Cin] (+)= grad [Cout, columns] *
+  // the transposed band from row kh * Wp [columns, KW*Cin] (row stride Cin).
   for (int64_t kh = 0; kh < g.kernel_h; ++kh)
-    gemm(Trans::no, Trans::yes, depth, cout, columns, rows + kh * wp, band * wp, grad, columns, beta,
-         partial + kh * depth * cout, cout);
+    gemm(Trans::no, Trans::no, cout, depth, columns, grad, columns, transposed + kh * wp * g.in_channels,
+         g.in_channels, beta, partial + kh * depth, g.patch());
 }
 
 }  // namespace
@@ -357,7 +361,7 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
   const int64_t patch = g.patch(), cout = g.out_channels;
   const ChunkPlan plan = weight_plan(g);
   const int64_t group_count = groups(g);
-  // Partial rows are (c, kh, kw) with im2col, (kh, kw, c) with shifted rows.
+  // Partials are dW^T [(c, kh, kw), Cout] with im2col, dW [Cout, (kh, kw, c)] with shifted rows.
   const bool shifted = forward_shifted(g, plan);
   float* partials = scratch + static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads);
 #pragma omp parallel num_threads(clamp_threads(threads, group_count))
@@ -403,8 +407,9 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
       float* wg = weight_grad + co * patch;
       if (shifted) {
         const int64_t taps = g.kernel_h * g.kernel_w;
+        const float* row = partials + co * patch;
         for (int64_t ci = 0; ci < g.in_channels; ++ci)
-          for (int64_t t = 0; t < taps; ++t) wg[ci * taps + t] += partials[(t * g.in_channels + ci) * cout + co];
+          for (int64_t t = 0; t < taps; ++t) wg[ci * taps + t] += row[t * g.in_channels + ci];
       } else {
         for (int64_t k = 0; k < patch; ++k) wg[k] += partials[k * cout + co];
       }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/kernels/cpu_features.hpp"
+#include "core/kernels/gemm_microkernels.hpp"
 
 namespace convoy {
 namespace {
@@ -280,7 +281,26 @@ bool use_shifted_rows(const Conv2dGeometry& g) {
 }
 
 int64_t shifted_rows_floats(const Conv2dGeometry& g, int64_t band_rows) {
-  return g.in_channels * g.kernel_w * (band_rows + g.kernel_h - 1) * (g.out_w + g.kernel_w - 1);
+  const int64_t band_floats = (band_rows + g.kernel_h - 1) * (g.out_w + g.kernel_w - 1);
+  return g.in_channels * std::max(g.kernel_w * band_floats, 2 * (band_floats + g.kernel_w + 15));
+}
+
+void transposed_band(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* scratch,
+                     float* transposed) {
+  const int64_t wp = g.out_w + g.kernel_w - 1, band = oy1 - oy0 + g.kernel_h - 1;
+  const int64_t length = band * wp + g.kernel_w - 1;  // the last pixel's KW - 1 neighbours: zeros
+  const int64_t first = oy0 - g.pad_top;
+  const int64_t y0 = std::clamp<int64_t>(-first, 0, band), y1 = std::clamp<int64_t>(g.in_h - first, y0, band);
+  // The padded band [Cin, length], channel by channel, then transposed.
+  for (int64_t c = 0; c < g.in_channels; ++c) {
+    float* out = scratch + c * length;
+    const float* plane = image + c * g.in_h * g.in_w;
+    std::fill(out, out + y0 * wp, 0.0f);
+    tap_rows_avx512(plane + (first + y0) * g.in_w - g.pad_left, g.in_w, y1 - y0, wp, g.pad_left, g.in_w + g.pad_left,
+                    out + y0 * wp);
+    std::fill(out + y1 * wp, out + length, 0.0f);
+  }
+  microkernel_for(active_isa()).pack_transposed(scratch, length, g.in_channels, length, g.in_channels, transposed);
 }
 
 void shifted_rows(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* rows) {

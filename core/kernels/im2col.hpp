@@ -30,7 +30,16 @@ void col2im(const Conv2dGeometry& g, const float* col, int64_t ld, int64_t oy0, 
 // KW * Cin. 2.4x less copying than im2col for 3x3 kernels on 56-pixel rows.
 // Whether forward uses shifted rows for this geometry (stride 1, rows of 32 or more, AVX-512).
 bool use_shifted_rows(const Conv2dGeometry& g);
-// Floats of the shifted rows of a band of band_rows output rows.
+// The weight gradient wants the band pixel-major instead: transposed [band * Wp + KW - 1, Cin],
+// row j = every channel's value at band position j, so that the depth rows (kw, c) for one kh
+// are, for pixel j, the Cin * KW consecutive floats from row j + kh * Wp: one row-major matrix
+// with a row stride of Cin, read in place by the GEMM, and one transpose per band instead of
+// one per kh.
+void transposed_band(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* scratch,
+                     float* transposed);
+
+// Floats of the shifted rows of a band of band_rows output rows (also enough for
+// transposed_band's scratch and result).
 int64_t shifted_rows_floats(const Conv2dGeometry& g, int64_t band_rows);
 // image [Cin, H, W] -> rows [KW * Cin, (oy1 - oy0 + KH - 1) * Wp] as above.
 void shifted_rows(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* rows);
