@@ -1,10 +1,9 @@
 #include "core/kernels/gemm_dots.hpp"
 
-#include <immintrin.h>
-
 #include <algorithm>
 
 #include "core/kernels/cpu_features.hpp"
+#include "core/kernels/simd.hpp"
 
 namespace convoy {
 namespace {

@@ -1,8 +1,8 @@
 #include "core/kernels/gemm_microkernels.hpp"
 
-#include <immintrin.h>
-
 #include <algorithm>
+
+#include "core/kernels/simd.hpp"
 
 namespace convoy {
 namespace {

@@ -1,11 +1,10 @@
 #include "core/kernels/im2col.hpp"
 
-#include <immintrin.h>
-
 #include <algorithm>
 
 #include "core/kernels/cpu_features.hpp"
 #include "core/kernels/gemm_microkernels.hpp"
+#include "core/kernels/simd.hpp"
 
 namespace convoy {
 namespace {
