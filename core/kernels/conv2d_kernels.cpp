@@ -135,13 +135,19 @@ ThreadScratch thread_scratch(const Conv2dGeometry& g, const ChunkPlan& plan, flo
 // output rows from its first OW columns (+ bias, ReLU).
 void forward_band_shifted(const Conv2dGeometry& g, const float* input, const float* reordered, const float* bias,
                           const Chunk& c, float* rows, float* z, float* output) {
-  const int64_t wp = g.out_w + g.kernel_w - 1, band_rows = c.oy1 - c.oy0, band = band_rows + g.kernel_h - 1;
+  const int64_t wp = g.out_w + g.kernel_w - 1, band_rows = c.oy1 - c.oy0;
   const int64_t depth = g.kernel_w * g.in_channels, columns = band_rows * wp;
-  shifted_rows(g, input + c.n0 * g.in_channels * g.in_h * g.in_w, c.oy0, c.oy1, rows);
-  // z [Cout, columns] (+)= reordered[kh] [Cout, KW*Cin] * rows from column kh * Wp [KW*Cin, columns]
-  for (int64_t kh = 0; kh < g.kernel_h; ++kh)
-    gemm(Trans::no, Trans::no, g.out_channels, columns, depth, reordered + kh * g.out_channels * depth, depth,
-         rows + kh * wp, band * wp, kh == 0 ? 0.0f : 1.0f, z, columns);
+  // The shifted rows as views of one padded copy of the band, through a row table per kh:
+  // z [Cout, columns] (+)= reordered[kh] [Cout, KW*Cin] * rows (kw, c) from column kh * Wp.
+  const int64_t length = padded_band_length(g, band_rows);
+  padded_band(g, input + c.n0 * g.in_channels * g.in_h * g.in_w, c.oy0, c.oy1, rows);
+  const float** table = reinterpret_cast<const float**>(rows + (g.in_channels * length + 1) / 2 * 2);
+  for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+    for (int64_t kw = 0; kw < g.kernel_w; ++kw)
+      for (int64_t ci = 0; ci < g.in_channels; ++ci) table[kw * g.in_channels + ci] = rows + ci * length + kh * wp + kw;
+    gemm_rows(g.out_channels, columns, depth, reordered + kh * g.out_channels * depth, depth, table,
+              kh == 0 ? 0.0f : 1.0f, z, columns);
+  }
   for (int64_t co = 0; co < g.out_channels; ++co) {
     const float b = bias != nullptr ? bias[co] : 0.0f;
     for (int64_t r = 0; r < band_rows; ++r) {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "core/error.hpp"
 #include "core/kernels/cpu_features.hpp"
 #include "core/kernels/gemm_microkernels.hpp"
 #include "core/tensor.hpp"
@@ -177,12 +178,80 @@ void gemm_serial(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, 
   }
 }
 
+// Note [GEMM row tiles] applies as in gemm_serial; B is read in place through the row table,
+// except the last, partial strip, which is copied into a zero-padded panel.
+void gemm_rows_serial(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* const* rows,
+                      float beta, float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (beta == 0.0f)
+      for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
+  const MicroKernelInfo mk = microkernel_for(active_isa());
+  CONVOY_ASSERT(mk.kernel_rows != nullptr, "gemm_rows needs row-table microkernels");
+  const int64_t mr = mk.mr, nr = mk.nr;
+  PackBuffers& buf = buffers();
+  const int64_t mc_max = std::min(kMc, (m + mr - 1) / mr * mr);
+  const int64_t kc_max = (k + (k + kKc - 1) / kKc - 1) / ((k + kKc - 1) / kKc);
+  float* bpack = buf.get_b(nr * kc_max);
+  float* apack = buf.get_a(mc_max * kc_max);
+  alignas(64) float edge[32 * 16];
+  const int64_t full = n / nr * nr;
+  for (int64_t pc = 0; pc < k; pc += kc_max) {
+    const int64_t kc = std::min(kc_max, k - pc);
+    const bool accumulate = pc > 0 || beta != 0.0f;
+    if (full < n)
+      for (int64_t p = 0; p < kc; ++p) {
+        std::memcpy(bpack + p * nr, rows[pc + p] + full, (n - full) * sizeof(float));
+        std::fill(bpack + p * nr + (n - full), bpack + (p + 1) * nr, 0.0f);
+      }
+    for (int64_t ic = 0; ic < m; ic += kMc) {
+      const int64_t mc = std::min(kMc, m - ic);
+      RowTile tiles[kMc];
+      const int64_t tile_count = row_tiles(mc, mk, tiles);
+      for (int64_t t = 0; t < tile_count; ++t)
+        pack_a_panel(Trans::no, a, lda, ic + tiles[t].row, std::min(tiles[t].height, mc - tiles[t].row), pc, kc,
+                     tiles[t].height, mk.pack_transposed, apack + tiles[t].row * kc);
+      for (int64_t jr = 0; jr < n; jr += nr) {
+        const int64_t cols = std::min(nr, n - jr);
+        for (int64_t t = 0; t < tile_count; ++t) {
+          const RowTile& tile = tiles[t];
+          const bool tall = tile.height == mk.mr;
+          const float* panel = apack + tile.row * kc;
+          const int64_t height = std::min(tile.height, mc - tile.row);
+          float* out = c + (ic + tile.row) * ldc + jr;
+          if (jr < full && height == tile.height) {
+            (tall ? mk.kernel_rows : mk.kernel_rows_short)(kc, panel, rows + pc, jr, out, ldc, accumulate);
+            continue;
+          }
+          // An edge: the partial strip from its panel, or a short block of rows, via the edge tile.
+          if (jr < full)
+            (tall ? mk.kernel_rows : mk.kernel_rows_short)(kc, panel, rows + pc, jr, edge, nr, false);
+          else
+            (tall ? mk.kernel : mk.kernel_short)(kc, panel, bpack, nr, edge, nr, false);
+          for (int64_t i = 0; i < height; ++i)
+            for (int64_t j = 0; j < cols; ++j)
+              out[i * ldc + j] = accumulate ? out[i * ldc + j] + edge[i * nr + j] : edge[i * nr + j];
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   gemm_serial(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
+
+void gemm_rows(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* const* rows, float beta,
+               float* c, int64_t ldc) {
+  gemm_rows_serial(m, n, k, a, lda, rows, beta, c, ldc);
+}
+
+bool gemm_rows_supported() { return microkernel_for(active_isa()).kernel_rows != nullptr; }
 
 void gemm_parallel(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const float* a,
                    int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads) {

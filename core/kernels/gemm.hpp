@@ -20,4 +20,12 @@ void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const f
 void gemm_parallel(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const float* a,
                    int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads);
 
+// C[m, n] = beta * C + A[m, k] * B[k, n] where B's row p is the n floats at rows[p] (any
+// addresses: Note [Shifted rows] reads a convolution's input through it without copying).
+// A row-major with row stride lda. Serial. Needs an ISA with row-table microkernels
+// (gemm_rows_supported); the sums run in the same order as gemm's.
+void gemm_rows(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* const* rows, float beta,
+               float* c, int64_t ldc);
+bool gemm_rows_supported();
+
 }  // namespace convoy

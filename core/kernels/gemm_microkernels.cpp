@@ -12,15 +12,17 @@ namespace {
 // on the last 4 rows.
 constexpr int64_t kMr512 = 12, kMrShort512 = 8, kNr512 = 32;
 
-template <int R>
-__attribute__((target("avx512f,fma"))) void kernel_avx512(int64_t k, const float* a, const float* b, int64_t ldb,
-                                                          float* c, int64_t ldc, bool accumulate) {
+// The tile loop, with B's row p at row_of(p): a constant stride, or a table of row addresses.
+template <int R, typename RowOf>
+__attribute__((target("avx512f,fma"), always_inline)) inline void tile_avx512(int64_t k, const float* a, RowOf row_of,
+                                                                              float* c, int64_t ldc, bool accumulate) {
   __m512 acc0[R], acc1[R];
 #pragma GCC unroll 12
   for (int i = 0; i < R; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
   for (int64_t p = 0; p < k; ++p) {
-    const __m512 b0 = _mm512_loadu_ps(b + p * ldb);
-    const __m512 b1 = _mm512_loadu_ps(b + p * ldb + 16);
+    const float* bp = row_of(p);
+    const __m512 b0 = _mm512_loadu_ps(bp);
+    const __m512 b1 = _mm512_loadu_ps(bp + 16);
     const float* ap = a + p * R;
 #pragma GCC unroll 12
     for (int i = 0; i < R; ++i) {
@@ -39,6 +41,18 @@ __attribute__((target("avx512f,fma"))) void kernel_avx512(int64_t k, const float
     _mm512_storeu_ps(ci, acc0[i]);
     _mm512_storeu_ps(ci + 16, acc1[i]);
   }
+}
+
+template <int R>
+__attribute__((target("avx512f,fma"))) void kernel_avx512(int64_t k, const float* a, const float* b, int64_t ldb,
+                                                          float* c, int64_t ldc, bool accumulate) {
+  tile_avx512<R>(k, a, [=](int64_t p) { return b + p * ldb; }, c, ldc, accumulate);
+}
+
+template <int R>
+__attribute__((target("avx512f,fma"))) void kernel_rows_avx512(int64_t k, const float* a, const float* const* rows,
+                                                               int64_t col, float* c, int64_t ldc, bool accumulate) {
+  tile_avx512<R>(k, a, [=](int64_t p) { return rows[p] + col; }, c, ldc, accumulate);
 }
 
 // AVX2: 6 rows x 16 columns = 12 ymm accumulators, 2 for B, 1 broadcast; 4-row variant as above.
@@ -173,7 +187,10 @@ __attribute__((target("avx512f"))) void pack_transposed_avx512(const float* src,
 MicroKernelInfo microkernel_for(Isa isa) {
   switch (isa) {
     case Isa::avx512:
-      return {kMr512, kNr512, kernel_avx512<kMr512>, pack_transposed_avx512, kMrShort512, kernel_avx512<kMrShort512>};
+      return {kMr512,      kNr512,
+              kernel_avx512<kMr512>, pack_transposed_avx512,
+              kMrShort512, kernel_avx512<kMrShort512>,
+              kernel_rows_avx512<kMr512>, kernel_rows_avx512<kMrShort512>};
     case Isa::avx2:
       return {kMr256, kNr256, kernel_avx2<kMr256>, pack_transposed_avx2, kMrShort256, kernel_avx2<kMrShort256>};
     case Isa::generic: break;

@@ -18,6 +18,9 @@ namespace convoy {
 using MicroKernel = void (*)(int64_t k, const float* a_panel, const float* b, int64_t ldb, float* c, int64_t ldc,
                              bool accumulate);
 
+using MicroKernelRows = void (*)(int64_t k, const float* a_panel, const float* const* rows, int64_t col, float* c,
+                                 int64_t ldc, bool accumulate);
+
 // Packs a transposed block for the microkernel: out[p * width + i] = src[i * ld + p] for
 // i < rows, p < kc, and 0 for rows <= i < width (op(A) panels of a row-major A, op(B) panels of
 // a transposed B). Vectorised in 4 x 8 transposes: the scalar walk cost as much as the multiply
@@ -32,6 +35,8 @@ struct MicroKernelInfo {
   // 64 = 4 x 12 + 2 x 8 split into whole tiles (Note [GEMM row tiles]).
   int64_t mr_short = 0;
   MicroKernel kernel_short = nullptr;
+  // The same tiles with B's row p at rows[p] + col (gemm_rows; AVX-512 only, else null).
+  MicroKernelRows kernel_rows = nullptr, kernel_rows_short = nullptr;
 };
 
 MicroKernelInfo microkernel_for(Isa isa);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/kernels/cpu_features.hpp"
+#include "core/kernels/gemm.hpp"
 #include "core/kernels/gemm_microkernels.hpp"
 #include "core/kernels/simd.hpp"
 
@@ -275,8 +276,9 @@ void im2col(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy
 }
 
 bool use_shifted_rows(const Conv2dGeometry& g) {
-  // Wide rows only: the junk columns are KW - 1 of every Wp.
-  return active_isa() == Isa::avx512 && g.stride_h == 1 && g.stride_w == 1 && g.out_w >= 32 && !g.fused_pool;
+  // Wide rows only: the junk columns are KW - 1 of every Wp. Forward needs gemm_rows.
+  return active_isa() == Isa::avx512 && gemm_rows_supported() && g.stride_h == 1 && g.stride_w == 1 &&
+         g.out_w >= 32 && !g.fused_pool;
 }
 
 int64_t shifted_rows_floats(const Conv2dGeometry& g, int64_t band_rows) {
@@ -284,38 +286,31 @@ int64_t shifted_rows_floats(const Conv2dGeometry& g, int64_t band_rows) {
   return g.in_channels * std::max(g.kernel_w * band_floats, 2 * (band_floats + g.kernel_w + 15));
 }
 
-void transposed_band(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* scratch,
-                     float* transposed) {
+int64_t padded_band_length(const Conv2dGeometry& g, int64_t band_rows) {
+  // The last pixel's KW - 1 neighbours are zeros too.
+  return (band_rows + g.kernel_h - 1) * (g.out_w + g.kernel_w - 1) + g.kernel_w - 1;
+}
+
+void padded_band(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* band_out) {
   const int64_t wp = g.out_w + g.kernel_w - 1, band = oy1 - oy0 + g.kernel_h - 1;
-  const int64_t length = band * wp + g.kernel_w - 1;  // the last pixel's KW - 1 neighbours: zeros
+  const int64_t length = padded_band_length(g, oy1 - oy0);
   const int64_t first = oy0 - g.pad_top;
   const int64_t y0 = std::clamp<int64_t>(-first, 0, band), y1 = std::clamp<int64_t>(g.in_h - first, y0, band);
-  // The padded band [Cin, length], channel by channel, then transposed.
   for (int64_t c = 0; c < g.in_channels; ++c) {
-    float* out = scratch + c * length;
+    float* out = band_out + c * length;
     const float* plane = image + c * g.in_h * g.in_w;
     std::fill(out, out + y0 * wp, 0.0f);
     tap_rows_avx512(plane + (first + y0) * g.in_w - g.pad_left, g.in_w, y1 - y0, wp, g.pad_left, g.in_w + g.pad_left,
                     out + y0 * wp);
     std::fill(out + y1 * wp, out + length, 0.0f);
   }
-  microkernel_for(active_isa()).pack_transposed(scratch, length, g.in_channels, length, g.in_channels, transposed);
 }
 
-void shifted_rows(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* rows) {
-  const int64_t wp = g.out_w + g.kernel_w - 1, band = oy1 - oy0 + g.kernel_h - 1;
-  // Input rows [y0, y1) of the band meet the image, the others are zero padding.
-  const int64_t first = oy0 - g.pad_top;
-  const int64_t y0 = std::clamp<int64_t>(-first, 0, band), y1 = std::clamp<int64_t>(g.in_h - first, y0, band);
-  for (int64_t kw = 0; kw < g.kernel_w; ++kw)
-    for (int64_t c = 0; c < g.in_channels; ++c) {
-      float* out = rows + (kw * g.in_channels + c) * band * wp;
-      const float* plane = image + c * g.in_h * g.in_w;
-      std::fill(out, out + y0 * wp, 0.0f);
-      tap_rows_avx512(plane + (first + y0) * g.in_w - g.pad_left + kw, g.in_w, y1 - y0, wp, g.pad_left - kw,
-                      g.in_w + g.pad_left - kw, out + y0 * wp);
-      std::fill(out + y1 * wp, out + band * wp, 0.0f);
-    }
+void transposed_band(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* scratch,
+                     float* transposed) {
+  const int64_t length = padded_band_length(g, oy1 - oy0);
+  padded_band(g, image, oy0, oy1, scratch);
+  microkernel_for(active_isa()).pack_transposed(scratch, length, g.in_channels, length, g.in_channels, transposed);
 }
 
 void shifted_rows_adjoint(const Conv2dGeometry& g, const float* rows, int64_t oy0, int64_t oy1, bool accumulate,

@@ -20,16 +20,25 @@ void col2im(const Conv2dGeometry& g, const float* col, int64_t ld, int64_t oy0, 
             float* image);
 
 // Note [Shifted rows]
-// For a stride-1 convolution of a large image, forward needs far less than im2col: over output
-// rows [oy0, oy1) computed on a grid Wp = OW + KW - 1 wide (the last KW - 1 columns of each
-// row are junk, dropped afterwards), the GEMM depth row (kh, kw, c) is the padded input band of
-// channel c shifted by kh * Wp + kw. So only KW shifted copies of the band are made:
-// rows [Cin*KW, (oy1 - oy0 + KH - 1) * Wp], row (kw, c) = the band of channel c (input rows
-// from oy0 - pad_top, zero outside the image) shifted left by kw - pad_left; and the depth rows
-// for one kh are those rows read from column kh * Wp on, with one row stride: KH GEMMs of depth
-// KW * Cin. 2.4x less copying than im2col for 3x3 kernels on 56-pixel rows.
-// Whether forward uses shifted rows for this geometry (stride 1, rows of 32 or more, AVX-512).
+// For a stride-1 convolution of a large image, far less than im2col will do. Over output rows
+// [oy0, oy1) computed on a grid Wp = OW + KW - 1 wide (the last KW - 1 columns of each row are
+// junk, dropped afterwards), the GEMM depth row (kh, kw, c) is the zero-padded input band of
+// channel c (input rows from oy0 - pad_top) read from position kh * Wp + kw on: a view, no copy.
+// - Forward: one padded copy of the band; per kh one GEMM of depth KW * Cin whose B rows are
+//   views of it, through gemm_rows' row table.
+// - Backward-data: per kh the GEMM's result lands in the layout of KW shifted copies
+//   [KW * Cin, (oy1 - oy0 + KH - 1) * Wp] (row (kw, c) = channel c's band shifted left by
+//   kw - pad_left), which shifted_rows_adjoint folds back onto the input: KW taps per pixel
+//   instead of im2col's KH * KW.
+// - Backward-weights: the band transposed once (transposed_band below).
+
+// Whether the passes use shifted rows for this geometry (stride 1, rows of 32 or more, AVX-512).
 bool use_shifted_rows(const Conv2dGeometry& g);
+// The band itself, zero-padded: [Cin, padded_band_length] with row stride Wp, the shifted rows
+// being views of it (forward reads them through gemm_rows' row table, copying nothing more).
+int64_t padded_band_length(const Conv2dGeometry& g, int64_t band_rows);
+void padded_band(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* band);
+
 // The weight gradient wants the band pixel-major instead: transposed [band * Wp + KW - 1, Cin],
 // row j = every channel's value at band position j, so that the depth rows (kw, c) for one kh
 // are, for pixel j, the Cin * KW consecutive floats from row j + kh * Wp: one row-major matrix
@@ -38,14 +47,13 @@ bool use_shifted_rows(const Conv2dGeometry& g);
 void transposed_band(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* scratch,
                      float* transposed);
 
-// Floats of the shifted rows of a band of band_rows output rows (also enough for
-// transposed_band's scratch and result).
+// Floats of the KW shifted copies of a band of band_rows output rows (also enough for the
+// padded band and its row tables, and for transposed_band's scratch and result).
 int64_t shifted_rows_floats(const Conv2dGeometry& g, int64_t band_rows);
-// image [Cin, H, W] -> rows [KW * Cin, (oy1 - oy0 + KH - 1) * Wp] as above.
-void shifted_rows(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* rows);
-// The adjoint: image [Cin, H, W] gets, for every pixel of the band's input rows, the sum over kw
-// of the entries of rows that shifted_rows would have copied from it; accumulate adds to those
-// rows, otherwise they are overwritten and the image's other rows set to 0.
+// rows [KW * Cin, (oy1 - oy0 + KH - 1) * Wp] in the layout of the KW shifted copies -> image
+// [Cin, H, W]: every pixel of the band's input rows gets the sum over kw of the entries of rows
+// that a shifted copy would hold from it; accumulate adds to those rows, otherwise they are
+// overwritten and the image's other rows set to 0.
 void shifted_rows_adjoint(const Conv2dGeometry& g, const float* rows, int64_t oy0, int64_t oy1, bool accumulate,
                           float* image);
 

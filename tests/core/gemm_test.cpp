@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -87,6 +88,38 @@ TEST(Gemm, LargeProductSplitsOverThreadsBitwiseIdentically) {
         for (int64_t p = 0; p < k; ++p) sum += static_cast<double>(a[i * k + p]) * b[p * n + j];
         ASSERT_NEAR(one[i * n + j], sum, 1e-3);
       }
+  });
+}
+
+}  // namespace
+}  // namespace convoy
+
+namespace convoy {
+namespace {
+
+// gemm_rows reads B through a row table: rows scattered through memory (here in reverse
+// order, with gaps) give the bits of gemm on the same B stored contiguously.
+TEST(GemmRows, RowTableGivesTheBitsOfTheContiguousProduct) {
+  for_each_isa([] {
+    if (!gemm_rows_supported()) return;
+    for (const auto [m, n, k] : {std::tuple{1, 1, 1}, {13, 17, 9}, {64, 100, 300}, {20, 64, 192}, {64, 522, 192}}) {
+      SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k));
+      const std::vector<float> a = random_matrix(m * k, 1), b = random_matrix(k * n, 2), c0 = random_matrix(m * n, 3);
+      const int64_t gap = n + 7;
+      std::vector<float> scattered(k * gap);
+      std::vector<const float*> rows(k);
+      for (int64_t p = 0; p < k; ++p) {
+        float* row = scattered.data() + (k - 1 - p) * gap;
+        std::memcpy(row, b.data() + p * n, n * sizeof(float));
+        rows[p] = row;
+      }
+      for (float beta : {0.0f, 1.0f}) {
+        std::vector<float> want = c0, got = c0;
+        gemm(Trans::no, Trans::no, m, n, k, a.data(), k, b.data(), n, beta, want.data(), n);
+        gemm_rows(m, n, k, a.data(), k, rows.data(), beta, got.data(), n);
+        EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << "beta " << beta;
+      }
+    }
   });
 }
 
