@@ -262,20 +262,25 @@ void gather_wide(const Conv2dGeometry& g, const float* output, const float* outp
 }
 
 // One band of one sample's input gradient with shifted rows (the adjoint of
-// forward_band_shifted): rows [KW*Cin, band * Wp] = the sum over kh of reordered[kh]^T
-// [KW*Cin, Cout] * grad [Cout, rows * Wp] placed from column kh * Wp, then folded back onto the
-// input rows. The first band overwrites the sample's gradient, the others add to it.
+// forward_band_shifted): per kh, the gradient of the padded band += reordered[kh]^T
+// [KW*Cin, Cout] * grad [Cout, rows * Wp] through a table of its overlapping rows (kw, c) from
+// column kh * Wp + kw; then cropped onto the input. The first band overwrites the sample's
+// gradient, the others add to it.
 void data_band_shifted(const Conv2dGeometry& g, const float* output, const float* output_grad,
                        const float* reordered, const Chunk& c, float* rows, float* grad, float* input_grad) {
-  const int64_t wp = g.out_w + g.kernel_w - 1, band_rows = c.oy1 - c.oy0, band = band_rows + g.kernel_h - 1;
+  const int64_t wp = g.out_w + g.kernel_w - 1, band_rows = c.oy1 - c.oy0;
   const int64_t depth = g.kernel_w * g.in_channels, columns = band_rows * wp;
+  const int64_t length = padded_band_length(g, band_rows);
   gather_wide(g, output, output_grad, c, grad, nullptr);
-  // kh = 0 overwrites columns [0, columns); the last KH - 1 rows' worth only the later kh reach.
-  for (int64_t i = 0; i < depth; ++i) std::fill(rows + i * band * wp + columns, rows + (i + 1) * band * wp, 0.0f);
-  for (int64_t kh = 0; kh < g.kernel_h; ++kh)
-    gemm(Trans::yes, Trans::no, depth, columns, g.out_channels, reordered + kh * g.out_channels * depth, depth, grad,
-         columns, kh == 0 ? 0.0f : 1.0f, rows + kh * wp, band * wp);
-  shifted_rows_adjoint(g, rows, c.oy0, c.oy1, c.oy0 > 0, input_grad + c.n0 * g.in_channels * g.in_h * g.in_w);
+  std::fill(rows, rows + g.in_channels * length, 0.0f);
+  float** table = reinterpret_cast<float**>(rows + (g.in_channels * length + 1) / 2 * 2);
+  for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+    for (int64_t kw = 0; kw < g.kernel_w; ++kw)
+      for (int64_t ci = 0; ci < g.in_channels; ++ci) table[kw * g.in_channels + ci] = rows + ci * length + kh * wp + kw;
+    gemm_c_rows(Trans::yes, depth, columns, g.out_channels, reordered + kh * g.out_channels * depth, depth, grad,
+                columns, table);
+  }
+  padded_band_adjoint(g, rows, c.oy0, c.oy1, c.oy0 > 0, input_grad + c.n0 * g.in_channels * g.in_h * g.in_w);
 }
 
 // One band of one sample's weight gradient with the transposed band (Note [Shifted rows]): the

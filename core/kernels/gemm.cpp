@@ -239,6 +239,58 @@ void gemm_rows_serial(int64_t m, int64_t n, int64_t k, const float* a, int64_t l
   }
 }
 
+void gemm_c_rows_serial(Trans trans_a, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                        int64_t ldb, float* const* c_rows) {
+  if (m <= 0 || n <= 0 || k <= 0) return;
+  const MicroKernelInfo mk = microkernel_for(active_isa());
+  CONVOY_ASSERT(mk.kernel_c_rows != nullptr, "gemm_c_rows needs row-table microkernels");
+  const int64_t mr = mk.mr, nr = mk.nr;
+  PackBuffers& buf = buffers();
+  const int64_t nc_max = std::min(kNc, (n + nr - 1) / nr * nr);
+  const int64_t mc_max = std::min(kMc, (m + mr - 1) / mr * mr);
+  const int64_t kc_max = (k + (k + kKc - 1) / kKc - 1) / ((k + kKc - 1) / kKc);
+  float* bpack = buf.get_b(nc_max * kc_max);
+  float* apack = buf.get_a(mc_max * kc_max);
+  alignas(64) float edge[32 * 16];
+  constexpr int64_t kDirectMaxRow = 1024;  // floats, as in gemm_serial
+  for (int64_t jc = 0; jc < n; jc += kNc) {
+    const int64_t nc = std::min(kNc, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, k - pc);
+      const int64_t packed_from = ldb <= kDirectMaxRow ? nc / nr * nr : 0;
+      pack_b(Trans::no, b, ldb, pc, kc, jc + packed_from, nc - packed_from, nr, mk.pack_transposed, bpack);
+      for (int64_t ic = 0; ic < m; ic += kMc) {
+        const int64_t mc = std::min(kMc, m - ic);
+        RowTile tiles[kMc];
+        const int64_t tile_count = row_tiles(mc, mk, tiles);
+        for (int64_t t = 0; t < tile_count; ++t)
+          pack_a_panel(trans_a, a, lda, ic + tiles[t].row, std::min(tiles[t].height, mc - tiles[t].row), pc, kc,
+                       tiles[t].height, mk.pack_transposed, apack + tiles[t].row * kc);
+        for (int64_t jr = 0; jr < nc; jr += nr) {
+          const int64_t cols = std::min(nr, nc - jr);
+          const bool in_place = jr < packed_from;
+          const float* b_tile = in_place ? b + pc * ldb + jc + jr : bpack + (jr - packed_from) * kc;
+          const int64_t b_stride = in_place ? ldb : nr;
+          for (int64_t t = 0; t < tile_count; ++t) {
+            const RowTile& tile = tiles[t];
+            const bool tall = tile.height == mk.mr;
+            const float* panel = apack + tile.row * kc;
+            const int64_t height = std::min(tile.height, mc - tile.row);
+            float* const* rows = c_rows + ic + tile.row;
+            if (height == tile.height && cols == nr) {
+              (tall ? mk.kernel_c_rows : mk.kernel_c_rows_short)(kc, panel, b_tile, b_stride, rows, jc + jr, true);
+              continue;
+            }
+            (tall ? mk.kernel : mk.kernel_short)(kc, panel, b_tile, b_stride, edge, nr, false);
+            for (int64_t i = 0; i < height; ++i)
+              for (int64_t j = 0; j < cols; ++j) rows[i][jc + jr + j] += edge[i * nr + j];
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
@@ -252,6 +304,11 @@ void gemm_rows(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, con
 }
 
 bool gemm_rows_supported() { return microkernel_for(active_isa()).kernel_rows != nullptr; }
+
+void gemm_c_rows(Trans trans_a, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                 int64_t ldb, float* const* c_rows) {
+  gemm_c_rows_serial(trans_a, m, n, k, a, lda, b, ldb, c_rows);
+}
 
 void gemm_parallel(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const float* a,
                    int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads) {

@@ -28,4 +28,11 @@ void gemm_rows(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, con
                float* c, int64_t ldc);
 bool gemm_rows_supported();
 
+// C += op(A)[m, k] * B[k, n] where C's row i is the n floats at c_rows[i]; rows may overlap in
+// memory (each tile's rows are added one after another, so overlapping sums come out right:
+// Note [Shifted rows]'s backward-data adds its KW shifted copies this way). B row-major with row
+// stride ldb. Serial; needs gemm_rows_supported().
+void gemm_c_rows(Trans trans_a, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                 int64_t ldb, float* const* c_rows);
+
 }  // namespace convoy

@@ -12,10 +12,12 @@ namespace {
 // on the last 4 rows.
 constexpr int64_t kMr512 = 12, kMrShort512 = 8, kNr512 = 32;
 
-// The tile loop, with B's row p at row_of(p): a constant stride, or a table of row addresses.
-template <int R, typename RowOf>
+// The tile loop, with B's row p at row_of(p) and C's row i at c_row(i): constant strides, or
+// tables of row addresses. C's rows are loaded and stored one after another, so rows that
+// overlap in memory (Note [Shifted rows]) accumulate correctly.
+template <int R, typename RowOf, typename CRowOf>
 __attribute__((target("avx512f,fma"), always_inline)) inline void tile_avx512(int64_t k, const float* a, RowOf row_of,
-                                                                              float* c, int64_t ldc, bool accumulate) {
+                                                                              CRowOf c_row, bool accumulate) {
   __m512 acc0[R], acc1[R];
 #pragma GCC unroll 12
   for (int i = 0; i < R; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
@@ -33,7 +35,7 @@ __attribute__((target("avx512f,fma"), always_inline)) inline void tile_avx512(in
   }
 #pragma GCC unroll 12
   for (int i = 0; i < R; ++i) {
-    float* ci = c + i * ldc;
+    float* ci = c_row(i);
     if (accumulate) {
       acc0[i] = _mm512_add_ps(acc0[i], _mm512_loadu_ps(ci));
       acc1[i] = _mm512_add_ps(acc1[i], _mm512_loadu_ps(ci + 16));
@@ -46,13 +48,23 @@ __attribute__((target("avx512f,fma"), always_inline)) inline void tile_avx512(in
 template <int R>
 __attribute__((target("avx512f,fma"))) void kernel_avx512(int64_t k, const float* a, const float* b, int64_t ldb,
                                                           float* c, int64_t ldc, bool accumulate) {
-  tile_avx512<R>(k, a, [=](int64_t p) { return b + p * ldb; }, c, ldc, accumulate);
+  tile_avx512<R>(
+      k, a, [=](int64_t p) { return b + p * ldb; }, [=](int i) { return c + i * ldc; }, accumulate);
 }
 
 template <int R>
 __attribute__((target("avx512f,fma"))) void kernel_rows_avx512(int64_t k, const float* a, const float* const* rows,
                                                                int64_t col, float* c, int64_t ldc, bool accumulate) {
-  tile_avx512<R>(k, a, [=](int64_t p) { return rows[p] + col; }, c, ldc, accumulate);
+  tile_avx512<R>(
+      k, a, [=](int64_t p) { return rows[p] + col; }, [=](int i) { return c + i * ldc; }, accumulate);
+}
+
+template <int R>
+__attribute__((target("avx512f,fma"))) void kernel_c_rows_avx512(int64_t k, const float* a, const float* b,
+                                                                 int64_t ldb, float* const* c_rows, int64_t col,
+                                                                 bool accumulate) {
+  tile_avx512<R>(
+      k, a, [=](int64_t p) { return b + p * ldb; }, [=](int i) { return c_rows[i] + col; }, accumulate);
 }
 
 // AVX2: 6 rows x 16 columns = 12 ymm accumulators, 2 for B, 1 broadcast; 4-row variant as above.
@@ -190,7 +202,8 @@ MicroKernelInfo microkernel_for(Isa isa) {
       return {kMr512,      kNr512,
               kernel_avx512<kMr512>, pack_transposed_avx512,
               kMrShort512, kernel_avx512<kMrShort512>,
-              kernel_rows_avx512<kMr512>, kernel_rows_avx512<kMrShort512>};
+              kernel_rows_avx512<kMr512>, kernel_rows_avx512<kMrShort512>,
+              kernel_c_rows_avx512<kMr512>, kernel_c_rows_avx512<kMrShort512>};
     case Isa::avx2:
       return {kMr256, kNr256, kernel_avx2<kMr256>, pack_transposed_avx2, kMrShort256, kernel_avx2<kMrShort256>};
     case Isa::generic: break;

@@ -21,6 +21,9 @@ using MicroKernel = void (*)(int64_t k, const float* a_panel, const float* b, in
 using MicroKernelRows = void (*)(int64_t k, const float* a_panel, const float* const* rows, int64_t col, float* c,
                                  int64_t ldc, bool accumulate);
 
+using MicroKernelCRows = void (*)(int64_t k, const float* a_panel, const float* b, int64_t ldb, float* const* c_rows,
+                                  int64_t col, bool accumulate);
+
 // Packs a transposed block for the microkernel: out[p * width + i] = src[i * ld + p] for
 // i < rows, p < kc, and 0 for rows <= i < width (op(A) panels of a row-major A, op(B) panels of
 // a transposed B). Vectorised in 4 x 8 transposes: the scalar walk cost as much as the multiply
@@ -37,6 +40,8 @@ struct MicroKernelInfo {
   MicroKernel kernel_short = nullptr;
   // The same tiles with B's row p at rows[p] + col (gemm_rows; AVX-512 only, else null).
   MicroKernelRows kernel_rows = nullptr, kernel_rows_short = nullptr;
+  // The same tiles with C's row i at c_rows[i] + col (gemm_c_rows; AVX-512 only, else null).
+  MicroKernelCRows kernel_c_rows = nullptr, kernel_c_rows_short = nullptr;
 };
 
 MicroKernelInfo microkernel_for(Isa isa);

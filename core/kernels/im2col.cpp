@@ -1,6 +1,7 @@
 #include "core/kernels/im2col.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/kernels/cpu_features.hpp"
 #include "core/kernels/gemm.hpp"
@@ -209,24 +210,6 @@ __attribute__((target("avx512f"))) void col2im_small_avx512(const Conv2dGeometry
   }
 }
 
-// One input row of one channel from the KW shifted rows: out[x] (+)= sum over kw of
-// shifted[kw][x + pad_left - kw], x < in_w (shifted[kw] is row kw's start, kw_stride apart).
-__attribute__((target("avx512f"))) void unshift_row_avx512(const Conv2dGeometry& g, const float* shifted,
-                                                           int64_t kw_stride, bool accumulate, float* out) {
-  const int64_t wp = g.out_w + g.kernel_w - 1;
-  for (int64_t x = 0; x < g.in_w; x += 16) {
-    const __mmask16 store = static_cast<__mmask16>(lane_range(0, g.in_w - x));
-    __m512 acc = accumulate ? _mm512_maskz_loadu_ps(store, out + x) : _mm512_setzero_ps();
-    for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
-      // Lane l reads column x + l + pad_left - kw, which must lie in [0, Wp).
-      const int64_t shift = g.pad_left - kw;
-      const __mmask16 m = static_cast<__mmask16>(lane_range(-shift - x, wp - shift - x)) & store;
-      acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, shifted + kw * kw_stride + x + shift));
-    }
-    _mm512_mask_storeu_ps(out + x, store, acc);
-  }
-}
-
 }  // namespace
 
 void im2col(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* col, int64_t ld) {
@@ -313,9 +296,10 @@ void transposed_band(const Conv2dGeometry& g, const float* image, int64_t oy0, i
   microkernel_for(active_isa()).pack_transposed(scratch, length, g.in_channels, length, g.in_channels, transposed);
 }
 
-void shifted_rows_adjoint(const Conv2dGeometry& g, const float* rows, int64_t oy0, int64_t oy1, bool accumulate,
-                          float* image) {
+void padded_band_adjoint(const Conv2dGeometry& g, const float* band_grad, int64_t oy0, int64_t oy1, bool accumulate,
+                         float* image) {
   const int64_t wp = g.out_w + g.kernel_w - 1, band = oy1 - oy0 + g.kernel_h - 1;
+  const int64_t length = padded_band_length(g, oy1 - oy0);
   const int64_t first = oy0 - g.pad_top;
   const int64_t y0 = std::clamp<int64_t>(-first, 0, band), y1 = std::clamp<int64_t>(g.in_h - first, y0, band);
   for (int64_t c = 0; c < g.in_channels; ++c) {
@@ -324,9 +308,16 @@ void shifted_rows_adjoint(const Conv2dGeometry& g, const float* rows, int64_t oy
       std::fill(plane, plane + (first + y0) * g.in_w, 0.0f);
       std::fill(plane + (first + y1) * g.in_w, plane + g.in_h * g.in_w, 0.0f);
     }
-    for (int64_t r = y0; r < y1; ++r)
-      unshift_row_avx512(g, rows + c * band * wp + r * wp, g.in_channels * band * wp, accumulate,
-                         plane + (first + r) * g.in_w);
+    for (int64_t r = y0; r < y1; ++r) {
+      const float* __restrict from = band_grad + c * length + r * wp + g.pad_left;
+      float* __restrict to = plane + (first + r) * g.in_w;
+      if (accumulate) {
+#pragma omp simd
+        for (int64_t x = 0; x < g.in_w; ++x) to[x] += from[x];
+      } else {
+        std::memcpy(to, from, g.in_w * sizeof(float));
+      }
+    }
   }
 }
 

@@ -26,10 +26,9 @@ void col2im(const Conv2dGeometry& g, const float* col, int64_t ld, int64_t oy0, 
 // channel c (input rows from oy0 - pad_top) read from position kh * Wp + kw on: a view, no copy.
 // - Forward: one padded copy of the band; per kh one GEMM of depth KW * Cin whose B rows are
 //   views of it, through gemm_rows' row table.
-// - Backward-data: per kh the GEMM's result lands in the layout of KW shifted copies
-//   [KW * Cin, (oy1 - oy0 + KH - 1) * Wp] (row (kw, c) = channel c's band shifted left by
-//   kw - pad_left), which shifted_rows_adjoint folds back onto the input: KW taps per pixel
-//   instead of im2col's KH * KW.
+// - Backward-data: per kh one GEMM adds its result straight into the gradient of the padded band
+//   through gemm_c_rows' row table (the rows (kw, c) overlap, shifted by one float per kw),
+//   then the band's gradient is cropped onto the input: no col2im at all.
 // - Backward-weights: the band transposed once (transposed_band below).
 
 // Whether the passes use shifted rows for this geometry (stride 1, rows of 32 or more, AVX-512).
@@ -47,14 +46,13 @@ void padded_band(const Conv2dGeometry& g, const float* image, int64_t oy0, int64
 void transposed_band(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* scratch,
                      float* transposed);
 
-// Floats of the KW shifted copies of a band of band_rows output rows (also enough for the
-// padded band and its row tables, and for transposed_band's scratch and result).
+// Floats of KW copies of a band of band_rows output rows: enough for the padded band and its
+// row tables, and for transposed_band's scratch and result.
 int64_t shifted_rows_floats(const Conv2dGeometry& g, int64_t band_rows);
-// rows [KW * Cin, (oy1 - oy0 + KH - 1) * Wp] in the layout of the KW shifted copies -> image
-// [Cin, H, W]: every pixel of the band's input rows gets the sum over kw of the entries of rows
-// that a shifted copy would hold from it; accumulate adds to those rows, otherwise they are
-// overwritten and the image's other rows set to 0.
-void shifted_rows_adjoint(const Conv2dGeometry& g, const float* rows, int64_t oy0, int64_t oy1, bool accumulate,
-                          float* image);
+// The adjoint of padded_band: image [Cin, H, W] gets the band's gradient [Cin, padded_band_length]
+// at its pixels; accumulate adds to the band's input rows, otherwise they are overwritten and the
+// image's other rows set to 0.
+void padded_band_adjoint(const Conv2dGeometry& g, const float* band_grad, int64_t oy0, int64_t oy1, bool accumulate,
+                         float* image);
 
 }  // namespace convoy

@@ -125,3 +125,35 @@ TEST(GemmRows, RowTableGivesTheBitsOfTheContiguousProduct) {
 
 }  // namespace
 }  // namespace convoy
+
+namespace convoy {
+namespace {
+
+// gemm_c_rows adds into rows given by a table; rows that overlap in memory (each starting one
+// float after the previous, as the shifted rows of a convolution's backward-data do) must get
+// every product added.
+TEST(GemmCRows, OverlappingRowsReceiveEverySum) {
+  for_each_isa([] {
+    if (!gemm_rows_supported()) return;
+    for (const auto [m, n, k, ta] : {std::tuple{5, 7, 3, false}, {24, 64, 64, true}, {40, 100, 17, false}}) {
+      SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k));
+      const std::vector<float> a = random_matrix(m * k, 4), b = random_matrix(k * n, 5);
+      const int64_t lda = ta ? m : k;
+      // Row i starts at i / 3 * (n + 4) + i % 3: groups of three rows overlapping by one float.
+      std::vector<float> c((m / 3 + 1) * (n + 4) + 8, 0.5f), want = c;
+      std::vector<float*> rows(m);
+      for (int64_t i = 0; i < m; ++i) rows[i] = c.data() + i / 3 * (n + 4) + i % 3;
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double sum = 0.0;
+          for (int64_t p = 0; p < k; ++p) sum += double(ta ? a[p * lda + i] : a[i * lda + p]) * b[p * n + j];
+          want[i / 3 * (n + 4) + i % 3 + j] += static_cast<float>(sum);
+        }
+      gemm_c_rows(ta ? Trans::yes : Trans::no, m, n, k, a.data(), lda, b.data(), n, rows.data());
+      for (size_t e = 0; e < c.size(); ++e) ASSERT_NEAR(c[e], want[e], 1e-4 * (1.0 + std::abs(want[e]))) << e;
+    }
+  });
+}
+
+}  // namespace
+}  // namespace convoy
