@@ -102,7 +102,7 @@ namespace {
 TEST(GemmRows, RowTableGivesTheBitsOfTheContiguousProduct) {
   for_each_isa([] {
     if (!gemm_rows_supported()) return;
-    for (const auto [m, n, k] : {std::tuple{1, 1, 1}, {13, 17, 9}, {64, 100, 300}, {20, 64, 192}, {64, 522, 192}}) {
+    for (const auto& [m, n, k] : {std::tuple{1, 1, 1}, {13, 17, 9}, {64, 100, 300}, {20, 64, 192}, {64, 522, 192}}) {
       SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k));
       const std::vector<float> a = random_matrix(m * k, 1), b = random_matrix(k * n, 2), c0 = random_matrix(m * n, 3);
       const int64_t gap = n + 7;
@@ -135,7 +135,7 @@ namespace {
 TEST(GemmCRows, OverlappingRowsReceiveEverySum) {
   for_each_isa([] {
     if (!gemm_rows_supported()) return;
-    for (const auto [m, n, k, ta] : {std::tuple{5, 7, 3, false}, {24, 64, 64, true}, {40, 100, 17, false}}) {
+    for (const auto& [m, n, k, ta] : {std::tuple{5, 7, 3, false}, {24, 64, 64, true}, {40, 100, 17, false}}) {
       SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k));
       const std::vector<float> a = random_matrix(m * k, 4), b = random_matrix(k * n, 5);
       const int64_t lda = ta ? m : k;

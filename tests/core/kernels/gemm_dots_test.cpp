@@ -15,7 +15,7 @@ namespace convoy {
 namespace {
 
 TEST(GemmDots, MatchesReferenceForEveryBlockEdgeAndDepthTail) {
-  for (const auto [m, n, k] : {std::tuple{1, 1, 1}, {9, 32, 676}, {25, 6, 3136}, {5, 7, 17}, {13, 11, 64}, {4, 6, 15},
+  for (const auto& [m, n, k] : {std::tuple{1, 1, 1}, {9, 32, 676}, {25, 6, 3136}, {5, 7, 17}, {13, 11, 64}, {4, 6, 15},
                                {8, 13, 200}}) {
     SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k));
     const int64_t lda = k + 3, ldb = k + 5, ldc = n + 2;  // strides wider than the rows
