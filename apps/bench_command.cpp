@@ -86,13 +86,20 @@ void bench_model(const BenchOptions& o, int threads) {
     ctx.training = true;
     model.set_profiling(true);
     for (int64_t s = 0; s < o.steps; ++s) step();
-    std::printf("  %-14s %-36s %10s %10s %9s\n", "layer", "type", "fwd ms", "bwd ms", "fwd GF/s");
+    // Columns as wide as the longest name and description (fused layers describe themselves at length).
+    int name_width = 5, type_width = 4;
+    for (const LayerInfo& l : model.layers()) {
+      name_width = std::max(name_width, static_cast<int>(l.name.size()));
+      type_width = std::max(type_width, static_cast<int>(l.description.size()));
+    }
+    std::printf("  %-*s  %-*s %10s %10s %9s\n", name_width, "layer", type_width, "type", "fwd ms", "bwd ms",
+                "fwd GF/s");
     for (size_t i = 0; i < model.layers().size(); ++i) {
       const LayerInfo& l = model.layers()[i];
       const double f = model.forward_seconds()[i] / o.steps, b = model.backward_seconds()[i] / o.steps;
       const double flops = l.forward_flops * o.batch / model.max_batch();
-      std::printf("  %-14s %-36s %10.3f %10.3f %9.1f\n", l.name.c_str(), l.description.c_str(), 1e3 * f, 1e3 * b,
-                  f > 0 && flops > 0 ? flops / f / 1e9 : 0.0);
+      std::printf("  %-*s  %-*s %10.3f %10.3f %9.1f\n", name_width, l.name.c_str(), type_width, l.description.c_str(),
+                  1e3 * f, 1e3 * b, f > 0 && flops > 0 ? flops / f / 1e9 : 0.0);
     }
     model.set_profiling(false);
   }
