@@ -1,0 +1,37 @@
+// End-to-end test of `convoy bench`: a short run of a built-in model and of the reference shapes.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+
+#include "tests/apps/run_command.hpp"
+
+namespace convoy {
+namespace {
+
+using testing::CommandResult;
+using testing::run_command;
+
+TEST(BenchCommand, ReportsThroughputAndEveryLayer) {
+  const CommandResult r = run_command(std::string(CONVOY_BINARY) +
+                                      " bench --model lenet5 --threads 1 --steps 2 --repeats 1 --batch 16 "
+                                      "--inference-batch 16 --layers");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(train [0-9]+ images/s \(batch 16\), inference [0-9]+ images/s)")))
+      << r.output;
+  // lenet5's layers after fusion, each a row with three numbers.
+  for (const char* layer : {"conv2d_1", "conv2d_4", "flatten_7", "dense_8", "relu_9", "dense_12"})
+    EXPECT_TRUE(std::regex_search(r.output, std::regex(std::string(layer) + R"( .* [0-9.]+ +[0-9.]+ +[0-9.]+\n)")))
+        << layer << "\n" << r.output;
+  EXPECT_NE(r.output.find("conv2d 6 5x5 stride 1 padding explicit 2 + relu + max_pool2d 2x2"), std::string::npos)
+      << r.output;
+}
+
+TEST(BenchCommand, RejectsAnUnknownModelNamingIt) {
+  const CommandResult r = run_command(std::string(CONVOY_BINARY) + " bench --model resnet-9000 --steps 1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("resnet-9000"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace convoy
