@@ -94,35 +94,55 @@ int64_t row_tiles(int64_t mc, const MicroKernelInfo& mk, RowTile* tiles) {
   return count;
 }
 
+// Where op(B)'s and C's rows are: a matrix with a row stride, or a table of row addresses
+// (gemm_rows, gemm_c_rows). B may also be transposed (then it is a strided [n, k] matrix).
+struct BSource {
+  const float* base;
+  int64_t ld;
+  const float* const* rows = nullptr;
+  Trans trans = Trans::no;
+  const float* row(int64_t p) const { return rows != nullptr ? rows[p] : base + p * ld; }
+};
+
+struct CTarget {
+  float* base;
+  int64_t ld;
+  float* const* rows = nullptr;
+  float* row(int64_t i) const { return rows != nullptr ? rows[i] : base + i * ld; }
+};
+
 // Packs depth [p0, p0+kc) x columns [j0, j0+nc) of op(B) into NR-wide panels, zero-padded.
-void pack_b(Trans t, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int64_t nr,
-            TransposePack transpose, float* out) {
+void pack_b(const BSource& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int64_t nr, TransposePack transpose,
+            float* out) {
   for (int64_t jr = 0; jr < nc; jr += nr) {
     const int64_t cols = std::min(nr, nc - jr);
     float* panel = out + jr * kc;
-    if (t == Trans::no) {
+    if (b.trans == Trans::no) {
       for (int64_t p = 0; p < kc; ++p) {
-        const float* row = b + (p0 + p) * ldb + j0 + jr;
         float* dst = panel + p * nr;
-        std::memcpy(dst, row, cols * sizeof(float));
+        std::memcpy(dst, b.row(p0 + p) + j0 + jr, cols * sizeof(float));
         std::fill(dst + cols, dst + nr, 0.0f);
       }
     } else {
-      // B is [n, k]: transposed in 4 x 8 blocks.
-      transpose(b + (j0 + jr) * ldb + p0, ldb, cols, kc, nr, panel);
+      // B is [n, k]: transposed in register blocks.
+      transpose(b.base + (j0 + jr) * b.ld + p0, b.ld, cols, kc, nr, panel);
     }
   }
 }
 
-void gemm_serial(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-                 const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+// The one driver under gemm, gemm_rows and gemm_c_rows.
+void gemm_serial(Trans trans_a, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const BSource& b,
+                 float beta, const CTarget& c) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (beta == 0.0f)
-      for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+      for (int64_t i = 0; i < m; ++i) std::fill(c.row(i), c.row(i) + n, 0.0f);
     return;
   }
   const MicroKernelInfo mk = microkernel_for(active_isa());
+  CONVOY_ASSERT((b.rows == nullptr || mk.kernel_rows != nullptr) && (c.rows == nullptr || mk.kernel_c_rows != nullptr),
+                "row tables need row-table microkernels (gemm_rows_supported)");
+  CONVOY_ASSERT(b.rows == nullptr || c.rows == nullptr, "B and C cannot both be row tables");
   const int64_t mr = mk.mr, nr = mk.nr;
   PackBuffers& buf = buffers();
   const int64_t nc_max = std::min(kNc, (n + nr - 1) / nr * nr);
@@ -131,20 +151,20 @@ void gemm_serial(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, 
   float* bpack = buf.get_b(nc_max * kc_max);
   float* apack = buf.get_a(mc_max * kc_max);
   alignas(64) float edge[32 * 16];  // one tile for the matrix edges (MR x NR <= 12 x 32)
+  // A row-major B with short rows (or a row table) is read in place in its full NR-wide tiles:
+  // with the few rows of A convolutions have, packing B would cost as much as multiplying it.
+  // Long rows put every row of a tile on another page (TLB misses), so those B are packed, as
+  // are a transposed B and the last, partial tile.
+  constexpr int64_t kDirectMaxRow = 1024;  // floats
+  const bool direct_b = b.trans == Trans::no && (b.rows != nullptr || b.ld <= kDirectMaxRow);
 
   for (int64_t jc = 0; jc < n; jc += kNc) {
     const int64_t nc = std::min(kNc, n - jc);
     for (int64_t pc = 0; pc < k; pc += kc_max) {
       const int64_t kc = std::min(kc_max, k - pc);
       const bool accumulate = pc > 0 || beta != 0.0f;
-      // A row-major B with short rows is read in place in its full NR-wide tiles: with the few
-      // rows of A convolutions have, packing B would cost as much as multiplying it. Long rows
-      // put every row of a tile on another page (TLB misses), so those B are packed, as are a
-      // transposed B and the last, partial tile.
-      constexpr int64_t kDirectMaxRow = 1024;  // floats
-      const bool direct_b = trans_b == Trans::no && ldb <= kDirectMaxRow;
       const int64_t packed_from = direct_b ? nc / nr * nr : 0;
-      pack_b(trans_b, b, ldb, pc, kc, jc + packed_from, nc - packed_from, nr, mk.pack_transposed, bpack);
+      pack_b(b, pc, kc, jc + packed_from, nc - packed_from, nr, mk.pack_transposed, bpack);
       for (int64_t ic = 0; ic < m; ic += kMc) {
         const int64_t mc = std::min(kMc, m - ic);
         RowTile tiles[kMc];
@@ -153,137 +173,37 @@ void gemm_serial(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, 
           pack_a_panel(trans_a, a, lda, ic + tiles[t].row, std::min(tiles[t].height, mc - tiles[t].row), pc, kc,
                        tiles[t].height, mk.pack_transposed, apack + tiles[t].row * kc);
         for (int64_t jr = 0; jr < nc; jr += nr) {
-          const int64_t cols = std::min(nr, nc - jr);
+          const int64_t cols = std::min(nr, nc - jr), col = jc + jr;
           const bool in_place = jr < packed_from;
-          const float* b_tile = in_place ? b + pc * ldb + jc + jr : bpack + (jr - packed_from) * kc;
-          const int64_t b_stride = in_place ? ldb : nr;
-          for (int64_t t = 0; t < tile_count; ++t) {
-            const RowTile& tile = tiles[t];
-            const MicroKernel kernel = tile.height == mk.mr ? mk.kernel : mk.kernel_short;
-            const float* panel = apack + tile.row * kc;
-            const int64_t rows = std::min(tile.height, mc - tile.row);
-            float* out = c + (ic + tile.row) * ldc + jc + jr;
-            if (rows == tile.height && cols == nr) {
-              kernel(kc, panel, b_tile, b_stride, out, ldc, accumulate);
-            } else {
-              kernel(kc, panel, b_tile, b_stride, edge, nr, false);
-              for (int64_t i = 0; i < rows; ++i)
-                for (int64_t j = 0; j < cols; ++j)
-                  out[i * ldc + j] = accumulate ? out[i * ldc + j] + edge[i * nr + j] : edge[i * nr + j];
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-// Note [GEMM row tiles] applies as in gemm_serial; B is read in place through the row table,
-// except the last, partial strip, which is copied into a zero-padded panel.
-void gemm_rows_serial(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* const* rows,
-                      float beta, float* c, int64_t ldc) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    if (beta == 0.0f)
-      for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
-    return;
-  }
-  const MicroKernelInfo mk = microkernel_for(active_isa());
-  CONVOY_ASSERT(mk.kernel_rows != nullptr, "gemm_rows needs row-table microkernels");
-  const int64_t mr = mk.mr, nr = mk.nr;
-  PackBuffers& buf = buffers();
-  const int64_t mc_max = std::min(kMc, (m + mr - 1) / mr * mr);
-  const int64_t kc_max = (k + (k + kKc - 1) / kKc - 1) / ((k + kKc - 1) / kKc);
-  float* bpack = buf.get_b(nr * kc_max);
-  float* apack = buf.get_a(mc_max * kc_max);
-  alignas(64) float edge[32 * 16];
-  const int64_t full = n / nr * nr;
-  for (int64_t pc = 0; pc < k; pc += kc_max) {
-    const int64_t kc = std::min(kc_max, k - pc);
-    const bool accumulate = pc > 0 || beta != 0.0f;
-    if (full < n)
-      for (int64_t p = 0; p < kc; ++p) {
-        std::memcpy(bpack + p * nr, rows[pc + p] + full, (n - full) * sizeof(float));
-        std::fill(bpack + p * nr + (n - full), bpack + (p + 1) * nr, 0.0f);
-      }
-    for (int64_t ic = 0; ic < m; ic += kMc) {
-      const int64_t mc = std::min(kMc, m - ic);
-      RowTile tiles[kMc];
-      const int64_t tile_count = row_tiles(mc, mk, tiles);
-      for (int64_t t = 0; t < tile_count; ++t)
-        pack_a_panel(Trans::no, a, lda, ic + tiles[t].row, std::min(tiles[t].height, mc - tiles[t].row), pc, kc,
-                     tiles[t].height, mk.pack_transposed, apack + tiles[t].row * kc);
-      for (int64_t jr = 0; jr < n; jr += nr) {
-        const int64_t cols = std::min(nr, n - jr);
-        for (int64_t t = 0; t < tile_count; ++t) {
-          const RowTile& tile = tiles[t];
-          const bool tall = tile.height == mk.mr;
-          const float* panel = apack + tile.row * kc;
-          const int64_t height = std::min(tile.height, mc - tile.row);
-          float* out = c + (ic + tile.row) * ldc + jr;
-          if (jr < full && height == tile.height) {
-            (tall ? mk.kernel_rows : mk.kernel_rows_short)(kc, panel, rows + pc, jr, out, ldc, accumulate);
-            continue;
-          }
-          // An edge: the partial strip from its panel, or a short block of rows, via the edge tile.
-          if (jr < full)
-            (tall ? mk.kernel_rows : mk.kernel_rows_short)(kc, panel, rows + pc, jr, edge, nr, false);
-          else
-            (tall ? mk.kernel : mk.kernel_short)(kc, panel, bpack, nr, edge, nr, false);
-          for (int64_t i = 0; i < height; ++i)
-            for (int64_t j = 0; j < cols; ++j)
-              out[i * ldc + j] = accumulate ? out[i * ldc + j] + edge[i * nr + j] : edge[i * nr + j];
-        }
-      }
-    }
-  }
-}
-
-void gemm_c_rows_serial(Trans trans_a, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-                        int64_t ldb, float* const* c_rows) {
-  if (m <= 0 || n <= 0 || k <= 0) return;
-  const MicroKernelInfo mk = microkernel_for(active_isa());
-  CONVOY_ASSERT(mk.kernel_c_rows != nullptr, "gemm_c_rows needs row-table microkernels");
-  const int64_t mr = mk.mr, nr = mk.nr;
-  PackBuffers& buf = buffers();
-  const int64_t nc_max = std::min(kNc, (n + nr - 1) / nr * nr);
-  const int64_t mc_max = std::min(kMc, (m + mr - 1) / mr * mr);
-  const int64_t kc_max = (k + (k + kKc - 1) / kKc - 1) / ((k + kKc - 1) / kKc);
-  float* bpack = buf.get_b(nc_max * kc_max);
-  float* apack = buf.get_a(mc_max * kc_max);
-  alignas(64) float edge[32 * 16];
-  constexpr int64_t kDirectMaxRow = 1024;  // floats, as in gemm_serial
-  for (int64_t jc = 0; jc < n; jc += kNc) {
-    const int64_t nc = std::min(kNc, n - jc);
-    for (int64_t pc = 0; pc < k; pc += kc_max) {
-      const int64_t kc = std::min(kc_max, k - pc);
-      const int64_t packed_from = ldb <= kDirectMaxRow ? nc / nr * nr : 0;
-      pack_b(Trans::no, b, ldb, pc, kc, jc + packed_from, nc - packed_from, nr, mk.pack_transposed, bpack);
-      for (int64_t ic = 0; ic < m; ic += kMc) {
-        const int64_t mc = std::min(kMc, m - ic);
-        RowTile tiles[kMc];
-        const int64_t tile_count = row_tiles(mc, mk, tiles);
-        for (int64_t t = 0; t < tile_count; ++t)
-          pack_a_panel(trans_a, a, lda, ic + tiles[t].row, std::min(tiles[t].height, mc - tiles[t].row), pc, kc,
-                       tiles[t].height, mk.pack_transposed, apack + tiles[t].row * kc);
-        for (int64_t jr = 0; jr < nc; jr += nr) {
-          const int64_t cols = std::min(nr, nc - jr);
-          const bool in_place = jr < packed_from;
-          const float* b_tile = in_place ? b + pc * ldb + jc + jr : bpack + (jr - packed_from) * kc;
-          const int64_t b_stride = in_place ? ldb : nr;
+          const bool through_rows = in_place && b.rows != nullptr;
+          const float* b_tile = !in_place ? bpack + (jr - packed_from) * kc : through_rows ? nullptr : b.row(pc) + col;
+          const int64_t b_stride = in_place ? b.ld : nr;
           for (int64_t t = 0; t < tile_count; ++t) {
             const RowTile& tile = tiles[t];
             const bool tall = tile.height == mk.mr;
             const float* panel = apack + tile.row * kc;
-            const int64_t height = std::min(tile.height, mc - tile.row);
-            float* const* rows = c_rows + ic + tile.row;
-            if (height == tile.height && cols == nr) {
-              (tall ? mk.kernel_c_rows : mk.kernel_c_rows_short)(kc, panel, b_tile, b_stride, rows, jc + jr, true);
+            const int64_t rows = std::min(tile.height, mc - tile.row);
+            const int64_t i0 = ic + tile.row;
+            // The tile into C directly, or into the edge tile and from there into C.
+            const bool whole = rows == tile.height && cols == nr;
+            if (whole && c.rows != nullptr) {
+              (tall ? mk.kernel_c_rows : mk.kernel_c_rows_short)(kc, panel, b_tile, b_stride, c.rows + i0, col,
+                                                                   accumulate);
               continue;
             }
-            (tall ? mk.kernel : mk.kernel_short)(kc, panel, b_tile, b_stride, edge, nr, false);
-            for (int64_t i = 0; i < height; ++i)
-              for (int64_t j = 0; j < cols; ++j) rows[i][jc + jr + j] += edge[i * nr + j];
+            float* out = whole ? c.row(i0) + col : edge;
+            const int64_t ld_out = whole ? c.ld : nr;
+            const bool acc_out = whole && accumulate;
+            if (through_rows)
+              (tall ? mk.kernel_rows : mk.kernel_rows_short)(kc, panel, b.rows + pc, col, out, ld_out, acc_out);
+            else
+              (tall ? mk.kernel : mk.kernel_short)(kc, panel, b_tile, b_stride, out, ld_out, acc_out);
+            if (whole) continue;
+            for (int64_t i = 0; i < rows; ++i) {
+              float* target = c.row(i0 + i) + col;
+              for (int64_t j = 0; j < cols; ++j)
+                target[j] = accumulate ? target[j] + edge[i * nr + j] : edge[i * nr + j];
+            }
           }
         }
       }
@@ -295,19 +215,19 @@ void gemm_c_rows_serial(Trans trans_a, int64_t m, int64_t n, int64_t k, const fl
 
 void gemm(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  gemm_serial(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
+  gemm_serial(trans_a, m, n, k, a, lda, {.base = b, .ld = ldb, .trans = trans_b}, beta, {.base = c, .ld = ldc});
 }
 
 void gemm_rows(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* const* rows, float beta,
                float* c, int64_t ldc) {
-  gemm_rows_serial(m, n, k, a, lda, rows, beta, c, ldc);
+  gemm_serial(Trans::no, m, n, k, a, lda, {.base = nullptr, .ld = 0, .rows = rows}, beta, {.base = c, .ld = ldc});
 }
 
 bool gemm_rows_supported() { return microkernel_for(active_isa()).kernel_rows != nullptr; }
 
 void gemm_c_rows(Trans trans_a, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
                  int64_t ldb, float* const* c_rows) {
-  gemm_c_rows_serial(trans_a, m, n, k, a, lda, b, ldb, c_rows);
+  gemm_serial(trans_a, m, n, k, a, lda, {.base = b, .ld = ldb}, 1.0f, {.base = nullptr, .ld = 0, .rows = c_rows});
 }
 
 void gemm_parallel(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k, const float* a,
@@ -315,7 +235,7 @@ void gemm_parallel(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k
   // Below this much work a parallel region costs more than it saves.
   const bool small = static_cast<double>(m) * n * k < 64.0 * 64 * 64;
   if (threads <= 1 || small) {
-    gemm_serial(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   // Split the longer of C's two dimensions in whole tiles, so no two threads write one element
@@ -329,12 +249,12 @@ void gemm_parallel(Trans trans_a, Trans trans_b, int64_t m, int64_t n, int64_t k
       const int64_t tiles = (m + mr - 1) / mr;
       const int64_t i0 = std::min(m, tiles * t / nt * mr), i1 = std::min(m, tiles * (t + 1) / nt * mr);
       const float* a_rows = trans_a == Trans::no ? a + i0 * lda : a + i0;
-      if (i1 > i0) gemm_serial(trans_a, trans_b, i1 - i0, n, k, a_rows, lda, b, ldb, beta, c + i0 * ldc, ldc);
+      if (i1 > i0) gemm(trans_a, trans_b, i1 - i0, n, k, a_rows, lda, b, ldb, beta, c + i0 * ldc, ldc);
     } else {
       const int64_t tiles = (n + nr - 1) / nr;
       const int64_t j0 = std::min(n, tiles * t / nt * nr), j1 = std::min(n, tiles * (t + 1) / nt * nr);
       const float* b_cols = trans_b == Trans::no ? b + j0 : b + j0 * ldb;
-      if (j1 > j0) gemm_serial(trans_a, trans_b, m, j1 - j0, k, a, lda, b_cols, ldb, beta, c + j0, ldc);
+      if (j1 > j0) gemm(trans_a, trans_b, m, j1 - j0, k, a, lda, b_cols, ldb, beta, c + j0, ldc);
     }
   }
 }
