@@ -19,7 +19,7 @@ using testing::world;
 
 const Shape kSample{1, 12, 12};
 
-// keras-cnn in miniature: convolutions with ReLU and max pooling (the first fused into its
+// keras-cnn in miniature: convolutions with ReLU and max pooling (each fused into its
 // convolution, Note [Fused pooling]), then dense layers with ReLU.
 ModelSpec relu_cnn() {
   ModelSpec spec;
