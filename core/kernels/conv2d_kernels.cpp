@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "core/kernels/gemm.hpp"
 #include "core/kernels/gemm_dots.hpp"
 #include "core/kernels/im2col.hpp"
 #include "core/kernels/relu_max_pool.hpp"
+#include "core/kernels/same_conv.hpp"
 #include "core/kernels/tree_sum.hpp"
 
 namespace convoy {
@@ -96,11 +98,53 @@ int64_t shifted_floats(const Conv2dGeometry& g, const ChunkPlan& plan) {
   return shifted_rows_floats(g, plan.rows) + g.out_channels * plan.rows * wp + g.out_channels * g.patch();
 }
 
+// Note [Same convolution] serves forward and backward-data of stride-1 `same` layers with
+// enough channels to fill the tiles and planes that waste few of the 32-pixel strips' lanes.
+bool use_same_conv(const Conv2dGeometry& g) {
+  const int64_t pixels = g.out_pixels(), strips = (pixels + kSameConvStrip - 1) / kSameConvStrip;
+  return same_conv_supported() && g.stride_h == 1 && g.stride_w == 1 && g.out_h == g.in_h && g.out_w == g.in_w &&
+         !g.fused_pool && g.kernel_h * g.kernel_w <= 64 && g.in_channels >= 16 && g.out_channels >= 16 &&
+         pixels >= 256 && strips * kSameConvStrip * 16 <= pixels * 17;
+}
+
+SameConvShape same_shape(const Conv2dGeometry& g) {
+  return {.h = g.out_h, .w = g.out_w, .kernel_h = g.kernel_h, .kernel_w = g.kernel_w, .pad_top = g.pad_top,
+          .pad_left = g.pad_left, .in_channels = g.in_channels, .out_channels = g.out_channels};
+}
+
+// A sample's strips in chunks of at most 16 (512 pixels), fixed by the geometry.
+struct SameChunks {
+  int64_t strips, per_sample;
+  // Pixels [j0, j1) of a sample's chunk k.
+  std::pair<int64_t, int64_t> pixels(const Conv2dGeometry& g, int64_t k) const {
+    return {k * strips / per_sample * kSameConvStrip,
+            std::min(g.out_pixels(), (k + 1) * strips / per_sample * kSameConvStrip)};
+  }
+};
+
+SameChunks same_chunks(const Conv2dGeometry& g) {
+  const int64_t strips = (g.out_pixels() + kSameConvStrip - 1) / kSameConvStrip;
+  return {strips, (strips + 15) / 16};
+}
+
+// Backward-data's masked output gradient for one chunk: every row its pixels' taps reach.
+int64_t same_band_floats(const Conv2dGeometry& g) {
+  if (!use_same_conv(g)) return 0;
+  const int64_t rows = 16 * kSameConvStrip / g.out_w + 2 + g.kernel_h - 1;
+  return g.out_channels * std::min(rows, g.out_h) * g.out_w;
+}
+
+int64_t same_packed_floats(const Conv2dGeometry& g) {
+  if (!use_same_conv(g)) return 0;
+  const SameConvShape s = same_shape(g);
+  return std::max(same_conv_packed_floats(s), same_conv_packed_floats(same_conv_adjoint(s)));
+}
+
 // Per-thread scratch: one chunk's col and one chunk's output or gradient [Cout, columns].
 int64_t per_thread_floats(const Conv2dGeometry& g, int threads) {
   const ChunkPlan pass = pass_plan(g, threads);
   const int64_t cols = std::max(weight_plan(g).max_columns(g), pass.max_columns(g));
-  int64_t floats = g.patch() * cols + g.out_channels * cols;
+  int64_t floats = std::max(g.patch() * cols + g.out_channels * cols, same_band_floats(g));
   if (forward_shifted(g, pass)) floats = std::max(floats, shifted_floats(g, pass));
   return (floats + 15) / 16 * 16;
 }
@@ -303,12 +347,88 @@ void weights_band_shifted(const Conv2dGeometry& g, const float* input, const flo
 }  // namespace
 
 int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads) {
-  // Per thread: col + output/gradient chunk; then one partial per weight-gradient group.
-  return static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads) + groups(g) * partial_floats(g);
+  // Per thread: col + output/gradient chunk; then one partial per weight-gradient group, or
+  // (forward and backward-data of a same convolution) the packed weights.
+  return static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads) +
+         std::max(groups(g) * partial_floats(g), same_packed_floats(g));
 }
+
+namespace {
+
+float* shared_scratch(const Conv2dGeometry& g, float* scratch, int threads) {
+  return scratch + static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads);
+}
+
+// Note [Same convolution]: the weights packed once per call, then every chunk of every sample
+// straight from the input to the output.
+void same_conv_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
+                       float* output, float* scratch, int threads) {
+  const SameConvShape s = same_shape(g);
+  const SameChunks chunks = same_chunks(g);
+  const int64_t plane = g.out_pixels(), items = g.batch * chunks.per_sample;
+  float* packed = shared_scratch(g, scratch, threads);
+#pragma omp parallel num_threads(clamp_threads(threads, items))
+  {
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < same_conv_tile_count(s); ++t) same_conv_pack(s, weight, false, t, packed);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < items; ++i) {
+      const int64_t n = i / chunks.per_sample;
+      const auto [j0, j1] = chunks.pixels(g, i % chunks.per_sample);
+      same_conv_pixels(s, packed, input + n * g.in_channels * plane, plane, bias, g.fused_relu, j0, j1,
+                       output + n * g.out_channels * plane, plane);
+    }
+  }
+}
+
+// Backward-data as the adjoint same convolution of the output gradient (masked by the fused
+// ReLU into a band of the rows the chunk's taps reach, else read in place).
+void same_conv_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
+                             const float* weight, float* input_grad, float* scratch, int threads) {
+  const SameConvShape s = same_shape(g), adjoint = same_conv_adjoint(s);
+  const SameChunks chunks = same_chunks(g);
+  const int64_t plane = g.out_pixels(), items = g.batch * chunks.per_sample;
+  float* packed = shared_scratch(g, scratch, threads);
+#pragma omp parallel num_threads(clamp_threads(threads, items))
+  {
+    float* band = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < same_conv_tile_count(adjoint); ++t) same_conv_pack(s, weight, true, t, packed);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < items; ++i) {
+      const int64_t n = i / chunks.per_sample;
+      const auto [j0, j1] = chunks.pixels(g, i % chunks.per_sample);
+      const float* og = output_grad + n * g.out_channels * plane;
+      const float* src = og;
+      int64_t ld = plane;
+      if (g.fused_relu) {
+        const int64_t lo = std::max<int64_t>(0, j0 / g.out_w - adjoint.pad_top);
+        const int64_t hi = std::min(g.out_h, (j1 - 1) / g.out_w + g.kernel_h - adjoint.pad_top);
+        ld = (hi - lo) * g.out_w;
+        const float* y = output + n * g.out_channels * plane;
+        for (int64_t co = 0; co < g.out_channels; ++co) {
+          const float* __restrict from = og + co * plane + lo * g.out_w;
+          const float* __restrict yc = y + co * plane + lo * g.out_w;
+          float* __restrict to = band + co * ld;
+#pragma omp simd
+          for (int64_t p = 0; p < ld; ++p) to[p] = yc[p] > 0.0f ? from[p] : 0.0f;
+        }
+        src = band - lo * g.out_w;  // pixel p of the plane at src[p] for the band's rows
+      }
+      same_conv_pixels(adjoint, packed, src, ld, nullptr, false, j0, j1, input_grad + n * g.in_channels * plane,
+                       plane);
+    }
+  }
+}
+
+}  // namespace
 
 void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
                     float* output, float* scratch, int threads, uint8_t* pool_winners) {
+  if (use_same_conv(g)) {
+    same_conv_forward(g, input, weight, bias, output, scratch, threads);
+    return;
+  }
   const ChunkPlan plan = pass_plan(g, threads);
   const bool shifted = forward_shifted(g, plan);
 #pragma omp parallel num_threads(clamp_threads(threads, plan.count))
@@ -335,6 +455,10 @@ void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* we
 void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
                           const float* weight, float* input_grad, float* scratch, int threads,
                           const uint8_t* pool_winners) {
+  if (use_same_conv(g)) {
+    same_conv_backward_data(g, output, output_grad, weight, input_grad, scratch, threads);
+    return;
+  }
   const int64_t in_size = g.in_channels * g.in_h * g.in_w;
   const ChunkPlan plan = pass_plan(g, threads);
   // A sample's bands add into overlapping input rows, so one thread takes all of a sample's

@@ -78,6 +78,11 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 4, 40, 45, 6, 5, 5, 1, 2, 2, 2, 2),     // wide rows: forward by shifted rows, 5x5
                       make(2, 3, 33, 40, 4, 2, 3, 1, 1, 1, 0, 1),     // shifted rows, padding on one side only
                       make(2, 4, 34, 40, 24, 3, 3, 1, 1, 1, 1, 1),    // shifted rows in whole 12-row tiles
+                      make(2, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1),   // same convolution: 8 + 8 output tiles
+                      make(2, 17, 33, 31, 20, 3, 3, 1, 1, 1, 1, 1),   // same, odd width, last strip partial, 12 + 8
+                      make(1, 16, 40, 45, 28, 5, 5, 1, 2, 2, 2, 2),   // same 5x5, four chunks, 12 + 8 + 8
+                      make(2, 20, 20, 24, 17, 2, 2, 1, 0, 0, 1, 1),   // same with an even kernel; 12 + padded 8
+                      make(2, 16, 16, 17, 52, 1, 1, 1, 0, 0, 0, 0),   // same 1x1; 12 x 3 + 8 + 8
                       make(7, 9, 5, 5, 13, 3, 3, 1, 0, 0, 0, 0),      // small planes: taps are permutes
                       make(4, 3, 4, 4, 5, 3, 3, 1, 1, 1, 1, 1),       // small planes with padding
                       make(5, 3, 5, 6, 7, 2, 3, 2, 1, 0, 0, 1)));     // small planes, stride 2, asymmetric
