@@ -63,75 +63,58 @@ __attribute__((target("avx512f"))) void strip_masks(const SameConvShape& s, int6
     }
 }
 
-// One tile, one kernel row kh: R output channels x 32 pixels from jb, summed over kw (outer)
-// and channels (inner), added to the partial sums in out unless kh is the first; the last kh
-// adds the bias, applies the ReLU and leaves the result. A kernel row at a time keeps the B
-// lines it reads (the input rows kh meets, 3 lines a channel for every kw) in L1 across all
-// of the tiles, where all KH rows and the packed weights together overflow it.
+// One tile: R output channels x 32 pixels from jb, summed over the taps (outer) and channels
+// (inner) in registers; then the bias, the ReLU and the store.
 template <int R>
-__attribute__((target("avx512f,fma,prfchw"))) void strip_tile(const SameConvShape& s, int64_t kh, bool prefetch,
-                                                              const float* a,
-                                                       const float* src, int64_t src_ld, const __mmask16* masks,
-                                                       const float* bias, bool relu, int64_t rows, __mmask16 store0,
-                                                       __mmask16 store1, float* out, int64_t out_ld) {
+__attribute__((target("avx512f,fma,prfchw"))) void strip_tile(const SameConvShape& s, bool prefetch, const float* a,
+                                                              const float* src, int64_t src_ld,
+                                                              const __mmask16* masks, const float* bias, bool relu,
+                                                              int64_t rows, __mmask16 store0, __mmask16 store1,
+                                                              float* out, int64_t out_ld) {
   __m512 acc0[R], acc1[R];
-  if (kh == 0) {
 #pragma GCC unroll 12
-    for (int i = 0; i < R; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
-  } else {
-#pragma GCC unroll 12
-    for (int i = 0; i < R; ++i) {
-      acc0[i] = _mm512_maskz_loadu_ps(store0, out + i * out_ld);
-      acc1[i] = _mm512_maskz_loadu_ps(store1, out + i * out_ld + 16);
-    }
-  }
+  for (int i = 0; i < R; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
   const int64_t channels = s.in_channels;
-  a += kh * s.kernel_w * channels * R;
-  masks += 2 * kh * s.kernel_w;
-  for (int64_t kw = 0; kw < s.kernel_w; ++kw, a += channels * R, masks += 2) {
-    const __mmask16 m0 = masks[0], m1 = masks[1];
-    if ((m0 | m1) == 0) continue;  // this tap meets only padding here
-    const float* p = src + (kh - s.pad_top) * s.w + (kw - s.pad_left);
-    const float* ap = a;
-    // Note [Strip prefetch]: the first tile of each kernel row fetches that row's input for
-    // the strip kPrefetchStrips ahead, one channel per step, among the FMAs. Every channel is
-    // a stream of its own, 64 and more of them, and the hardware prefetchers lose track: every
-    // new line was a wait on memory.
-    const char* ahead = prefetch && kw == 0 ? reinterpret_cast<const char*>(p + kPrefetchStrips * kSameConvStrip)
-                                            : nullptr;
-    for (int64_t c = 0; c < channels; ++c, p += src_ld, ap += R) {
-      if (ahead != nullptr) {
-        _mm_prefetch(ahead, _MM_HINT_T0);
-        _mm_prefetch(ahead + 64, _MM_HINT_T0);
-        ahead += src_ld * sizeof(float);
-      }
-      const __m512 b0 = _mm512_maskz_loadu_ps(m0, p);
-      const __m512 b1 = _mm512_maskz_loadu_ps(m1, p + 16);
+  for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+    for (int64_t kw = 0; kw < s.kernel_w; ++kw, a += channels * R, masks += 2) {
+      const __mmask16 m0 = masks[0], m1 = masks[1];
+      if ((m0 | m1) == 0) continue;  // this tap meets only padding here
+      const float* p = src + (kh - s.pad_top) * s.w + (kw - s.pad_left);
+      const float* ap = a;
+      // Note [Strip prefetch]: a strip's first tile fetches, for each kernel row, the input
+      // kPrefetchStrips strips ahead, a channel per step among the FMAs (and the epilogue the
+      // output lines). Every channel is a stream of its own, 64 and more, and the hardware
+      // prefetchers lose track of them: every new line was a wait on memory.
+      const char* ahead = prefetch && kw == 0 ? reinterpret_cast<const char*>(p + kPrefetchStrips * kSameConvStrip)
+                                              : nullptr;
+      for (int64_t c = 0; c < channels; ++c, p += src_ld, ap += R) {
+        if (ahead != nullptr) {
+          _mm_prefetch(ahead, _MM_HINT_T0);
+          _mm_prefetch(ahead + 64, _MM_HINT_T0);
+          ahead += src_ld * sizeof(float);
+        }
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, p);
+        const __m512 b1 = _mm512_maskz_loadu_ps(m1, p + 16);
 #pragma GCC unroll 12
-      for (int i = 0; i < R; ++i) {
-        const __m512 ai = _mm512_set1_ps(ap[i]);
-        acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
-        acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+        for (int i = 0; i < R; ++i) {
+          const __m512 ai = _mm512_set1_ps(ap[i]);
+          acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
+          acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+        }
       }
     }
-  }
-  const bool last = kh == s.kernel_h - 1;
   const __m512 zero = _mm512_setzero_ps();
 #pragma GCC unroll 12
   for (int i = 0; i < R; ++i) {
     if (i >= rows) break;
-    __m512 v0 = acc0[i], v1 = acc1[i];
-    if (last) {
-      const __m512 b = _mm512_set1_ps(bias != nullptr ? bias[i] : 0.0f);
-      v0 = _mm512_add_ps(v0, b), v1 = _mm512_add_ps(v1, b);
-      if (relu) v0 = _mm512_max_ps(v0, zero), v1 = _mm512_max_ps(v1, zero);
-    }
+    const __m512 b = _mm512_set1_ps(bias != nullptr ? bias[i] : 0.0f);
+    __m512 v0 = _mm512_add_ps(acc0[i], b), v1 = _mm512_add_ps(acc1[i], b);
+    if (relu) v0 = _mm512_max_ps(v0, zero), v1 = _mm512_max_ps(v1, zero);
     _mm512_mask_storeu_ps(out + i * out_ld, store0, v0);
     _mm512_mask_storeu_ps(out + i * out_ld + 16, store1, v1);
-    if (kh == 0) {  // the output lines kPrefetchStrips ahead, for writing
-      __builtin_prefetch(out + i * out_ld + kPrefetchStrips * kSameConvStrip, 1, 3);
-      __builtin_prefetch(out + i * out_ld + kPrefetchStrips * kSameConvStrip + 16, 1, 3);
-    }
+    // The output lines kPrefetchStrips ahead, for writing.
+    __builtin_prefetch(out + i * out_ld + kPrefetchStrips * kSameConvStrip, 1, 3);
+    __builtin_prefetch(out + i * out_ld + kPrefetchStrips * kSameConvStrip + 16, 1, 3);
   }
 }
 
@@ -187,17 +170,16 @@ __attribute__((target("avx512f"))) void same_conv_pixels(const SameConvShape& s,
     const int64_t live = std::min(kSameConvStrip, j1 - jb);
     const auto store0 = static_cast<__mmask16>(live >= 16 ? 0xFFFF : (1u << live) - 1);
     const auto store1 = static_cast<__mmask16>(live >= 32 ? 0xFFFF : live <= 16 ? 0 : (1u << (live - 16)) - 1);
-    for (int64_t kh = 0; kh < s.kernel_h; ++kh)
-      for (int64_t t = 0; t < tiles; ++t) {
+    for (int64_t t = 0; t < tiles; ++t) {
         const Tile tl = tile_at(s.out_channels, t);
         const int64_t rows = std::min(tl.height, s.out_channels - tl.row);
         const float* b = bias != nullptr ? bias + tl.row : nullptr;
         float* o = out + tl.row * out_ld + jb;
         const float* a = packed + tl.row * depth;
         if (tl.height == 12)
-          strip_tile<12>(s, kh, t == 0, a, src + jb, src_ld, masks, b, relu, rows, store0, store1, o, out_ld);
+          strip_tile<12>(s, t == 0, a, src + jb, src_ld, masks, b, relu, rows, store0, store1, o, out_ld);
         else
-          strip_tile<8>(s, kh, t == 0, a, src + jb, src_ld, masks, b, relu, rows, store0, store1, o, out_ld);
+          strip_tile<8>(s, t == 0, a, src + jb, src_ld, masks, b, relu, rows, store0, store1, o, out_ld);
       }
   }
 }
