@@ -31,9 +31,16 @@ namespace {
 constexpr int64_t kChunkColumns = 512;
 constexpr int64_t kBandAbove = 1024;  // output pixels per sample above which chunks are bands
 
+// The row stride of a chunk's col and GEMM result: its columns rounded up to 16 floats, so that
+// (the scratch being aligned) the rows the GEMM reads and writes in place start on cache lines.
+// With 484 columns every 64-byte load of them spanned two lines.
+int64_t padded_ld(int64_t columns) { return (columns + 15) / 16 * 16; }
+
 struct Chunk {
   int64_t n0, n1;    // samples [n0, n1)
   int64_t oy0, oy1;  // output rows [oy0, oy1) of each
+  int64_t columns(const Conv2dGeometry& g) const { return (n1 - n0) * (oy1 - oy0) * g.out_w; }
+  int64_t ld(const Conv2dGeometry& g) const { return padded_ld(columns(g)); }
 };
 
 struct ChunkPlan {
@@ -42,7 +49,7 @@ struct ChunkPlan {
   int64_t bands = 1;    // chunks per sample
   int64_t count = 0;    // chunks in all
 
-  int64_t max_columns(const Conv2dGeometry& g) const { return samples * rows * g.out_w; }
+  int64_t max_columns(const Conv2dGeometry& g) const { return padded_ld(samples * rows * g.out_w); }
   Chunk at(const Conv2dGeometry& g, int64_t i) const {
     if (bands > 1) {
       const int64_t oy0 = i % bands * rows;
@@ -215,7 +222,7 @@ int64_t partial_floats(const Conv2dGeometry& g) { return (g.patch() + 1) * g.out
 // im2col of every sample of the chunk, side by side in col [patch, columns].
 void chunk_im2col(const Conv2dGeometry& g, const float* input, const Chunk& c, float* col) {
   const int64_t in_size = g.in_channels * g.in_h * g.in_w, per_sample = (c.oy1 - c.oy0) * g.out_w;
-  const int64_t ld = (c.n1 - c.n0) * per_sample;
+  const int64_t ld = c.ld(g);
   for (int64_t n = c.n0; n < c.n1; ++n) im2col(g, input + n * in_size, c.oy0, c.oy1, col + (n - c.n0) * per_sample, ld);
 }
 
@@ -226,7 +233,7 @@ void chunk_im2col(const Conv2dGeometry& g, const float* input, const Chunk& c, f
 void gather_output_grad(const Conv2dGeometry& g, const float* output, const float* output_grad,
                         const uint8_t* pool_winners, const Chunk& c, float* grad, float* bias_sums) {
   const int64_t ohw = g.out_pixels(), per_sample = (c.oy1 - c.oy0) * g.out_w;
-  const int64_t ld = (c.n1 - c.n0) * per_sample, pooled = g.pooled_h() * g.pooled_w();
+  const int64_t ld = c.ld(g), pooled = g.pooled_h() * g.pooled_w();
   for (int64_t n = c.n0; n < c.n1; ++n)
     for (int64_t co = 0; co < g.out_channels; ++co) {
       float* __restrict dst = grad + co * ld + (n - c.n0) * per_sample;
@@ -257,7 +264,7 @@ void gather_output_grad(const Conv2dGeometry& g, const float* output, const floa
 void write_output(const Conv2dGeometry& g, const float* z, const float* bias, const Chunk& c, float* output,
                   uint8_t* pool_winners) {
   const int64_t ohw = g.out_pixels(), per_sample = (c.oy1 - c.oy0) * g.out_w;
-  const int64_t ld = (c.n1 - c.n0) * per_sample, pooled = g.pooled_h() * g.pooled_w();
+  const int64_t ld = c.ld(g), pooled = g.pooled_h() * g.pooled_w();
   for (int64_t n = c.n0; n < c.n1; ++n)
     for (int64_t co = 0; co < g.out_channels; ++co) {
       const float* __restrict from = z + co * ld + (n - c.n0) * per_sample;
@@ -443,10 +450,10 @@ void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* we
         forward_band_shifted(g, input, ts.reordered, bias, c, col, z, output);
         continue;
       }
-      const int64_t ld = (c.n1 - c.n0) * (c.oy1 - c.oy0) * g.out_w;
+      const int64_t ld = c.ld(g);
       chunk_im2col(g, input, c, col);
       // z [Cout, columns] = weight [Cout, patch] * col [patch, columns]
-      gemm(Trans::no, Trans::no, g.out_channels, ld, g.patch(), weight, g.patch(), col, ld, 0.0f, z, ld);
+      gemm(Trans::no, Trans::no, g.out_channels, c.columns(g), g.patch(), weight, g.patch(), col, ld, 0.0f, z, ld);
       write_output(g, z, bias, c, output, pool_winners);
     }
   }
@@ -478,10 +485,10 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
           data_band_shifted(g, output, output_grad, ts.reordered, c, col, og, input_grad);
           continue;
         }
-        const int64_t per_sample = (c.oy1 - c.oy0) * g.out_w, ld = (c.n1 - c.n0) * per_sample;
+        const int64_t per_sample = (c.oy1 - c.oy0) * g.out_w, ld = c.ld(g);
         gather_output_grad(g, output, output_grad, pool_winners, c, og, nullptr);
         // col [patch, columns] = weight^T [patch, Cout] * output_grad [Cout, columns]
-        gemm(Trans::yes, Trans::no, g.patch(), ld, g.out_channels, weight, g.patch(), og, ld, 0.0f, col, ld);
+        gemm(Trans::yes, Trans::no, g.patch(), c.columns(g), g.out_channels, weight, g.patch(), og, ld, 0.0f, col, ld);
         // The first band overwrites the sample's gradient, the others add to it.
         for (int64_t n = c.n0; n < c.n1; ++n)
           col2im(g, col + (n - c.n0) * per_sample, ld, c.oy0, c.oy1, c.oy0 > 0, input_grad + n * in_size);
@@ -520,14 +527,14 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
           weights_band_shifted(g, input, output, output_grad, c, beta, col, og, partial, bias_sums);
           continue;
         }
-        const int64_t ld = (c.n1 - c.n0) * (c.oy1 - c.oy0) * g.out_w;
+        const int64_t ld = c.ld(g), columns = c.columns(g);
         chunk_im2col(g, input, c, col);
         gather_output_grad(g, output, output_grad, pool_winners, c, og, bias_sums);
         // partial [patch, Cout] (+)= col [patch, columns] * output_grad^T [columns, Cout]
-        if (prefer_gemm_dots(patch, cout, ld))
-          gemm_dots(patch, cout, ld, col, ld, og, ld, beta, partial, cout);
+        if (prefer_gemm_dots(patch, cout, columns))
+          gemm_dots(patch, cout, columns, col, ld, og, ld, beta, partial, cout);
         else
-          gemm(Trans::no, Trans::yes, patch, cout, ld, col, ld, og, ld, beta, partial, cout);
+          gemm(Trans::no, Trans::yes, patch, cout, columns, col, ld, og, ld, beta, partial, cout);
       }
     }
     // The groups' partials are added in the fixed tree (Note [Fixed summation tree]), each
