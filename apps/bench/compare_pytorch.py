@@ -113,6 +113,9 @@ def run_convoy(convoy, threads, args):
         m = re.match(r"\s+\(([\d,]+)\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", line)
         if m:
             out["shapes"].append({"forward": float(m.group(2)), "fwd_bwd": float(m.group(5))})
+        m = re.match(r"FMA peak of one core, measured now: ([\d.]+)", line)
+        if m:
+            out["peak"] = float(m.group(1))
     return out
 
 
@@ -132,7 +135,7 @@ def main():
     print("| threads | model | Convoy train | PyTorch tuned | ratio | PyTorch untuned | Convoy inference | "
           "PyTorch inference | ratio |")
     print("|---|---|---|---|---|---|---|---|---|")
-    shape_rows = []
+    shape_rows, peaks = [], []
     for t in args.threads:
         convoy = run_convoy(args.convoy, t, args)
         tuned = run_pytorch(t, True, args, True)
@@ -144,6 +147,7 @@ def main():
                   f"{c['inference'] / pt['inference']:.2f} |")
         for shape, cs, ps in zip(SHAPES, convoy["shapes"], tuned["shapes"]):
             shape_rows.append((t, shape, cs, ps))
+        peaks.append((t, convoy["peak"], convoy["shapes"][-1]["forward"]))
         sys.stdout.flush()
     print()
     print("| threads | conv shape (N,Cin,H,W,Cout,K,pad) | Convoy fwd GF/s | PyTorch fwd | ratio | "
@@ -152,6 +156,10 @@ def main():
     for t, shape, cs, ps in shape_rows:
         print(f"| {t} | {shape} | {cs['forward']:.1f} | {ps['forward']:.1f} | {cs['forward'] / ps['forward']:.2f} | "
               f"{cs['fwd_bwd']:.1f} | {ps['fwd_bwd']:.1f} | {cs['fwd_bwd'] / ps['fwd_bwd']:.2f} |")
+    print()
+    for t, peak, large in peaks:
+        print(f"{t} thread(s): one core's FMA peak {peak:.1f} GFLOP/s (measured by convoy bench in this run); "
+              f"the large shape's forward {large / t:.1f} GFLOP/s per core, {100 * large / t / peak:.0f}% of it")
 
 
 if __name__ == "__main__":
