@@ -110,7 +110,7 @@ int64_t shifted_floats(const Conv2dGeometry& g, const ChunkPlan& plan) {
 bool use_same_conv(const Conv2dGeometry& g) {
   const int64_t pixels = g.out_pixels(), strips = (pixels + kSameConvStrip - 1) / kSameConvStrip;
   return same_conv_supported() && g.stride_h == 1 && g.stride_w == 1 && g.out_h == g.in_h && g.out_w == g.in_w &&
-         !g.fused_pool && g.kernel_h * g.kernel_w <= 64 && g.in_channels >= 16 && g.out_channels >= 16 &&
+         !g.fused_pool && g.kernel_h * g.kernel_w <= kSameConvMaxTaps && g.in_channels >= 16 && g.out_channels >= 16 &&
          pixels >= 256 && strips * kSameConvStrip * 16 <= pixels * 17;
 }
 
@@ -226,6 +226,21 @@ void chunk_im2col(const Conv2dGeometry& g, const float* input, const Chunk& c, f
   for (int64_t n = c.n0; n < c.n1; ++n) im2col(g, input + n * in_size, c.oy0, c.oy1, col + (n - c.n0) * per_sample, ld);
 }
 
+// The gradient reaching the convolution through the fused ReLU (Note [Fused ReLU]): the n floats
+// of output_grad from `at` where the output is positive, 0 elsewhere; without the ReLU, a copy
+// (output may then be null).
+void relu_gradient(const Conv2dGeometry& g, const float* output, const float* output_grad, int64_t at, int64_t n,
+                   float* __restrict dst) {
+  const float* __restrict og = output_grad + at;
+  if (!g.fused_relu) {
+    std::memcpy(dst, og, n * sizeof(float));
+    return;
+  }
+  const float* __restrict y = output + at;
+#pragma omp simd
+  for (int64_t p = 0; p < n; ++p) dst[p] = y[p] > 0.0f ? og[p] : 0.0f;
+}
+
 // Gathers into grad [Cout, columns] the gradient reaching the convolution over the chunk:
 // output_grad, masked by the fused ReLU's output (Note [Fused ReLU]) or routed through the
 // fused pool (Note [Fused pooling]). If bias_sums is not null, adds each sample's per-channel
@@ -243,14 +258,7 @@ void gather_output_grad(const Conv2dGeometry& g, const float* output, const floa
         sum = unpool_rows(g, pool_winners + plane, output_grad + plane, c.oy0, c.oy1, dst);
       } else {
         const int64_t at = (n * g.out_channels + co) * ohw + c.oy0 * g.out_w;
-        const float* __restrict og = output_grad + at;
-        if (g.fused_relu) {
-          const float* __restrict y = output + at;
-#pragma omp simd
-          for (int64_t p = 0; p < per_sample; ++p) dst[p] = y[p] > 0.0f ? og[p] : 0.0f;
-        } else {
-          std::memcpy(dst, og, per_sample * sizeof(float));
-        }
+        relu_gradient(g, output, output_grad, at, per_sample, dst);
         if (bias_sums == nullptr) continue;
 #pragma omp simd reduction(+ : sum)
         for (int64_t p = 0; p < per_sample; ++p) sum += dst[p];
@@ -294,15 +302,8 @@ void gather_wide(const Conv2dGeometry& g, const float* output, const float* outp
     float sum = 0.0f;
     for (int64_t r = 0; r < band_rows; ++r) {
       const int64_t at = ((c.n0 * g.out_channels + co) * g.out_h + c.oy0 + r) * g.out_w;
-      const float* __restrict og = output_grad + at;
-      float* __restrict dst = grad + co * columns + r * wp;
-      if (g.fused_relu) {
-        const float* __restrict y = output + at;
-#pragma omp simd
-        for (int64_t x = 0; x < g.out_w; ++x) dst[x] = y[x] > 0.0f ? og[x] : 0.0f;
-      } else {
-        std::memcpy(dst, og, g.out_w * sizeof(float));
-      }
+      float* dst = grad + co * columns + r * wp;
+      relu_gradient(g, output, output_grad, at, g.out_w, dst);
       std::fill(dst + g.out_w, dst + wp, 0.0f);
       if (bias_sums == nullptr) continue;
 #pragma omp simd reduction(+ : sum)
@@ -366,66 +367,63 @@ float* shared_scratch(const Conv2dGeometry& g, float* scratch, int threads) {
   return scratch + static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads);
 }
 
-// Note [Same convolution]: the weights packed once per call, then every chunk of every sample
-// straight from the input to the output.
-void same_conv_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
-                       float* output, float* scratch, int threads) {
+// Note [Same convolution]: the weights packed once per call (forward's, or with adjoint
+// backward-data's), then body(packed, the thread's scratch, sample, j0, j1) for every chunk
+// [j0, j1) of every sample.
+template <typename Body>
+void for_same_chunks(const Conv2dGeometry& g, const float* weight, bool adjoint, float* scratch, int threads,
+                     Body body) {
   const SameConvShape s = same_shape(g);
   const SameChunks chunks = same_chunks(g);
-  const int64_t plane = g.out_pixels(), items = g.batch * chunks.per_sample;
+  const int64_t items = g.batch * chunks.per_sample, tiles = same_conv_tile_count(adjoint ? same_conv_adjoint(s) : s);
   float* packed = shared_scratch(g, scratch, threads);
 #pragma omp parallel num_threads(clamp_threads(threads, items))
   {
+    float* own = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
 #pragma omp for schedule(static)
-    for (int64_t t = 0; t < same_conv_tile_count(s); ++t) same_conv_pack(s, weight, false, t, packed);
+    for (int64_t t = 0; t < tiles; ++t) same_conv_pack(s, weight, adjoint, t, packed);
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < items; ++i) {
-      const int64_t n = i / chunks.per_sample;
       const auto [j0, j1] = chunks.pixels(g, i % chunks.per_sample);
-      same_conv_pixels(s, packed, input + n * g.in_channels * plane, plane, bias, g.fused_relu, j0, j1,
-                       output + n * g.out_channels * plane, plane);
+      body(packed, own, i / chunks.per_sample, j0, j1);
     }
   }
+}
+
+// Forward straight from the input to the output.
+void same_conv_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
+                       float* output, float* scratch, int threads) {
+  const SameConvShape s = same_shape(g);
+  const int64_t plane = g.out_pixels();
+  for_same_chunks(g, weight, false, scratch, threads,
+                  [&](const float* packed, float*, int64_t n, int64_t j0, int64_t j1) {
+                    same_conv_pixels(s, packed, input + n * g.in_channels * plane, plane, bias, g.fused_relu, j0,
+                                     j1, output + n * g.out_channels * plane, plane);
+                  });
 }
 
 // Backward-data as the adjoint same convolution of the output gradient (masked by the fused
 // ReLU into a band of the rows the chunk's taps reach, else read in place).
 void same_conv_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
                              const float* weight, float* input_grad, float* scratch, int threads) {
-  const SameConvShape s = same_shape(g), adjoint = same_conv_adjoint(s);
-  const SameChunks chunks = same_chunks(g);
-  const int64_t plane = g.out_pixels(), items = g.batch * chunks.per_sample;
-  float* packed = shared_scratch(g, scratch, threads);
-#pragma omp parallel num_threads(clamp_threads(threads, items))
-  {
-    float* band = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < same_conv_tile_count(adjoint); ++t) same_conv_pack(s, weight, true, t, packed);
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < items; ++i) {
-      const int64_t n = i / chunks.per_sample;
-      const auto [j0, j1] = chunks.pixels(g, i % chunks.per_sample);
-      const float* og = output_grad + n * g.out_channels * plane;
-      const float* src = og;
-      int64_t ld = plane;
-      if (g.fused_relu) {
-        const int64_t lo = std::max<int64_t>(0, j0 / g.out_w - adjoint.pad_top);
-        const int64_t hi = std::min(g.out_h, (j1 - 1) / g.out_w + g.kernel_h - adjoint.pad_top);
-        ld = (hi - lo) * g.out_w;
-        const float* y = output + n * g.out_channels * plane;
-        for (int64_t co = 0; co < g.out_channels; ++co) {
-          const float* __restrict from = og + co * plane + lo * g.out_w;
-          const float* __restrict yc = y + co * plane + lo * g.out_w;
-          float* __restrict to = band + co * ld;
-#pragma omp simd
-          for (int64_t p = 0; p < ld; ++p) to[p] = yc[p] > 0.0f ? from[p] : 0.0f;
-        }
-        src = band - lo * g.out_w;  // pixel p of the plane at src[p] for the band's rows
-      }
-      same_conv_pixels(adjoint, packed, src, ld, nullptr, false, j0, j1, input_grad + n * g.in_channels * plane,
-                       plane);
-    }
-  }
+  const SameConvShape adjoint = same_conv_adjoint(same_shape(g));
+  const int64_t plane = g.out_pixels();
+  for_same_chunks(g, weight, true, scratch, threads,
+                  [&](const float* packed, float* band, int64_t n, int64_t j0, int64_t j1) {
+                    const float* src = output_grad + n * g.out_channels * plane;
+                    int64_t ld = plane;
+                    if (g.fused_relu) {
+                      const int64_t lo = std::max<int64_t>(0, j0 / g.out_w - adjoint.pad_top);
+                      const int64_t hi = std::min(g.out_h, (j1 - 1) / g.out_w + g.kernel_h - adjoint.pad_top);
+                      ld = (hi - lo) * g.out_w;
+                      for (int64_t co = 0; co < g.out_channels; ++co)
+                        relu_gradient(g, output, output_grad, (n * g.out_channels + co) * plane + lo * g.out_w, ld,
+                                      band + co * ld);
+                      src = band - lo * g.out_w;  // pixel p of the plane at src[p] for the band's rows
+                    }
+                    same_conv_pixels(adjoint, packed, src, ld, nullptr, false, j0, j1,
+                                     input_grad + n * g.in_channels * plane, plane);
+                  });
 }
 
 }  // namespace

@@ -70,28 +70,11 @@ void pack_a_panel(Trans t, const float* a, int64_t lda, int64_t i0, int64_t rows
   }
 }
 
-// Note [GEMM row tiles]
-// A block of mc rows is cut into tiles of MR rows and, where the kernel has one, of the shorter
-// MR' rows, so that common counts split exactly (64 = 4 x 12 + 2 x 8) instead of leaving a
-// mostly empty MR tile. Rows no split covers go to MR-row tiles with zero padding (the edge).
-struct RowTile {
-  int64_t row, height;  // height: the kernel's row count (mr or mr_short)
-};
-
+// The tiles of a block of mc rows (Note [GEMM row tiles]).
 int64_t row_tiles(int64_t mc, const MicroKernelInfo& mk, RowTile* tiles) {
-  int64_t full = mc / mk.mr, shorts = 0;
-  if (mk.mr_short > 0)
-    for (int64_t f = mc / mk.mr; f >= 0; --f)
-      if ((mc - f * mk.mr) % mk.mr_short == 0) {
-        full = f;
-        shorts = (mc - f * mk.mr) / mk.mr_short;
-        break;
-      }
-  int64_t count = 0, row = 0;
-  for (int64_t i = 0; i < full; ++i, row += mk.mr) tiles[count++] = {row, mk.mr};
-  for (int64_t i = 0; i < shorts; ++i, row += mk.mr_short) tiles[count++] = {row, mk.mr_short};
-  for (; row < mc; row += mk.mr) tiles[count++] = {row, mk.mr};
-  return count;
+  const RowSplit split = split_rows(mc, mk);
+  for (int64_t i = 0; i < split.count(); ++i) tiles[i] = split.at(i);
+  return split.count();
 }
 
 // Where op(B)'s and C's rows are: a matrix with a row stride, or a table of row addresses

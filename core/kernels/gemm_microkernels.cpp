@@ -211,4 +211,27 @@ MicroKernelInfo microkernel_for(Isa isa) {
   return {kMrGeneric, kNrGeneric, kernel_generic, pack_transposed_generic, 0, nullptr};
 }
 
+RowSplit split_rows(int64_t m, const MicroKernelInfo& mk) {
+  RowSplit s{.m = m, .mr = mk.mr, .mr_short = mk.mr_short, .full = m / mk.mr, .shorts = 0};
+  if (mk.mr_short > 0)
+    for (int64_t f = m / mk.mr; f >= 0; --f)
+      if ((m - f * mk.mr) % mk.mr_short == 0) {
+        s.full = f;
+        s.shorts = (m - f * mk.mr) / mk.mr_short;
+        break;
+      }
+  return s;
+}
+
+int64_t RowSplit::count() const {
+  const int64_t covered = full * mr + shorts * mr_short;
+  return full + shorts + (m - covered + mr - 1) / mr;
+}
+
+RowTile RowSplit::at(int64_t i) const {
+  if (i < full) return {i * mr, mr};
+  if (i < full + shorts) return {full * mr + (i - full) * mr_short, mr_short};
+  return {full * mr + shorts * mr_short + (i - full - shorts) * mr, mr};
+}
+
 }  // namespace convoy

@@ -46,4 +46,21 @@ struct MicroKernelInfo {
 
 MicroKernelInfo microkernel_for(Isa isa);
 
+// Note [GEMM row tiles]
+// m rows are cut into tiles of MR rows and, where the kernel has one, of the shorter MR' rows,
+// so that common counts split exactly (64 = 4 x 12 + 2 x 8) instead of leaving a mostly empty
+// MR tile. Rows no split covers go to MR-row tiles with zero padding (the edge).
+struct RowTile {
+  int64_t row, height;  // height: the kernel's row count (mr or mr_short)
+};
+
+struct RowSplit {
+  int64_t m, mr, mr_short;
+  int64_t full, shorts;  // whole MR tiles first, then whole MR' tiles, then the edge
+  int64_t count() const;
+  RowTile at(int64_t i) const;
+};
+
+RowSplit split_rows(int64_t m, const MicroKernelInfo& mk);
+
 }  // namespace convoy

@@ -4,38 +4,30 @@
 
 #include "core/error.hpp"
 #include "core/kernels/cpu_features.hpp"
+#include "core/kernels/gemm_microkernels.hpp"
 #include "core/kernels/simd.hpp"
 
 namespace convoy {
 namespace {
 
-// Output channels go in tiles of 12 rows (24 zmm accumulators: 12 rows x 32 pixels) or 8, so
-// that 64 channels split 12+12+12+12+8+8 with no empty rows (as Note [GEMM row tiles]).
-struct Tile {
-  int64_t row, height;
-};
-
-int64_t tile_count(int64_t m) {
-  const int64_t twelves = m / 12, rest = m % 12;
-  if (rest == 0) return twelves;
-  if (rest == 4 && twelves > 0) return twelves + 1;  // the last 12 + 4 as 8 + 8
-  return twelves + 1;
-}
-
-Tile tile_at(int64_t m, int64_t i) {
-  const int64_t twelves = m / 12, rest = m % 12;
-  if (rest == 4 && twelves > 0) return i < twelves - 1 ? Tile{12 * i, 12} : Tile{12 * (twelves - 1) + 8 * (i - twelves + 1), 8};
-  if (i < twelves) return {12 * i, 12};
-  return {12 * twelves, rest <= 8 ? 8 : 12};  // the last, with zero rows beyond m
-}
+// Output channels go in the GEMM's register tiles, 12 or 8 rows (24 or 16 zmm accumulators x
+// 32 pixels), split as Note [GEMM row tiles] says: 64 = 12+12+12+12+8+8.
+RowSplit tiles_of(int64_t m) { return split_rows(m, microkernel_for(Isa::avx512)); }
 
 int64_t padded_rows(int64_t m) {
-  const Tile last = tile_at(m, tile_count(m) - 1);
+  const RowSplit split = tiles_of(m);
+  const RowTile last = split.at(split.count() - 1);
   return last.row + last.height;
 }
 
-constexpr int64_t kMaxTaps = 64;
 constexpr int64_t kPrefetchStrips = 3;
+
+// The lanes where 0 <= y + dy < h and 0 <= x + dx < w: as unsigned, y + dy < h and x + dx < w.
+__attribute__((target("avx512f"))) inline __mmask16 inside(__m512i y, __m512i x, __m512i dy, __m512i dx, __m512i h,
+                                                           __m512i w) {
+  return static_cast<__mmask16>(_mm512_cmplt_epu32_mask(_mm512_add_epi32(y, dy), h) &
+                                _mm512_cmplt_epu32_mask(_mm512_add_epi32(x, dx), w));
+}
 
 // Which lanes of a 32-pixel strip from pixel jb read tap (kh, kw) inside the plane, for every
 // tap: two 16-lane masks per tap. Lanes at or past j1 read nothing.
@@ -51,15 +43,14 @@ __attribute__((target("avx512f"))) void strip_masks(const SameConvShape& s, int6
   }
   const __m512i y0 = _mm512_load_si512(ys), y1 = _mm512_load_si512(ys + 16);
   const __m512i x0 = _mm512_load_si512(xs), x1 = _mm512_load_si512(xs + 16);
+  const __m512i h = _mm512_set1_epi32(static_cast<int32_t>(s.h)), w = _mm512_set1_epi32(static_cast<int32_t>(s.w));
   for (int64_t kh = 0; kh < s.kernel_h; ++kh)
     for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
-      // Inside when 0 <= y + kh - pad_top < H: as unsigned, y + kh - pad_top < H.
       const __m512i dy = _mm512_set1_epi32(static_cast<int32_t>(kh - s.pad_top));
       const __m512i dx = _mm512_set1_epi32(static_cast<int32_t>(kw - s.pad_left));
-      const __m512i h = _mm512_set1_epi32(static_cast<int32_t>(s.h)), w = _mm512_set1_epi32(static_cast<int32_t>(s.w));
       __mmask16* m = masks + 2 * (kh * s.kernel_w + kw);
-      m[0] = _mm512_cmplt_epu32_mask(_mm512_add_epi32(y0, dy), h) & _mm512_cmplt_epu32_mask(_mm512_add_epi32(x0, dx), w);
-      m[1] = _mm512_cmplt_epu32_mask(_mm512_add_epi32(y1, dy), h) & _mm512_cmplt_epu32_mask(_mm512_add_epi32(x1, dx), w);
+      m[0] = inside(y0, x0, dy, dx, h, w);
+      m[1] = inside(y1, x1, dy, dx, h, w);
     }
 }
 
@@ -131,7 +122,7 @@ SameConvShape same_conv_adjoint(const SameConvShape& s) {
   return a;
 }
 
-int64_t same_conv_tile_count(const SameConvShape& s) { return tile_count(s.out_channels); }
+int64_t same_conv_tile_count(const SameConvShape& s) { return tiles_of(s.out_channels).count(); }
 
 int64_t same_conv_packed_floats(const SameConvShape& s) {
   return padded_rows(s.out_channels) * s.taps() * s.in_channels;
@@ -139,7 +130,7 @@ int64_t same_conv_packed_floats(const SameConvShape& s) {
 
 void same_conv_pack(const SameConvShape& s, const float* weight, bool adjoint, int64_t tile, float* packed) {
   const SameConvShape t = adjoint ? same_conv_adjoint(s) : s;
-  const Tile tl = tile_at(t.out_channels, tile);
+  const RowTile tl = tiles_of(t.out_channels).at(tile);
   float* a = packed + tl.row * t.taps() * t.in_channels;
   // Tile layout: [kh][kw][c][row]; the weight of target row m, channel c, tap (kh, kw).
   const int64_t cin = s.in_channels, kh_n = s.kernel_h, kw_n = s.kernel_w;
@@ -162,25 +153,26 @@ __attribute__((target("avx512f"))) void same_conv_pixels(const SameConvShape& s,
                                                          const float* src, int64_t src_ld, const float* bias,
                                                          bool relu, int64_t j0, int64_t j1, float* out,
                                                          int64_t out_ld) {
-  CONVOY_ASSERT(s.taps() <= kMaxTaps, "same convolution: more taps than the kernel's masks hold");
-  const int64_t depth = s.taps() * s.in_channels, tiles = tile_count(s.out_channels);
-  __mmask16 masks[2 * kMaxTaps];
+  CONVOY_ASSERT(s.taps() <= kSameConvMaxTaps, "same convolution: more taps than the kernel's masks hold");
+  const int64_t depth = s.taps() * s.in_channels;
+  const RowSplit tiles = tiles_of(s.out_channels);
+  __mmask16 masks[2 * kSameConvMaxTaps];
   for (int64_t jb = j0; jb < j1; jb += kSameConvStrip) {
     strip_masks(s, jb, j1, masks);
     const int64_t live = std::min(kSameConvStrip, j1 - jb);
     const auto store0 = static_cast<__mmask16>(live >= 16 ? 0xFFFF : (1u << live) - 1);
     const auto store1 = static_cast<__mmask16>(live >= 32 ? 0xFFFF : live <= 16 ? 0 : (1u << (live - 16)) - 1);
-    for (int64_t t = 0; t < tiles; ++t) {
-        const Tile tl = tile_at(s.out_channels, t);
-        const int64_t rows = std::min(tl.height, s.out_channels - tl.row);
-        const float* b = bias != nullptr ? bias + tl.row : nullptr;
-        float* o = out + tl.row * out_ld + jb;
-        const float* a = packed + tl.row * depth;
-        if (tl.height == 12)
-          strip_tile<12>(s, t == 0, a, src + jb, src_ld, masks, b, relu, rows, store0, store1, o, out_ld);
-        else
-          strip_tile<8>(s, t == 0, a, src + jb, src_ld, masks, b, relu, rows, store0, store1, o, out_ld);
-      }
+    for (int64_t t = 0; t < tiles.count(); ++t) {
+      const RowTile tl = tiles.at(t);
+      const int64_t rows = std::min(tl.height, s.out_channels - tl.row);
+      const float* b = bias != nullptr ? bias + tl.row : nullptr;
+      float* o = out + tl.row * out_ld + jb;
+      const float* a = packed + tl.row * depth;
+      if (tl.height == 12)
+        strip_tile<12>(s, t == 0, a, src + jb, src_ld, masks, b, relu, rows, store0, store1, o, out_ld);
+      else  // 8: the kernels are the GEMM's tile heights
+        strip_tile<8>(s, t == 0, a, src + jb, src_ld, masks, b, relu, rows, store0, store1, o, out_ld);
+    }
   }
 }
 

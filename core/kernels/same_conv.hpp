@@ -30,9 +30,9 @@ SameConvShape same_conv_adjoint(const SameConvShape& s);
 // Floats of the packed weights of a shape (its output channels in register tiles).
 int64_t same_conv_packed_floats(const SameConvShape& s);
 
-// Packs output channels' tiles [m0, m1) (whole tiles: m0 and m1 from same_conv_tile_bounds) of
-// weight [Cout, Cin, KH, KW] for shape s, or, with adjoint, packs the weights of
-// same_conv_adjoint(s) from the same weight array (transposed and flipped).
+// The output channels' register tiles (Note [GEMM row tiles]). same_conv_pack packs one of them
+// from weight [Cout, Cin, KH, KW] for shape s or, with adjoint, for same_conv_adjoint(s) (the
+// same array transposed and flipped; tile then counts same_conv_adjoint(s)'s tiles).
 int64_t same_conv_tile_count(const SameConvShape& s);
 void same_conv_pack(const SameConvShape& s, const float* weight, bool adjoint, int64_t tile, float* packed);
 
@@ -46,6 +46,8 @@ void same_conv_pixels(const SameConvShape& s, const float* packed, const float* 
 
 // The pixel block the passes hand out: a whole number of 32-pixel strips.
 constexpr int64_t kSameConvStrip = 32;
+// Kernel taps (KH * KW) the strip masks have room for.
+constexpr int64_t kSameConvMaxTaps = 64;
 
 bool same_conv_supported();
 
