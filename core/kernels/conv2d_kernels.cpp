@@ -12,6 +12,7 @@
 #include "core/kernels/relu_max_pool.hpp"
 #include "core/kernels/same_conv.hpp"
 #include "core/kernels/tree_sum.hpp"
+#include "core/kernels/winograd.hpp"
 
 namespace convoy {
 namespace {
@@ -114,6 +115,35 @@ bool use_same_conv(const Conv2dGeometry& g) {
          pixels >= 256 && strips * kSameConvStrip * 16 <= pixels * 17;
 }
 
+// Note [Winograd F(2x2, 3x3)] serves forward and backward-data of stride-1 3x3 layers with
+// enough channels that the transforms are small beside the GEMMs; it comes before the same
+// convolution, which then serves the other `same` kernels (1x1, 5x5, even sizes).
+bool use_winograd(const Conv2dGeometry& g) {
+  // The transforms take 16 tiles of a tile row per vector: narrower planes (keras-cnn's 13x13
+  // has 6 tiles a row, 11x11 output) leave most lanes idle and lose to im2col.
+  const bool wide = std::min(g.in_w, g.out_w) >= 15;
+  return winograd_supported() && g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
+         !g.fused_pool && g.in_channels >= 16 && g.out_channels >= 16 && wide;
+}
+
+WinogradShape winograd_shape(const Conv2dGeometry& g) {
+  return {.batch = g.batch, .in_channels = g.in_channels, .in_h = g.in_h, .in_w = g.in_w,
+          .out_channels = g.out_channels, .out_h = g.out_h, .out_w = g.out_w, .pad_top = g.pad_top,
+          .pad_left = g.pad_left};
+}
+
+int64_t winograd_thread_floats(const Conv2dGeometry& g) {
+  if (!use_winograd(g)) return 0;
+  const WinogradShape s = winograd_shape(g);
+  return std::max(winograd_block_floats(s), winograd_block_floats(winograd_adjoint(s)));
+}
+
+int64_t winograd_shared_floats(const Conv2dGeometry& g) {
+  if (!use_winograd(g)) return 0;
+  const WinogradShape s = winograd_shape(g);
+  return std::max(winograd_packed_floats(s), winograd_packed_floats(winograd_adjoint(s)));
+}
+
 SameConvShape same_shape(const Conv2dGeometry& g) {
   return {.h = g.out_h, .w = g.out_w, .kernel_h = g.kernel_h, .kernel_w = g.kernel_w, .pad_top = g.pad_top,
           .pad_left = g.pad_left, .in_channels = g.in_channels, .out_channels = g.out_channels};
@@ -151,7 +181,8 @@ int64_t same_packed_floats(const Conv2dGeometry& g) {
 int64_t per_thread_floats(const Conv2dGeometry& g, int threads) {
   const ChunkPlan pass = pass_plan(g, threads);
   const int64_t cols = std::max(weight_plan(g).max_columns(g), pass.max_columns(g));
-  int64_t floats = std::max(g.patch() * cols + g.out_channels * cols, same_band_floats(g));
+  int64_t floats =
+      std::max({g.patch() * cols + g.out_channels * cols, same_band_floats(g), winograd_thread_floats(g)});
   if (forward_shifted(g, pass)) floats = std::max(floats, shifted_floats(g, pass));
   return (floats + 15) / 16 * 16;
 }
@@ -358,7 +389,7 @@ int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads) {
   // Per thread: col + output/gradient chunk; then one partial per weight-gradient group, or
   // (forward and backward-data of a same convolution) the packed weights.
   return static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads) +
-         std::max(groups(g) * partial_floats(g), same_packed_floats(g));
+         std::max({groups(g) * partial_floats(g), same_packed_floats(g), winograd_shared_floats(g)});
 }
 
 namespace {
@@ -426,10 +457,31 @@ void same_conv_backward_data(const Conv2dGeometry& g, const float* output, const
                   });
 }
 
+// Note [Winograd F(2x2, 3x3)]: the weights transformed once per call (forward's, or with
+// adjoint backward-data's), then every block of tiles from src into out.
+void winograd_pass(const Conv2dGeometry& g, const float* weight, bool adjoint, const float* src, const float* gate,
+                   const float* bias, float* out, float* scratch, int threads) {
+  const WinogradShape forward = winograd_shape(g), s = adjoint ? winograd_adjoint(forward) : forward;
+  const int64_t blocks = winograd_blocks(s);
+  float* packed = shared_scratch(g, scratch, threads);
+#pragma omp parallel num_threads(clamp_threads(threads, blocks))
+  {
+    float* own = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
+#pragma omp for schedule(static)
+    for (int64_t xi = 0; xi < 16; ++xi) winograd_pack(forward, weight, adjoint, xi, packed);
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < blocks; ++b) winograd_block(s, packed, src, gate, bias, g.fused_relu && !adjoint, b, own, out);
+  }
+}
+
 }  // namespace
 
 void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
                     float* output, float* scratch, int threads, uint8_t* pool_winners) {
+  if (use_winograd(g)) {
+    winograd_pass(g, weight, false, input, nullptr, bias, output, scratch, threads);
+    return;
+  }
   if (use_same_conv(g)) {
     same_conv_forward(g, input, weight, bias, output, scratch, threads);
     return;
@@ -460,6 +512,10 @@ void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* we
 void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
                           const float* weight, float* input_grad, float* scratch, int threads,
                           const uint8_t* pool_winners) {
+  if (use_winograd(g)) {
+    winograd_pass(g, weight, true, output_grad, g.fused_relu ? output : nullptr, nullptr, input_grad, scratch, threads);
+    return;
+  }
   if (use_same_conv(g)) {
     same_conv_backward_data(g, output, output_grad, weight, input_grad, scratch, threads);
     return;

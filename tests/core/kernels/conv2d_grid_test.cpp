@@ -78,8 +78,13 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 4, 40, 45, 6, 5, 5, 1, 2, 2, 2, 2),     // wide rows: forward by shifted rows, 5x5
                       make(2, 3, 33, 40, 4, 2, 3, 1, 1, 1, 0, 1),     // shifted rows, padding on one side only
                       make(2, 4, 34, 40, 24, 3, 3, 1, 1, 1, 1, 1),    // shifted rows in whole 12-row tiles
-                      make(2, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1),   // same convolution: 8 + 8 output tiles
-                      make(2, 17, 33, 31, 20, 3, 3, 1, 1, 1, 1, 1),   // same, odd width, last strip partial, 12 + 8
+                      make(2, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1),   // Winograd: 8 + 8 output tiles
+                      make(2, 17, 33, 31, 20, 3, 3, 1, 1, 1, 1, 1),   // Winograd, 16 tiles a row, odd width, 12 + 8
+                      make(3, 16, 17, 19, 16, 3, 3, 1, 0, 0, 0, 0),   // Winograd, valid: odd sizes, half tiles
+                      make(2, 18, 15, 37, 17, 3, 3, 1, 2, 1, 0, 2),   // Winograd, asymmetric pads, 19 tiles a row
+                      make(1, 16, 15, 15, 24, 3, 3, 1, 3, 3, 3, 3),   // Winograd, pad 3: backward's pad is -1
+                      make(2, 16, 24, 14, 16, 3, 3, 1, 1, 1, 1, 1),   // same convolution (narrow), 8 + 8
+                      make(2, 17, 19, 14, 20, 3, 3, 1, 1, 1, 1, 1),   // same, last strip partial, 12 + 8
                       make(1, 16, 40, 45, 28, 5, 5, 1, 2, 2, 2, 2),   // same 5x5, four chunks, 12 + 8 + 8
                       make(2, 20, 20, 24, 17, 2, 2, 1, 0, 0, 1, 1),   // same with an even kernel; 12 + padded 8
                       make(2, 16, 16, 17, 52, 1, 1, 1, 0, 0, 0, 0),   // same 1x1; 12 x 3 + 8 + 8
