@@ -115,16 +115,20 @@ bool use_same_conv(const Conv2dGeometry& g) {
          pixels >= 256 && strips * kSameConvStrip * 16 <= pixels * 17;
 }
 
-// Note [Winograd F(2x2, 3x3)] serves forward and backward-data of stride-1 3x3 layers with
-// enough channels that the transforms are small beside the GEMMs; it comes before the same
-// convolution, which then serves the other `same` kernels (1x1, 5x5, even sizes).
+// Note [Winograd F(2x2, 3x3)] serves stride-1 3x3 layers with enough channels that the
+// transforms are small beside the GEMMs; it comes before the same convolution, which then
+// serves the other `same` kernels (1x1, 5x5, even sizes). Forward pools too (its tiles are the
+// pooling windows); backward-data of a pooled layer stays with im2col, which unpools.
 bool use_winograd(const Conv2dGeometry& g) {
-  // The transforms take 16 tiles of a tile row per vector: narrower planes (keras-cnn's 13x13
-  // has 6 tiles a row, 11x11 output) leave most lanes idle and lose to im2col.
-  const bool wide = std::min(g.in_w, g.out_w) >= 15;
+  // An odd size computes a last row or column of tiles half in vain; at keras-cnn's 13x13 (11x11
+  // output, 144 computed) that is worth it, at its 5x5 (3x3 output, 16 computed) it is not.
+  auto little_waste = [](int64_t h, int64_t w) { return 4 * ((h + 1) / 2) * ((w + 1) / 2) * 4 <= 5 * h * w; };
   return winograd_supported() && g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
-         !g.fused_pool && g.in_channels >= 16 && g.out_channels >= 16 && wide;
+         g.in_channels >= 16 && g.out_channels >= 16 && little_waste(g.out_h, g.out_w) &&
+         little_waste(g.in_h, g.in_w);
 }
+
+bool use_winograd_backward_data(const Conv2dGeometry& g) { return use_winograd(g) && !g.fused_pool; }
 
 WinogradShape winograd_shape(const Conv2dGeometry& g) {
   return {.batch = g.batch, .in_channels = g.in_channels, .in_h = g.in_h, .in_w = g.in_w,
@@ -460,7 +464,7 @@ void same_conv_backward_data(const Conv2dGeometry& g, const float* output, const
 // Note [Winograd F(2x2, 3x3)]: the weights transformed once per call (forward's, or with
 // adjoint backward-data's), then every block of tiles from src into out.
 void winograd_pass(const Conv2dGeometry& g, const float* weight, bool adjoint, const float* src, const float* gate,
-                   const float* bias, float* out, float* scratch, int threads) {
+                   const float* bias, float* out, uint8_t* winners, float* scratch, int threads) {
   const WinogradShape forward = winograd_shape(g), s = adjoint ? winograd_adjoint(forward) : forward;
   const int64_t blocks = winograd_blocks(s);
   float* packed = shared_scratch(g, scratch, threads);
@@ -470,7 +474,8 @@ void winograd_pass(const Conv2dGeometry& g, const float* weight, bool adjoint, c
 #pragma omp for schedule(static)
     for (int64_t xi = 0; xi < 16; ++xi) winograd_pack(forward, weight, adjoint, xi, packed);
 #pragma omp for schedule(static)
-    for (int64_t b = 0; b < blocks; ++b) winograd_block(s, packed, src, gate, bias, g.fused_relu && !adjoint, b, own, out);
+    for (int64_t b = 0; b < blocks; ++b)
+      winograd_block(s, packed, src, gate, bias, g.fused_relu && !adjoint, b, own, out, winners);
   }
 }
 
@@ -479,7 +484,8 @@ void winograd_pass(const Conv2dGeometry& g, const float* weight, bool adjoint, c
 void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
                     float* output, float* scratch, int threads, uint8_t* pool_winners) {
   if (use_winograd(g)) {
-    winograd_pass(g, weight, false, input, nullptr, bias, output, scratch, threads);
+    winograd_pass(g, weight, false, input, nullptr, bias, output, g.fused_pool ? pool_winners : nullptr, scratch,
+                  threads);
     return;
   }
   if (use_same_conv(g)) {
@@ -512,8 +518,9 @@ void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* we
 void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
                           const float* weight, float* input_grad, float* scratch, int threads,
                           const uint8_t* pool_winners) {
-  if (use_winograd(g)) {
-    winograd_pass(g, weight, true, output_grad, g.fused_relu ? output : nullptr, nullptr, input_grad, scratch, threads);
+  if (use_winograd_backward_data(g)) {
+    winograd_pass(g, weight, true, output_grad, g.fused_relu ? output : nullptr, nullptr, input_grad, nullptr, scratch,
+                  threads);
     return;
   }
   if (use_same_conv(g)) {

@@ -41,11 +41,7 @@ __attribute__((target("avx512f"))) void pool_row_pair_avx512(const float* top, c
     const __m512 v2 = _mm512_permutex2var_ps(u0, even, u1), v3 = _mm512_permutex2var_ps(u0, odd, u1);
     const __m512 m = _mm512_max_ps(_mm512_max_ps(v0, v1), _mm512_max_ps(v2, v3));
     const __m512 y = _mm512_max_ps(_mm512_add_ps(m, bias), zero);
-    __m512i code = _mm512_set1_epi32(3);
-    code = _mm512_mask_mov_epi32(code, _mm512_cmp_ps_mask(v2, m, _CMP_EQ_OQ), _mm512_set1_epi32(2));
-    code = _mm512_mask_mov_epi32(code, _mm512_cmp_ps_mask(v1, m, _CMP_EQ_OQ), _mm512_set1_epi32(1));
-    code = _mm512_mask_mov_epi32(code, _mm512_cmp_ps_mask(v0, m, _CMP_EQ_OQ), _mm512_setzero_si512());
-    code = _mm512_mask_mov_epi32(_mm512_set1_epi32(kNoWinner), _mm512_cmp_ps_mask(y, zero, _CMP_GT_OQ), code);
+    const __m512i code = window_winners(v0, v1, v2, m, y);
     _mm512_mask_storeu_ps(output + ox, out_mask, y);
     _mm512_mask_cvtepi32_storeu_epi8(winners + ox, out_mask, code);
   }

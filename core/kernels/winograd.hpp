@@ -17,7 +17,7 @@ namespace convoy {
 // more terms, within the naive reference's tolerance.
 //
 // Tiles are numbered across the batch (sample, tile row, tile column) and taken 32 at a time,
-// one microkernel width: a block transforms its tiles' input into V [16][Cin][32] in the
+// one microkernel width (Note [Winograd segments]): a block transforms its tiles' input into V [16][Cin][32] in the
 // thread's scratch, runs the 16 GEMMs into M [16][Cout'][32] (Cout' = Cout in whole register
 // tiles) and transforms M back into the output, with the bias and ReLU. Blocks are fixed by
 // the geometry, so the bits do not depend on the thread count.
@@ -50,10 +50,12 @@ void winograd_pack(const WinogradShape& s, const float* weight, bool adjoint, in
 
 // One block of the convolution of src [N, Cin, in_h, in_w] into out [N, Cout, out_h, out_w]
 // (its tiles' pixels overwritten): bias [Cout] (or null) added, then max(0, .) with relu.
-// gate, when not null, has src's layout and zeroes src where gate <= 0 (the fused ReLU's
-// gradient mask). scratch: winograd_block_floats. AVX-512 only (winograd_supported).
+// With winners (Note [Fused pooling]), each tile's 2x2 block is max-pooled instead: out is
+// [N, Cout, out_h / 2, out_w / 2] and winners gets the codes. gate, when not null, has src's
+// layout and zeroes src where gate <= 0 (the fused ReLU's gradient mask). scratch:
+// winograd_block_floats. AVX-512 only (winograd_supported).
 void winograd_block(const WinogradShape& s, const float* packed, const float* src, const float* gate,
-                    const float* bias, bool relu, int64_t block, float* scratch, float* out);
+                    const float* bias, bool relu, int64_t block, float* scratch, float* out, uint8_t* winners);
 
 bool winograd_supported();
 

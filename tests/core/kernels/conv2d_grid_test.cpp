@@ -71,7 +71,7 @@ INSTANTIATE_TEST_SUITE_P(
                       make(3, 4, 6, 7, 6, 2, 2, 1, 0, 0, 1, 1),     // `same` with an even kernel: pad after only
                       make(2, 5, 7, 6, 4, 2, 3, 1, 1, 1, 0, 1),     // 2x3, asymmetric padding
                       make(9, 16, 5, 5, 33, 1, 1, 1, 0, 0, 0, 0),   // 1x1: a plain GEMM
-                      make(12, 32, 13, 13, 64, 3, 3, 1, 0, 0, 0, 0),  // keras-cnn's middle layer, 1.5 groups
+                      make(12, 32, 13, 13, 64, 3, 3, 1, 0, 0, 0, 0),  // keras-cnn's middle layer: narrow Winograd
                       make(3, 5, 12, 14, 7, 3, 3, 1, 1, 1, 1, 1),     // 3x3 `same`, narrow rows
                       make(3, 3, 36, 37, 5, 3, 3, 1, 1, 1, 1, 1),     // large output: chunks are bands of rows
                       make(2, 2, 70, 70, 3, 3, 3, 2, 1, 1, 1, 1),     // bands with stride 2
@@ -83,8 +83,10 @@ INSTANTIATE_TEST_SUITE_P(
                       make(3, 16, 17, 19, 16, 3, 3, 1, 0, 0, 0, 0),   // Winograd, valid: odd sizes, half tiles
                       make(2, 18, 15, 37, 17, 3, 3, 1, 2, 1, 0, 2),   // Winograd, asymmetric pads, 19 tiles a row
                       make(1, 16, 15, 15, 24, 3, 3, 1, 3, 3, 3, 3),   // Winograd, pad 3: backward's pad is -1
-                      make(2, 16, 24, 14, 16, 3, 3, 1, 1, 1, 1, 1),   // same convolution (narrow), 8 + 8
-                      make(2, 17, 19, 14, 20, 3, 3, 1, 1, 1, 1, 1),   // same, last strip partial, 12 + 8
+                      make(2, 16, 24, 14, 16, 3, 3, 1, 1, 1, 1, 1),   // Winograd, narrow: two tile rows a vector
+                      make(3, 17, 9, 9, 20, 3, 3, 1, 1, 1, 1, 1),     // Winograd, narrow, runs across samples
+                      make(2, 16, 96, 3, 16, 3, 3, 1, 1, 1, 1, 1),    // same convolution (3 wide: Winograd wastes)
+                      make(2, 17, 19, 14, 20, 3, 3, 1, 1, 1, 1, 1),   // Winograd, narrow, odd height, 12 + 8
                       make(1, 16, 40, 45, 28, 5, 5, 1, 2, 2, 2, 2),   // same 5x5, four chunks, 12 + 8 + 8
                       make(2, 20, 20, 24, 17, 2, 2, 1, 0, 0, 1, 1),   // same with an even kernel; 12 + padded 8
                       make(2, 16, 16, 17, 52, 1, 1, 1, 0, 0, 0, 0),   // same 1x1; 12 x 3 + 8 + 8
@@ -149,7 +151,9 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 6, 13, 13, 7, 3, 3, 1, 0, 0, 0, 0),     // odd output: the last row and column unpooled
                       make(9, 3, 6, 40, 5, 3, 3, 1, 1, 1, 1, 1),      // wide rows: two vectors of windows, padded
                       make(2, 2, 9, 9, 3, 2, 2, 2, 0, 0, 0, 0),       // strided convolution under the pool
-                      make(2, 2, 35, 35, 3, 3, 3, 1, 0, 0, 0, 0)));   // bands of rows, an odd last one
+                      make(2, 2, 35, 35, 3, 3, 3, 1, 0, 0, 0, 0),     // bands of rows, an odd last one
+                      make(3, 16, 13, 13, 20, 3, 3, 1, 0, 0, 0, 0),   // Winograd, narrow: keras-cnn's middle layer
+                      make(2, 17, 22, 37, 16, 3, 3, 1, 1, 1, 1, 1)));  // Winograd, wide, odd width
 
 }  // namespace
 }  // namespace convoy
