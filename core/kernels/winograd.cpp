@@ -44,32 +44,33 @@ int64_t winograd_block_floats(const WinogradShape& s) {
   return kPositions * (position_stride(s.in_channels) + position_stride(padded_rows(s.out_channels)));
 }
 
-void winograd_pack(const WinogradShape& s, const float* weight, bool adjoint, int64_t xi, float* packed) {
+int64_t winograd_pack_tiles(const WinogradShape& s) {
+  return split_rows(s.out_channels, microkernel_for(Isa::avx512)).count();
+}
+
+void winograd_pack(const WinogradShape& s, const float* weight, bool adjoint, int64_t tile, float* packed) {
   const WinogradShape t = adjoint ? winograd_adjoint(s) : s;
   const int64_t rows = padded_rows(t.out_channels), depth = t.in_channels;
-  const RowSplit split = split_rows(t.out_channels, microkernel_for(Isa::avx512));
-  // G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; U[xi] = (G g G^T)[xi / 4][xi % 4].
+  const RowTile rt = split_rows(t.out_channels, microkernel_for(Isa::avx512)).at(tile);
+  // G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
   static constexpr float kG[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
-  const int64_t r = xi / 4, q = xi % 4;
-  float* u = packed + xi * rows * depth;
-  for (int64_t k = 0; k < split.count(); ++k) {
-    const RowTile tile = split.at(k);
-    float* panel = u + tile.row * depth;  // [depth][height]
-    for (int64_t c = 0; c < depth; ++c)
-      for (int64_t i = 0; i < tile.height; ++i) {
-        const int64_t m = tile.row + i;
-        float sum = 0.0f;
-        if (m < t.out_channels)
-          for (int64_t kh = 0; kh < 3; ++kh)
-            for (int64_t kw = 0; kw < 3; ++kw) {
-              // Target output channel m, input channel c; the adjoint flips and transposes.
-              const float w = adjoint ? weight[((c * s.in_channels + m) * 3 + 2 - kh) * 3 + 2 - kw]
-                                      : weight[((m * s.in_channels + c) * 3 + kh) * 3 + kw];
-              sum += kG[r][kh] * w * kG[q][kw];
-            }
-        panel[c * tile.height + i] = sum;
-      }
-  }
+  for (int64_t c = 0; c < depth; ++c)
+    for (int64_t i = 0; i < rt.height; ++i) {
+      const int64_t m = rt.row + i;  // target output channel m, input channel c
+      float g[3][3] = {};
+      if (m < t.out_channels)
+        for (int64_t kh = 0; kh < 3; ++kh)
+          for (int64_t kw = 0; kw < 3; ++kw)  // the adjoint flips and transposes
+            g[kh][kw] = adjoint ? weight[((c * s.in_channels + m) * 3 + 2 - kh) * 3 + 2 - kw]
+                                : weight[((m * s.in_channels + c) * 3 + kh) * 3 + kw];
+      float gg[4][3];  // G g
+      for (int64_t r = 0; r < 4; ++r)
+        for (int64_t k = 0; k < 3; ++k) gg[r][k] = kG[r][0] * g[0][k] + kG[r][1] * g[1][k] + kG[r][2] * g[2][k];
+      for (int64_t r = 0; r < 4; ++r)
+        for (int64_t q = 0; q < 4; ++q)  // (G g G^T)[r][q] into position 4 r + q's panel [depth][height]
+          packed[(4 * r + q) * rows * depth + rt.row * depth + c * rt.height + i] =
+              gg[r][0] * kG[q][0] + gg[r][1] * kG[q][1] + gg[r][2] * kG[q][2];
+    }
 }
 
 void winograd_block(const WinogradShape& s, const float* packed, const float* src, const float* gate,
@@ -84,8 +85,9 @@ void winograd_block(const WinogradShape& s, const float* packed, const float* sr
   float* v = scratch;                          // [16][Cin][32], positions v_stride apart
   float* m = scratch + kPositions * v_stride;  // [16][Cout'][32], positions m_stride apart
   for (int64_t k = 0; k < count; ++k) winograd_input(s, segments[k], src, gate, v, v_stride);
+  const int64_t tiles = split.count();
   for (int64_t xi = 0; xi < kPositions; ++xi)
-    for (int64_t k = 0; k < split.count(); ++k) {
+    for (int64_t k = 0; k < tiles; ++k) {
       const RowTile tile = split.at(k);
       const MicroKernel kernel = tile.height == mk.mr ? mk.kernel : mk.kernel_short;
       kernel(depth, packed + (xi * rows + tile.row) * depth, v + xi * v_stride, kWinogradBlock,

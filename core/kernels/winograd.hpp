@@ -44,9 +44,11 @@ int64_t winograd_blocks(const WinogradShape& s);
 int64_t winograd_packed_floats(const WinogradShape& s);
 int64_t winograd_block_floats(const WinogradShape& s);
 
-// U for position xi (0..15) from weight [Cout, Cin, 3, 3] of the forward convolution; with
-// adjoint, for winograd_adjoint(s) (weight flipped and transposed; s is the forward shape).
-void winograd_pack(const WinogradShape& s, const float* weight, bool adjoint, int64_t xi, float* packed);
+// U in the microkernel's row tiles (Note [GEMM row tiles]) of the output channels: tile t of
+// every position from weight [Cout, Cin, 3, 3] of the forward convolution s; with adjoint, for
+// winograd_adjoint(s) (the weight flipped and transposed), whose tiles winograd_pack_tiles counts.
+int64_t winograd_pack_tiles(const WinogradShape& s);
+void winograd_pack(const WinogradShape& s, const float* weight, bool adjoint, int64_t tile, float* packed);
 
 // One block of the convolution of src [N, Cin, in_h, in_w] into out [N, Cout, out_h, out_w]
 // (its tiles' pixels overwritten): bias [Cout] (or null) added, then max(0, .) with relu.
