@@ -11,6 +11,7 @@
 #include "core/kernels/im2col.hpp"
 #include "core/kernels/relu_max_pool.hpp"
 #include "core/kernels/same_conv.hpp"
+#include "core/kernels/sample_columns_conv.hpp"
 #include "core/kernels/tree_sum.hpp"
 #include "core/kernels/winograd.hpp"
 #include "core/kernels/winograd_transforms.hpp"
@@ -398,7 +399,8 @@ int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads) {
   // Per thread: col + output/gradient chunk; then one partial per weight-gradient group, or
   // (forward and backward-data of a same convolution) the packed weights.
   return static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads) +
-         std::max({groups(g) * partial_floats(g), same_packed_floats(g), winograd_shared_floats(g)});
+         std::max({groups(g) * partial_floats(g), same_packed_floats(g), winograd_shared_floats(g),
+                   sample_columns_floats(g)});
 }
 
 namespace {
@@ -493,6 +495,10 @@ void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* we
                   threads);
     return;
   }
+  if (use_sample_columns(g)) {
+    sample_columns_forward(g, input, weight, bias, output, shared_scratch(g, scratch, threads), threads);
+    return;
+  }
   if (use_same_conv(g)) {
     same_conv_forward(g, input, weight, bias, output, scratch, threads);
     return;
@@ -526,6 +532,11 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
   if (use_winograd_backward_data(g)) {
     winograd_pass(g, weight, true, output_grad, g.fused_relu ? output : nullptr, nullptr, input_grad, nullptr, scratch,
                   threads);
+    return;
+  }
+  if (use_sample_columns(g)) {
+    sample_columns_backward_data(g, output, output_grad, weight, input_grad, shared_scratch(g, scratch, threads),
+                                 threads);
     return;
   }
   if (use_same_conv(g)) {

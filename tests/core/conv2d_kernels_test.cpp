@@ -79,6 +79,8 @@ const Conv2dGeometry kCases[] = {
     {.batch = 16, .in_channels = 8, .in_h = 12, .in_w = 12, .out_channels = 16, .out_h = 10, .out_w = 10, .kernel_h = 3, .kernel_w = 3, .fused_relu = true},
     // Note [Same convolution] with the fused ReLU: backward-data masks a band of the gradient.
     {.batch = 3, .in_channels = 16, .in_h = 96, .in_w = 3, .out_channels = 21, .out_h = 96, .out_w = 3, .kernel_h = 3, .kernel_w = 3, .pad_top = 1, .pad_left = 1, .fused_relu = true},
+    // Note [Samples as columns] with the fused ReLU: backward-data gates the transposed gradient.
+    {.batch = 33, .in_channels = 16, .in_h = 5, .in_w = 5, .out_channels = 17, .out_h = 3, .out_w = 3, .kernel_h = 3, .kernel_w = 3, .fused_relu = true},
     // Note [Winograd F(2x2, 3x3)] with the fused ReLU: backward-data gates the gradient.
     {.batch = 3, .in_channels = 16, .in_h = 20, .in_w = 40, .out_channels = 21, .out_h = 20, .out_w = 40, .kernel_h = 3, .kernel_w = 3, .pad_top = 1, .pad_left = 1, .fused_relu = true},
     {.batch = 2, .in_channels = 20, .in_h = 18, .in_w = 17, .out_channels = 16, .out_h = 16, .out_w = 15, .kernel_h = 3, .kernel_w = 3, .fused_relu = true},

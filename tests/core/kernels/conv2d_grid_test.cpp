@@ -91,6 +91,10 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 20, 20, 24, 17, 2, 2, 1, 0, 0, 1, 1),   // same with an even kernel; 12 + padded 8
                       make(2, 16, 16, 17, 52, 1, 1, 1, 0, 0, 0, 0),   // same 1x1; 12 x 3 + 8 + 8
                       make(7, 9, 5, 5, 13, 3, 3, 1, 0, 0, 0, 0),      // small planes: taps are permutes
+                      make(40, 16, 5, 5, 20, 3, 3, 1, 0, 0, 0, 0),    // samples as columns: 32 + 8, 12 + 8 rows
+                      make(3, 17, 4, 4, 16, 3, 3, 1, 1, 1, 1, 1),     // samples as columns, padded corners
+                      make(2, 16, 4, 5, 18, 2, 3, 1, 0, 1, 0, 1),     // samples as columns, 2x3, asymmetric
+                      make(2, 16, 2, 2, 16, 3, 3, 1, 3, 3, 0, 0),     // samples as columns, outputs in padding only
                       make(4, 3, 4, 4, 5, 3, 3, 1, 1, 1, 1, 1),       // small planes with padding
                       make(5, 3, 5, 6, 7, 2, 3, 2, 1, 0, 0, 1)));     // small planes, stride 2, asymmetric
 

@@ -1,0 +1,192 @@
+#include "core/kernels/sample_columns_conv.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/kernels/cpu_features.hpp"
+#include "core/kernels/gemm_microkernels.hpp"
+
+namespace convoy {
+namespace {
+
+constexpr int64_t kColumns = 32;  // samples per block: the microkernel's width
+
+struct Layout {
+  int64_t blocks, taps, in_pixels, out_pixels;
+  int64_t target_rows;  // forward: Cout, backward-data: Cin, in whole register tiles
+  int64_t depth;        // per tap: Cin, or Cout
+};
+
+Layout layout(const Conv2dGeometry& g, bool adjoint) {
+  const MicroKernelInfo mk = microkernel_for(Isa::avx512);
+  const RowSplit split = split_rows(adjoint ? g.in_channels : g.out_channels, mk);
+  const RowTile last = split.at(split.count() - 1);
+  return {.blocks = (g.batch + kColumns - 1) / kColumns, .taps = g.kernel_h * g.kernel_w,
+          .in_pixels = g.in_h * g.in_w, .out_pixels = g.out_pixels(), .target_rows = last.row + last.height,
+          .depth = adjoint ? g.out_channels : g.in_channels};
+}
+
+// Scratch: packed A, then the source transposed [block][depth][pixel][32], then the target
+// [block][target rows][pixel][32]; backward-data with the fused ReLU adds the output transposed.
+struct Buffers {
+  float *packed, *source, *target, *gate;
+  int64_t source_block, target_block;
+};
+
+Buffers buffers(const Conv2dGeometry& g, bool adjoint, float* scratch) {
+  const Layout l = layout(g, adjoint);
+  const int64_t source_pixels = adjoint ? l.out_pixels : l.in_pixels, target_pixels = adjoint ? l.in_pixels : l.out_pixels;
+  Buffers b{};
+  b.source_block = l.depth * source_pixels * kColumns;
+  b.target_block = l.target_rows * target_pixels * kColumns;
+  b.packed = scratch;
+  b.source = b.packed + l.target_rows * l.taps * l.depth;
+  b.target = b.source + l.blocks * b.source_block;
+  b.gate = b.target + l.blocks * b.target_block;
+  return b;
+}
+
+int64_t floats(const Conv2dGeometry& g, bool adjoint) {
+  const Layout l = layout(g, adjoint);
+  const Buffers b = buffers(g, adjoint, nullptr);
+  const int64_t gate = adjoint && g.fused_relu ? l.blocks * b.source_block : 0;
+  return (b.gate - b.packed) + gate;
+}
+
+// A_tap in the microkernel's panels, [tile][tap][depth][height]: forward's A_tap [Cout, Cin]
+// is weight[:, :, tap]; backward-data's [Cin, Cout] its transpose. Read in the weight's order.
+void pack(const Conv2dGeometry& g, const float* weight, bool adjoint, int64_t tile, float* packed) {
+  const Layout l = layout(g, adjoint);
+  const RowTile rt = split_rows(adjoint ? g.in_channels : g.out_channels, microkernel_for(Isa::avx512)).at(tile);
+  // Locals, so the stores below need not reload them (they might alias g).
+  const int64_t targets = adjoint ? g.in_channels : g.out_channels, cin = g.in_channels;
+  const int64_t taps = l.taps, depth = l.depth, height = rt.height;
+  float* panel = packed + rt.row * taps * depth;
+  for (int64_t i = 0; i < height; ++i) {
+    const int64_t m = rt.row + i;
+    for (int64_t k = 0; k < depth; ++k)
+      for (int64_t tap = 0; tap < taps; ++tap) {
+        // A_tap [m, k]: forward's weight[m, k, tap], backward-data's weight[k, m, tap].
+        const float w = m >= targets ? 0.0f : adjoint ? weight[(k * cin + m) * taps + tap] : weight[(m * cin + k) * taps + tap];
+        panel[(tap * depth + k) * height + i] = w;
+      }
+  }
+}
+
+// [n][q] for samples [n0, n0 + 32) -> [q][32] (missing samples 0), and back.
+void samples_to_columns(const float* src, int64_t per_sample, int64_t samples, float* out) {
+  microkernel_for(Isa::avx512).pack_transposed(src, per_sample, samples, per_sample, kColumns, out);
+}
+
+void columns_to_samples(const float* src, int64_t per_sample, int64_t samples, float* out) {
+  microkernel_for(Isa::avx512).pack_transposed(src, kColumns, per_sample, samples, per_sample, out);
+}
+
+// One target pixel of one block: C [target rows][pixel][32] = sum over the taps that reach a
+// source pixel of A_tap . the source pixel's [depth][32] rows; 0 where none does.
+void pixel_product(const Conv2dGeometry& g, bool adjoint, const float* packed, const float* source, int64_t y,
+                   int64_t x, float* target) {
+  const Layout l = layout(g, adjoint);
+  const MicroKernelInfo mk = microkernel_for(Isa::avx512);
+  const RowSplit split = split_rows(adjoint ? g.in_channels : g.out_channels, mk);
+  const int64_t source_w = adjoint ? g.out_w : g.in_w, source_h = adjoint ? g.out_h : g.in_h;
+  const int64_t target_pixels = adjoint ? l.in_pixels : l.out_pixels, source_pixels = source_h * source_w;
+  const int64_t pixel = y * (adjoint ? g.in_w : g.out_w) + x;
+  for (int64_t t = 0; t < split.count(); ++t) {
+    const RowTile rt = split.at(t);
+    const MicroKernel kernel = rt.height == mk.mr ? mk.kernel : mk.kernel_short;
+    float* c = target + (rt.row * target_pixels + pixel) * kColumns;
+    bool written = false;
+    for (int64_t kh = 0; kh < g.kernel_h; ++kh)
+      for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+        // Forward reads input (y - pad + kh, x - pad + kw); backward-data output (y + pad - kh, x + pad - kw).
+        const int64_t sy = adjoint ? y + g.pad_top - kh : y - g.pad_top + kh;
+        const int64_t sx = adjoint ? x + g.pad_left - kw : x - g.pad_left + kw;
+        if (sy < 0 || sy >= source_h || sx < 0 || sx >= source_w) continue;
+        const float* a = packed + rt.row * l.taps * l.depth + (kh * g.kernel_w + kw) * l.depth * rt.height;
+        kernel(l.depth, a, source + (sy * source_w + sx) * kColumns, source_pixels * kColumns, c,
+               target_pixels * kColumns, written);
+        written = true;
+      }
+    if (!written)
+      for (int64_t i = 0; i < rt.height; ++i) std::memset(c + i * target_pixels * kColumns, 0, kColumns * sizeof(float));
+  }
+}
+
+int clamp(int threads, int64_t items) { return static_cast<int>(std::clamp<int64_t>(items, 1, std::max(threads, 1))); }
+
+// The pass: pack A and transpose the source in (gated by the fused ReLU for backward-data),
+// every target pixel of every block, the target transposed out (forward: plus the bias, then
+// the fused ReLU, while the block's samples are in cache).
+void sample_columns_pass(const Conv2dGeometry& g, bool adjoint, const float* weight, const float* src,
+                         const float* gate, const float* bias, float* dst, float* scratch, int threads) {
+  const Layout l = layout(g, adjoint);
+  const Buffers b = buffers(g, adjoint, scratch);
+  const int64_t tiles = split_rows(adjoint ? g.in_channels : g.out_channels, microkernel_for(Isa::avx512)).count();
+  const int64_t source_per_sample = b.source_block / kColumns;
+  const int64_t target_h = adjoint ? g.in_h : g.out_h, target_w = adjoint ? g.in_w : g.out_w;
+  const int64_t target_per_sample = (adjoint ? g.in_channels : g.out_channels) * target_h * target_w;
+  const int64_t pixels = target_h * target_w;
+#pragma omp parallel num_threads(clamp(threads, l.blocks * pixels))
+  {
+#pragma omp for schedule(static) nowait
+    for (int64_t t = 0; t < tiles; ++t) pack(g, weight, adjoint, t, b.packed);
+#pragma omp for schedule(static)
+    for (int64_t block = 0; block < l.blocks; ++block) {
+      const int64_t n0 = block * kColumns, samples = std::min(kColumns, g.batch - n0);
+      float* source = b.source + block * b.source_block;
+      samples_to_columns(src + n0 * source_per_sample, source_per_sample, samples, source);
+      if (gate != nullptr) {
+        float* open = b.gate + block * b.source_block;
+        samples_to_columns(gate + n0 * source_per_sample, source_per_sample, samples, open);
+        for (int64_t i = 0; i < b.source_block; ++i) source[i] = open[i] > 0.0f ? source[i] : 0.0f;
+      }
+    }
+#pragma omp for schedule(static)
+    for (int64_t item = 0; item < l.blocks * pixels; ++item) {
+      const int64_t block = item / pixels, pixel = item % pixels;
+      pixel_product(g, adjoint, b.packed, b.source + block * b.source_block, pixel / target_w, pixel % target_w,
+                    b.target + block * b.target_block);
+    }
+#pragma omp for schedule(static)
+    for (int64_t block = 0; block < l.blocks; ++block) {
+      const int64_t n0 = block * kColumns, samples = std::min(kColumns, g.batch - n0);
+      columns_to_samples(b.target + block * b.target_block, target_per_sample, samples, dst + n0 * target_per_sample);
+      if (adjoint) continue;
+      for (int64_t n = n0; n < n0 + samples; ++n)
+        for (int64_t co = 0; co < g.out_channels; ++co) {
+          float* y = dst + (n * g.out_channels + co) * pixels;
+          const float add = bias != nullptr ? bias[co] : 0.0f;
+          for (int64_t p = 0; p < pixels; ++p) y[p] = g.fused_relu ? std::max(y[p] + add, 0.0f) : y[p] + add;
+        }
+    }
+  }
+}
+
+}  // namespace
+
+bool use_sample_columns(const Conv2dGeometry& g) {
+  return active_isa() == Isa::avx512 && g.stride_h == 1 &&
+         g.stride_w == 1 && !g.fused_pool && g.out_pixels() <= 16 && g.in_h * g.in_w <= 64 && g.in_channels >= 16 &&
+         g.out_channels >= 16;
+}
+
+int64_t sample_columns_floats(const Conv2dGeometry& g) {
+  if (!use_sample_columns(g)) return 0;
+  return std::max(floats(g, false), floats(g, true));
+}
+
+void sample_columns_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
+                            float* output, float* scratch, int threads) {
+  sample_columns_pass(g, false, weight, input, nullptr, bias, output, scratch, threads);
+}
+
+void sample_columns_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
+                                  const float* weight, float* input_grad, float* scratch, int threads) {
+  sample_columns_pass(g, true, weight, output_grad, g.fused_relu ? output : nullptr, nullptr, input_grad, scratch,
+                      threads);
+}
+
+}  // namespace convoy
