@@ -70,6 +70,7 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 17, 10, 11, 5, 5, 5, 3, 2, 2, 2, 2),  // stride 3, 5x5
                       make(3, 4, 6, 7, 6, 2, 2, 1, 0, 0, 1, 1),     // `same` with an even kernel: pad after only
                       make(2, 5, 7, 6, 4, 2, 3, 1, 1, 1, 0, 1),     // 2x3, asymmetric padding
+                      make(3, 2, 9, 8, 5, 3, 3, 1, 0, 2, 1, 0),     // top and left padding differ
                       make(9, 16, 5, 5, 33, 1, 1, 1, 0, 0, 0, 0),   // 1x1: a plain GEMM
                       make(12, 32, 13, 13, 64, 3, 3, 1, 0, 0, 0, 0),  // keras-cnn's middle layer: narrow Winograd
                       make(3, 5, 12, 14, 7, 3, 3, 1, 1, 1, 1, 1),     // 3x3 `same`, narrow rows
