@@ -400,7 +400,7 @@ int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads) {
   // (forward and backward-data of a same convolution) the packed weights.
   return static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads) +
          std::max({groups(g) * partial_floats(g), same_packed_floats(g), winograd_shared_floats(g),
-                   sample_columns_floats(g)});
+                   sample_columns_floats(g, threads)});
 }
 
 namespace {
@@ -496,7 +496,8 @@ void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* we
     return;
   }
   if (use_sample_columns(g)) {
-    sample_columns_forward(g, input, weight, bias, output, shared_scratch(g, scratch, threads), threads);
+    sample_columns_forward(g, input, weight, bias, output, shared_scratch(g, scratch, threads), threads,
+                           pool_winners);
     return;
   }
   if (use_same_conv(g)) {
@@ -534,7 +535,7 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
                   threads);
     return;
   }
-  if (use_sample_columns(g)) {
+  if (use_sample_columns_backward_data(g)) {
     sample_columns_backward_data(g, output, output_grad, weight, input_grad, shared_scratch(g, scratch, threads),
                                  threads);
     return;

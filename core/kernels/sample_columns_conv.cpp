@@ -7,6 +7,7 @@
 
 #include "core/kernels/cpu_features.hpp"
 #include "core/kernels/gemm_microkernels.hpp"
+#include "core/kernels/relu_max_pool.hpp"
 
 namespace convoy {
 namespace {
@@ -29,30 +30,38 @@ Layout layout(const Conv2dGeometry& g, bool adjoint) {
 }
 
 // Scratch: packed A, then the source transposed [block][depth][pixel][32], then the target
-// [block][target rows][pixel][32]; backward-data with the fused ReLU adds the output transposed.
+// [block][target rows][pixel][32]; then, backward-data with the fused ReLU, the output
+// transposed; forward with the fused pool, the full-size output [N, Cout, OH, OW] before it is
+// pooled; last, each thread's row table (Note [Samples as columns]). Each part starts on a
+// 16-float boundary.
 struct Buffers {
-  float *packed, *source, *target, *gate;
-  int64_t source_block, target_block;
+  float *packed, *source, *target, *gate, *full;
+  const float** tables;
+  int64_t source_block, target_block, end;
 };
 
-Buffers buffers(const Conv2dGeometry& g, bool adjoint, float* scratch) {
+int64_t rounded(int64_t floats) { return (floats + 15) / 16 * 16; }
+
+// A thread's row table: taps x depth pointers, in floats (two a pointer), and in pointers.
+static_assert(sizeof(const float*) == 2 * sizeof(float));
+int64_t table_floats(const Layout& l) { return rounded(2 * l.taps * l.depth); }
+int64_t table_entries(const Layout& l) { return table_floats(l) / 2; }
+
+Buffers buffers(const Conv2dGeometry& g, bool adjoint, int threads, float* scratch) {
   const Layout l = layout(g, adjoint);
   const int64_t source_pixels = adjoint ? l.out_pixels : l.in_pixels, target_pixels = adjoint ? l.in_pixels : l.out_pixels;
   Buffers b{};
   b.source_block = l.depth * source_pixels * kColumns;
   b.target_block = l.target_rows * target_pixels * kColumns;
   b.packed = scratch;
-  b.source = b.packed + l.target_rows * l.taps * l.depth;
+  b.source = b.packed + rounded(l.target_rows * l.taps * l.depth);
   b.target = b.source + l.blocks * b.source_block;
   b.gate = b.target + l.blocks * b.target_block;
+  b.full = b.gate + (adjoint && g.fused_relu ? l.blocks * b.source_block : 0);
+  float* tables = b.full + (!adjoint && g.fused_pool ? rounded(g.batch * g.out_channels * l.out_pixels) : 0);
+  b.tables = reinterpret_cast<const float**>(tables);
+  b.end = (tables - scratch) + std::max(threads, 1) * table_floats(l);
   return b;
-}
-
-int64_t floats(const Conv2dGeometry& g, bool adjoint) {
-  const Layout l = layout(g, adjoint);
-  const Buffers b = buffers(g, adjoint, nullptr);
-  const int64_t gate = adjoint && g.fused_relu ? l.blocks * b.source_block : 0;
-  return (b.gate - b.packed) + gate;
 }
 
 // A_tap in the microkernel's panels, [tile][tap][depth][height]: forward's A_tap [Cout, Cin]
@@ -84,34 +93,34 @@ void columns_to_samples(const float* src, int64_t per_sample, int64_t samples, f
   microkernel_for(Isa::avx512).pack_transposed(src, kColumns, per_sample, samples, per_sample, out);
 }
 
-// One target pixel of one block: C [target rows][pixel][32] = sum over the taps that reach a
-// source pixel of A_tap . the source pixel's [depth][32] rows; 0 where none does.
+alignas(64) constexpr float kZeroRow[kColumns] = {};
+
+// One target pixel of one block: C [target rows][pixel][32] = A [rows, taps x depth] . B, whose
+// row (tap, k) is the source pixel the tap reaches, channel k's 32 samples, or zeros where the
+// tap falls outside the source: one microkernel call per row tile, the whole depth in registers.
 void pixel_product(const Conv2dGeometry& g, bool adjoint, const float* packed, const float* source, int64_t y,
-                   int64_t x, float* target) {
+                   int64_t x, const float** table, float* target) {
   const Layout l = layout(g, adjoint);
   const MicroKernelInfo mk = microkernel_for(Isa::avx512);
   const RowSplit split = split_rows(adjoint ? g.in_channels : g.out_channels, mk);
   const int64_t source_w = adjoint ? g.out_w : g.in_w, source_h = adjoint ? g.out_h : g.in_h;
   const int64_t target_pixels = adjoint ? l.in_pixels : l.out_pixels, source_pixels = source_h * source_w;
-  const int64_t pixel = y * (adjoint ? g.in_w : g.out_w) + x;
+  const int64_t pixel = y * (adjoint ? g.in_w : g.out_w) + x, depth = l.depth;
+  for (int64_t kh = 0; kh < g.kernel_h; ++kh)
+    for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+      // Forward reads input (y - pad + kh, x - pad + kw); backward-data output (y + pad - kh, x + pad - kw).
+      const int64_t sy = adjoint ? y + g.pad_top - kh : y - g.pad_top + kh;
+      const int64_t sx = adjoint ? x + g.pad_left - kw : x - g.pad_left + kw;
+      const bool inside = sy >= 0 && sy < source_h && sx >= 0 && sx < source_w;
+      const float* row = source + (sy * source_w + sx) * kColumns;
+      const float** entry = table + (kh * g.kernel_w + kw) * depth;
+      for (int64_t k = 0; k < depth; ++k) entry[k] = inside ? row + k * source_pixels * kColumns : kZeroRow;
+    }
   for (int64_t t = 0; t < split.count(); ++t) {
     const RowTile rt = split.at(t);
-    const MicroKernel kernel = rt.height == mk.mr ? mk.kernel : mk.kernel_short;
-    float* c = target + (rt.row * target_pixels + pixel) * kColumns;
-    bool written = false;
-    for (int64_t kh = 0; kh < g.kernel_h; ++kh)
-      for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
-        // Forward reads input (y - pad + kh, x - pad + kw); backward-data output (y + pad - kh, x + pad - kw).
-        const int64_t sy = adjoint ? y + g.pad_top - kh : y - g.pad_top + kh;
-        const int64_t sx = adjoint ? x + g.pad_left - kw : x - g.pad_left + kw;
-        if (sy < 0 || sy >= source_h || sx < 0 || sx >= source_w) continue;
-        const float* a = packed + rt.row * l.taps * l.depth + (kh * g.kernel_w + kw) * l.depth * rt.height;
-        kernel(l.depth, a, source + (sy * source_w + sx) * kColumns, source_pixels * kColumns, c,
-               target_pixels * kColumns, written);
-        written = true;
-      }
-    if (!written)
-      for (int64_t i = 0; i < rt.height; ++i) std::memset(c + i * target_pixels * kColumns, 0, kColumns * sizeof(float));
+    const MicroKernelRows kernel = rt.height == mk.mr ? mk.kernel_rows : mk.kernel_rows_short;
+    kernel(l.taps * depth, packed + rt.row * l.taps * depth, table, 0, target + (rt.row * target_pixels + pixel) * kColumns,
+           target_pixels * kColumns, false);
   }
 }
 
@@ -121,16 +130,21 @@ int clamp(int threads, int64_t items) { return static_cast<int>(std::clamp<int64
 // every target pixel of every block, the target transposed out (forward: plus the bias, then
 // the fused ReLU, while the block's samples are in cache).
 void sample_columns_pass(const Conv2dGeometry& g, bool adjoint, const float* weight, const float* src,
-                         const float* gate, const float* bias, float* dst, float* scratch, int threads) {
+                         const float* gate, const float* bias, float* dst, uint8_t* winners, float* scratch,
+                         int threads) {
   const Layout l = layout(g, adjoint);
-  const Buffers b = buffers(g, adjoint, scratch);
+  const Buffers b = buffers(g, adjoint, threads, scratch);
   const int64_t tiles = split_rows(adjoint ? g.in_channels : g.out_channels, microkernel_for(Isa::avx512)).count();
   const int64_t source_per_sample = b.source_block / kColumns;
   const int64_t target_h = adjoint ? g.in_h : g.out_h, target_w = adjoint ? g.in_w : g.out_w;
   const int64_t target_per_sample = (adjoint ? g.in_channels : g.out_channels) * target_h * target_w;
   const int64_t pixels = target_h * target_w;
+  // With the fused pool, forward's full-size output goes to scratch first.
+  const bool pooled = !adjoint && g.fused_pool;
+  float* full = pooled ? b.full : dst;
 #pragma omp parallel num_threads(clamp(threads, l.blocks * pixels))
   {
+    const float** table = b.tables + omp_get_thread_num() * table_entries(l);
 #pragma omp for schedule(static) nowait
     for (int64_t t = 0; t < tiles; ++t) pack(g, weight, adjoint, t, b.packed);
 #pragma omp for schedule(static)
@@ -148,17 +162,23 @@ void sample_columns_pass(const Conv2dGeometry& g, bool adjoint, const float* wei
     for (int64_t item = 0; item < l.blocks * pixels; ++item) {
       const int64_t block = item / pixels, pixel = item % pixels;
       pixel_product(g, adjoint, b.packed, b.source + block * b.source_block, pixel / target_w, pixel % target_w,
-                    b.target + block * b.target_block);
+                    table, b.target + block * b.target_block);
     }
 #pragma omp for schedule(static)
     for (int64_t block = 0; block < l.blocks; ++block) {
       const int64_t n0 = block * kColumns, samples = std::min(kColumns, g.batch - n0);
-      columns_to_samples(b.target + block * b.target_block, target_per_sample, samples, dst + n0 * target_per_sample);
+      columns_to_samples(b.target + block * b.target_block, target_per_sample, samples, full + n0 * target_per_sample);
       if (adjoint) continue;
+      const int64_t pooled_plane = g.pooled_h() * g.pooled_w();
       for (int64_t n = n0; n < n0 + samples; ++n)
         for (int64_t co = 0; co < g.out_channels; ++co) {
-          float* y = dst + (n * g.out_channels + co) * pixels;
+          float* y = full + (n * g.out_channels + co) * pixels;
           const float add = bias != nullptr ? bias[co] : 0.0f;
+          if (pooled) {
+            const int64_t at = (n * g.out_channels + co) * pooled_plane;
+            relu_max_pool_rows(g, y, 0, g.out_h, add, dst + at, winners + at);
+            continue;
+          }
           for (int64_t p = 0; p < pixels; ++p) y[p] = g.fused_relu ? std::max(y[p] + add, 0.0f) : y[p] + add;
         }
     }
@@ -168,25 +188,31 @@ void sample_columns_pass(const Conv2dGeometry& g, bool adjoint, const float* wei
 }  // namespace
 
 bool use_sample_columns(const Conv2dGeometry& g) {
-  return active_isa() == Isa::avx512 && g.stride_h == 1 &&
-         g.stride_w == 1 && !g.fused_pool && g.out_pixels() <= 16 && g.in_h * g.in_w <= 64 && g.in_channels >= 16 &&
-         g.out_channels >= 16;
+  // Worth it where im2col's copies are large beside the product: small planes, and deep
+  // enough patches that one microkernel call per pixel has a long sum (lenet5's second layer:
+  // 150; keras-cnn's third: 576).
+  return active_isa() == Isa::avx512 && g.stride_h == 1 && g.stride_w == 1 && g.out_pixels() <= 128 &&
+         g.in_h * g.in_w <= 256 && g.patch() >= 64 && g.out_channels >= 16;
 }
 
-int64_t sample_columns_floats(const Conv2dGeometry& g) {
+bool use_sample_columns_backward_data(const Conv2dGeometry& g) {
+  return use_sample_columns(g) && !g.fused_pool && g.in_channels >= 16;
+}
+
+int64_t sample_columns_floats(const Conv2dGeometry& g, int threads) {
   if (!use_sample_columns(g)) return 0;
-  return std::max(floats(g, false), floats(g, true));
+  return std::max(buffers(g, false, threads, nullptr).end, buffers(g, true, threads, nullptr).end);
 }
 
 void sample_columns_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
-                            float* output, float* scratch, int threads) {
-  sample_columns_pass(g, false, weight, input, nullptr, bias, output, scratch, threads);
+                            float* output, float* scratch, int threads, uint8_t* pool_winners) {
+  sample_columns_pass(g, false, weight, input, nullptr, bias, output, pool_winners, scratch, threads);
 }
 
 void sample_columns_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
                                   const float* weight, float* input_grad, float* scratch, int threads) {
-  sample_columns_pass(g, true, weight, output_grad, g.fused_relu ? output : nullptr, nullptr, input_grad, scratch,
-                      threads);
+  sample_columns_pass(g, true, weight, output_grad, g.fused_relu ? output : nullptr, nullptr, input_grad, nullptr,
+                      scratch, threads);
 }
 
 }  // namespace convoy

@@ -96,6 +96,8 @@ INSTANTIATE_TEST_SUITE_P(
                       make(3, 17, 4, 4, 16, 3, 3, 1, 1, 1, 1, 1),     // samples as columns, padded corners
                       make(2, 16, 4, 5, 18, 2, 3, 1, 0, 1, 0, 1),     // samples as columns, 2x3, asymmetric
                       make(2, 16, 2, 2, 16, 3, 3, 1, 3, 3, 0, 0),     // samples as columns, outputs in padding only
+                      make(33, 6, 12, 12, 16, 5, 5, 1, 0, 0, 0, 0),   // samples as columns forward, 6 channels
+                      make(2, 16, 9, 9, 20, 3, 3, 1, 0, 0, 1, 1),     // samples as columns, 7x8: Winograd wastes
                       make(4, 3, 4, 4, 5, 3, 3, 1, 1, 1, 1, 1),       // small planes with padding
                       make(5, 3, 5, 6, 7, 2, 3, 2, 1, 0, 0, 1)));     // small planes, stride 2, asymmetric
 
@@ -158,6 +160,7 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 2, 9, 9, 3, 2, 2, 2, 0, 0, 0, 0),       // strided convolution under the pool
                       make(2, 2, 35, 35, 3, 3, 3, 1, 0, 0, 0, 0),     // bands of rows, an odd last one
                       make(3, 16, 13, 13, 20, 3, 3, 1, 0, 0, 0, 0),   // Winograd, narrow: keras-cnn's middle layer
+                      make(3, 6, 14, 14, 16, 5, 5, 1, 0, 0, 0, 0),    // samples as columns: lenet5's second layer
                       make(2, 17, 22, 37, 16, 3, 3, 1, 1, 1, 1, 1)));  // Winograd, wide, odd width
 
 }  // namespace
