@@ -13,6 +13,7 @@ namespace convoy {
 namespace {
 
 constexpr int64_t kColumns = 32;  // samples per block: the microkernel's width
+constexpr int64_t kMaxTaps = 64;   // kernels up to 8x8
 
 struct Layout {
   int64_t blocks, taps, in_pixels, out_pixels;
@@ -96,8 +97,10 @@ void columns_to_samples(const float* src, int64_t per_sample, int64_t samples, f
 alignas(64) constexpr float kZeroRow[kColumns] = {};
 
 // One target pixel of one block: C [target rows][pixel][32] = A [rows, taps x depth] . B, whose
-// row (tap, k) is the source pixel the tap reaches, channel k's 32 samples, or zeros where the
-// tap falls outside the source: one microkernel call per row tile, the whole depth in registers.
+// row (tap, k) is the source pixel the tap reaches, channel k's 32 samples. A deep source
+// (depth 32 and more) takes one microkernel call per tap that reaches the source, adding into
+// C; a shallow one (lenet5: 6 channels) lists every tap's rows in the table, zeros where a tap
+// falls outside, for one call with the whole depth (a call per tap would sum 6 terms).
 void pixel_product(const Conv2dGeometry& g, bool adjoint, const float* packed, const float* source, int64_t y,
                    int64_t x, const float** table, float* target) {
   const Layout l = layout(g, adjoint);
@@ -106,6 +109,9 @@ void pixel_product(const Conv2dGeometry& g, bool adjoint, const float* packed, c
   const int64_t source_w = adjoint ? g.out_w : g.in_w, source_h = adjoint ? g.out_h : g.in_h;
   const int64_t target_pixels = adjoint ? l.in_pixels : l.out_pixels, source_pixels = source_h * source_w;
   const int64_t pixel = y * (adjoint ? g.in_w : g.out_w) + x, depth = l.depth;
+  const bool per_tap = depth >= 32;
+  int64_t reached = 0;  // taps that reach the source
+  const float* rows[kMaxTaps];
   for (int64_t kh = 0; kh < g.kernel_h; ++kh)
     for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
       // Forward reads input (y - pad + kh, x - pad + kw); backward-data output (y + pad - kh, x + pad - kw).
@@ -113,14 +119,30 @@ void pixel_product(const Conv2dGeometry& g, bool adjoint, const float* packed, c
       const int64_t sx = adjoint ? x + g.pad_left - kw : x - g.pad_left + kw;
       const bool inside = sy >= 0 && sy < source_h && sx >= 0 && sx < source_w;
       const float* row = source + (sy * source_w + sx) * kColumns;
-      const float** entry = table + (kh * g.kernel_w + kw) * depth;
-      for (int64_t k = 0; k < depth; ++k) entry[k] = inside ? row + k * source_pixels * kColumns : kZeroRow;
+      const int64_t tap = kh * g.kernel_w + kw;
+      rows[tap] = inside ? row : nullptr;
+      reached += inside;
+      if (!per_tap)
+        for (int64_t k = 0; k < depth; ++k) table[tap * depth + k] = inside ? row + k * source_pixels * kColumns : kZeroRow;
     }
   for (int64_t t = 0; t < split.count(); ++t) {
     const RowTile rt = split.at(t);
-    const MicroKernelRows kernel = rt.height == mk.mr ? mk.kernel_rows : mk.kernel_rows_short;
-    kernel(l.taps * depth, packed + rt.row * l.taps * depth, table, 0, target + (rt.row * target_pixels + pixel) * kColumns,
-           target_pixels * kColumns, false);
+    const float* a = packed + rt.row * l.taps * depth;
+    float* c = target + (rt.row * target_pixels + pixel) * kColumns;
+    const int64_t ldc = target_pixels * kColumns;
+    if (!per_tap) {
+      (rt.height == mk.mr ? mk.kernel_rows : mk.kernel_rows_short)(l.taps * depth, a, table, 0, c, ldc, false);
+      continue;
+    }
+    const MicroKernel kernel = rt.height == mk.mr ? mk.kernel : mk.kernel_short;
+    bool written = false;
+    for (int64_t tap = 0; tap < l.taps; ++tap) {
+      if (rows[tap] == nullptr) continue;
+      kernel(depth, a + tap * depth * rt.height, rows[tap], source_pixels * kColumns, c, ldc, written);
+      written = true;
+    }
+    if (reached == 0)
+      for (int64_t i = 0; i < rt.height; ++i) std::memset(c + i * ldc, 0, kColumns * sizeof(float));
   }
 }
 
@@ -192,6 +214,7 @@ bool use_sample_columns(const Conv2dGeometry& g) {
   // enough patches that one microkernel call per pixel has a long sum (lenet5's second layer:
   // 150; keras-cnn's third: 576).
   return active_isa() == Isa::avx512 && g.stride_h == 1 && g.stride_w == 1 && g.out_pixels() <= 128 &&
+         g.kernel_h * g.kernel_w <= kMaxTaps &&
          g.in_h * g.in_w <= 256 && g.patch() >= 64 && g.out_channels >= 16;
 }
 

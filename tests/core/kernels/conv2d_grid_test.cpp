@@ -97,6 +97,9 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 16, 4, 5, 18, 2, 3, 1, 0, 1, 0, 1),     // samples as columns, 2x3, asymmetric
                       make(2, 16, 2, 2, 16, 3, 3, 1, 3, 3, 0, 0),     // samples as columns, outputs in padding only
                       make(33, 6, 12, 12, 16, 5, 5, 1, 0, 0, 0, 0),   // samples as columns forward, 6 channels
+                      make(34, 32, 5, 5, 33, 3, 3, 1, 0, 0, 0, 0),    // samples as columns, a call per tap
+                      make(2, 32, 4, 4, 32, 3, 3, 1, 1, 1, 1, 1),     // a call per tap, padded corners
+                      make(2, 32, 2, 2, 32, 3, 3, 1, 3, 3, 0, 0),     // a call per tap, outputs in padding only
                       make(2, 16, 9, 9, 20, 3, 3, 1, 0, 0, 1, 1),     // samples as columns, 7x8: Winograd wastes
                       make(4, 3, 4, 4, 5, 3, 3, 1, 1, 1, 1, 1),       // small planes with padding
                       make(5, 3, 5, 6, 7, 2, 3, 2, 1, 0, 0, 1)));     // small planes, stride 2, asymmetric
