@@ -136,8 +136,9 @@ WinogradShape winograd_shape(const Conv2dGeometry& g) {
           .pad_left = g.pad_left};
 }
 
-// On a narrow plane (Note [Winograd segments]) backward-data measured no faster than im2col:
-// 138 against 140 GFLOP/s on keras-cnn's 13x13 layer, where forward gains 40%.
+// On a narrow plane (Note [Winograd segments]) backward-data measured slower than the other
+// kernels (keras-cnn's 13x13 layer: 138 GFLOP/s, im2col 140, samples as columns 145), while
+// forward gains 40%.
 bool use_winograd_backward_data(const Conv2dGeometry& g) {
   return use_winograd(g) && !g.fused_pool && !winograd_narrow(winograd_adjoint(winograd_shape(g)));
 }
@@ -396,8 +397,9 @@ void weights_band_shifted(const Conv2dGeometry& g, const float* input, const flo
 }  // namespace
 
 int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads) {
-  // Per thread: col + output/gradient chunk; then one partial per weight-gradient group, or
-  // (forward and backward-data of a same convolution) the packed weights.
+  // Per thread: col + output/gradient chunk (or Winograd's V and M); then one partial per
+  // weight-gradient group, or the packed weights of a same convolution or of Winograd, or all
+  // that samples as columns need.
   return static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads) +
          std::max({groups(g) * partial_floats(g), same_packed_floats(g), winograd_shared_floats(g),
                    sample_columns_floats(g, threads)});
@@ -488,6 +490,9 @@ void winograd_pass(const Conv2dGeometry& g, const float* weight, bool adjoint, c
 
 }  // namespace
 
+// Forward and backward-data take the first kernel that serves the geometry: Winograd (3x3,
+// stride 1), samples as columns (small planes), the same convolution (other `same` layers),
+// else im2col and the GEMM, or shifted rows on wide planes. Backward-weights is im2col's.
 void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
                     float* output, float* scratch, int threads, uint8_t* pool_winners) {
   if (use_winograd(g)) {
