@@ -143,10 +143,16 @@ bool use_winograd_backward_data(const Conv2dGeometry& g) {
   return use_winograd(g) && !g.fused_pool && !winograd_narrow(winograd_adjoint(winograd_shape(g)));
 }
 
+// Note [Winograd weight gradient]: wide planes, no pooling (its gradient is unpooled by im2col's path).
+bool use_winograd_weights(const Conv2dGeometry& g) {
+  return use_winograd(g) && !g.fused_pool && !winograd_narrow(winograd_shape(g));
+}
+
 int64_t winograd_thread_floats(const Conv2dGeometry& g) {
   if (!use_winograd(g)) return 0;
   const WinogradShape s = winograd_shape(g);
-  return std::max(winograd_block_floats(s), winograd_block_floats(winograd_adjoint(s)));
+  const int64_t weights = use_winograd_weights(g) ? winograd_weight_floats(s) : 0;
+  return std::max({winograd_block_floats(s), winograd_block_floats(winograd_adjoint(s)), weights});
 }
 
 int64_t winograd_shared_floats(const Conv2dGeometry& g) {
@@ -587,7 +593,7 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
   const ChunkPlan plan = weight_plan(g);
   const int64_t group_count = groups(g);
   // Partials are dW^T [(c, kh, kw), Cout] with im2col, dW [Cout, (kh, kw, c)] with shifted rows.
-  const bool shifted = forward_shifted(g, plan);
+  const bool winograd = use_winograd_weights(g), shifted = !winograd && forward_shifted(g, plan);
   float* partials = scratch + static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads);
 #pragma omp parallel num_threads(clamp_threads(threads, group_count))
   {
@@ -602,6 +608,11 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
       std::fill(bias_sums, bias_sums + cout, 0.0f);
       // Chunks never straddle a group: S divides kWeightGradGroup, bands are within a sample.
       const int64_t g0 = group * kWeightGradGroup, g1 = std::min(g.batch, g0 + kWeightGradGroup);
+      if (winograd) {
+        winograd_weight_grad(winograd_shape(g), input, output_grad, g.fused_relu ? output : nullptr, g0, g1,
+                             scratch + omp_get_thread_num() * per_thread_floats(g, threads), partial, bias_sums);
+        continue;
+      }
       const int64_t first = g0 * plan.bands / plan.samples, last = (g1 * plan.bands + plan.samples - 1) / plan.samples;
       for (int64_t i = first; i < last; ++i) {
         const Chunk c = plan.at(g, i);

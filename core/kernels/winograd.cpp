@@ -96,4 +96,95 @@ void winograd_block(const WinogradShape& s, const float* packed, const float* sr
   for (int64_t k = 0; k < count; ++k) winograd_output(s, segments[k], m, m_stride, bias, relu, out, winners);
 }
 
+namespace {
+
+int64_t columns32(int64_t n) { return (n + 31) / 32 * 32; }
+
+// Backward-weights' scratch: V and Y [16][channels][32] as the transforms write them, then
+// V^T [16][32][Cin'] (Cin' = Cin in whole 32-column tiles), Y's A panels [16][Cout'][32] and
+// dU [16][Cout'][Cin'].
+struct WeightBuffers {
+  float *v, *y, *vt, *panels, *du;
+  int64_t v_stride, y_stride, cin, rows;
+};
+
+WeightBuffers weight_buffers(const WinogradShape& s, float* scratch) {
+  WeightBuffers b{};
+  b.v_stride = position_stride(s.in_channels);
+  b.y_stride = position_stride(s.out_channels);
+  b.cin = columns32(s.in_channels);
+  b.rows = padded_rows(s.out_channels);
+  b.v = scratch;
+  b.y = b.v + kPositions * b.v_stride;
+  b.vt = b.y + kPositions * b.y_stride;
+  b.panels = b.vt + kPositions * kWinogradBlock * b.cin;
+  b.du = b.panels + kPositions * b.rows * kWinogradBlock;
+  return b;
+}
+
+}  // namespace
+
+int64_t winograd_weight_floats(const WinogradShape& s) {
+  const WeightBuffers b = weight_buffers(s, nullptr);
+  return (b.du - b.v) + kPositions * b.rows * b.cin;
+}
+
+void winograd_weight_grad(const WinogradShape& s, const float* input, const float* output_grad, const float* gate,
+                          int64_t n0, int64_t n1, float* scratch, float* partial, float* bias_sums) {
+  const MicroKernelInfo mk = microkernel_for(Isa::avx512);
+  const RowSplit split = split_rows(s.out_channels, mk);
+  const WeightBuffers b = weight_buffers(s, scratch);
+  const int64_t per_sample = s.tile_rows() * s.tile_cols(), tiles = split.count();
+  WinogradSegment segments[kWinogradBlock];
+  for (int64_t t0 = n0 * per_sample, first = t0; t0 < n1 * per_sample; t0 += kWinogradBlock) {
+    const int64_t t1 = std::min(n1 * per_sample, t0 + kWinogradBlock), length = t1 - t0;
+    const int64_t count = winograd_segments(s, t0, t1, segments);
+    for (int64_t k = 0; k < count; ++k) {
+      winograd_input(s, segments[k], input, nullptr, b.v, b.v_stride);
+      winograd_gradient_input(s, segments[k], output_grad, gate, b.y, b.y_stride);
+    }
+    for (int64_t xi = 0; xi < kPositions; ++xi) {
+      float* v = b.v + xi * b.v_stride;
+      float* y = b.y + xi * b.y_stride;
+      // A short last block's idle lanes add nothing to the sums.
+      if (length < kWinogradBlock) {
+        for (int64_t c = 0; c < s.in_channels; ++c) std::fill(v + c * kWinogradBlock + length, v + (c + 1) * kWinogradBlock, 0.0f);
+        for (int64_t o = 0; o < s.out_channels; ++o) std::fill(y + o * kWinogradBlock + length, y + (o + 1) * kWinogradBlock, 0.0f);
+      }
+      // The bias's gradient: position (1, 1) of A dy A^T is the sum of the tile's four.
+      if (xi == 5)
+        for (int64_t o = 0; o < s.out_channels; ++o) {
+          float sum = 0.0f;
+          for (int64_t t = 0; t < kWinogradBlock; ++t) sum += y[o * kWinogradBlock + t];
+          bias_sums[o] = (t0 != first ? bias_sums[o] : 0.0f) + sum;
+        }
+      float* vt = b.vt + xi * kWinogradBlock * b.cin;
+      mk.pack_transposed(v, kWinogradBlock, s.in_channels, kWinogradBlock, b.cin, vt);
+      for (int64_t k = 0; k < tiles; ++k) {
+        const RowTile rt = split.at(k);
+        float* panel = b.panels + (xi * b.rows + rt.row) * kWinogradBlock;
+        mk.pack_transposed(y + rt.row * kWinogradBlock, kWinogradBlock, std::min(rt.height, s.out_channels - rt.row),
+                           kWinogradBlock, rt.height, panel);
+        const MicroKernel kernel = rt.height == mk.mr ? mk.kernel : mk.kernel_short;
+        for (int64_t j = 0; j < b.cin; j += kWinogradBlock)
+          kernel(kWinogradBlock, panel, vt + j, b.cin, b.du + (xi * b.rows + rt.row) * b.cin + j, b.cin, t0 != first);
+      }
+    }
+  }
+  // dW = G^T dU G, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], into partial [(c, kh, kw), Cout].
+  static constexpr float kG[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+  for (int64_t o = 0; o < s.out_channels; ++o)
+    for (int64_t c = 0; c < s.in_channels; ++c) {
+      float du[4][4], gu[3][4];  // gu = G^T dU
+      for (int64_t xi = 0; xi < kPositions; ++xi) du[xi / 4][xi % 4] = b.du[(xi * b.rows + o) * b.cin + c];
+      for (int64_t kh = 0; kh < 3; ++kh)
+        for (int64_t q = 0; q < 4; ++q)
+          gu[kh][q] = kG[0][kh] * du[0][q] + kG[1][kh] * du[1][q] + kG[2][kh] * du[2][q] + kG[3][kh] * du[3][q];
+      for (int64_t kh = 0; kh < 3; ++kh)
+        for (int64_t kw = 0; kw < 3; ++kw)
+          partial[((c * 3 + kh) * 3 + kw) * s.out_channels + o] =
+              gu[kh][0] * kG[0][kw] + gu[kh][1] * kG[1][kw] + gu[kh][2] * kG[2][kw] + gu[kh][3] * kG[3][kw];
+    }
+}
+
 }  // namespace convoy

@@ -275,6 +275,49 @@ __attribute__((target("avx512f"))) void narrow_output(const WinogradShape& s, co
   }
 }
 
+// Backward-weights: each lane's 2x2 output-gradient block dy -> A dy A^T, 4x4, with
+// A = [1 0; 1 1; 1 -1; 0 -1]: a pair (a, b) becomes (a, a + b, a - b, -b).
+template <bool Gate>
+__attribute__((target("avx512f"))) void gradient_transform(const WinogradShape& s, const WinogradSegment& g,
+                                                           const float* grad, const float* gate, float* y,
+                                                           int64_t stride) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const WinogradRun& r = g.run[0];
+  const int64_t x0 = 2 * r.tile_col, y0 = 2 * r.tile_row, plane = s.out_h * s.out_w;
+  // Lanes inside the output: its columns and, per row, whether the row is.
+  const __mmask16 columns[2] = {lanes_inside(x0, s.out_w), lanes_inside(x0 + 16, s.out_w)};
+  const __mmask16 store = lane_range(0, g.length);
+  float* out = y + g.column;
+  for (int64_t o = 0; o < s.out_channels; ++o, out += kWinogradBlock) {
+    const int64_t at = (r.sample * s.out_channels + o) * plane + y0 * s.out_w + x0;
+    __m512 d[2][2];
+    for (int64_t i = 0; i < 2; ++i) {
+      const bool inside = y0 + i < s.out_h;
+      __m512 l[2];
+      for (int64_t k = 0; k < 2; ++k) {
+        const __mmask16 m = inside ? columns[k] : 0;
+        const int64_t from = at + i * s.out_w + 16 * k;
+        l[k] = gated_load<Gate>(m, grad + from, Gate ? gate + from : nullptr);
+      }
+      d[i][0] = _mm512_permutex2var_ps(l[0], even, l[1]);
+      d[i][1] = _mm512_permutex2var_ps(l[0], odd, l[1]);
+    }
+    __m512 t[4][2];  // A dy: rows (d0, d0 + d1, d0 - d1, -d1)
+    for (int64_t j = 0; j < 2; ++j) {
+      t[0][j] = d[0][j];
+      t[1][j] = _mm512_add_ps(d[0][j], d[1][j]);
+      t[2][j] = _mm512_sub_ps(d[0][j], d[1][j]);
+      t[3][j] = _mm512_sub_ps(_mm512_setzero_ps(), d[1][j]);
+    }
+    for (int64_t i = 0; i < 4; ++i) {  // (A dy) A^T, row by row
+      const __m512 v[4] = {t[i][0], _mm512_add_ps(t[i][0], t[i][1]), _mm512_sub_ps(t[i][0], t[i][1]),
+                           _mm512_sub_ps(_mm512_setzero_ps(), t[i][1])};
+      for (int64_t j = 0; j < 4; ++j) _mm512_mask_storeu_ps(out + (4 * i + j) * stride, store, v[j]);
+    }
+  }
+}
+
 }  // namespace
 
 bool winograd_narrow(const WinogradShape& s) { return s.tile_cols() <= 7; }
@@ -314,6 +357,14 @@ void winograd_input(const WinogradShape& s, const WinogradSegment& g, const floa
     else
       input_transform<false>(s, g, rows, v, stride);
   }
+}
+
+void winograd_gradient_input(const WinogradShape& s, const WinogradSegment& g, const float* grad, const float* gate,
+                             float* y, int64_t stride) {
+  if (gate != nullptr)
+    gradient_transform<true>(s, g, grad, gate, y, stride);
+  else
+    gradient_transform<false>(s, g, grad, nullptr, y, stride);
 }
 
 void winograd_output(const WinogradShape& s, const WinogradSegment& g, const float* m, int64_t stride,

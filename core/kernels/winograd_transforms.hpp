@@ -37,6 +37,13 @@ int64_t winograd_segments(const WinogradShape& s, int64_t t0, int64_t t1, Winogr
 void winograd_input(const WinogradShape& s, const WinogradSegment& g, const float* src, const float* gate, float* v,
                     int64_t stride);
 
+// Backward-weights' transform of the output gradient (Note [Winograd weight gradient]), wide
+// planes only: Y [16][Cout][32] (positions `stride` floats apart) = A dy A^T of each lane's
+// 2x2 block of grad [N, Cout, out_h, out_w], 0 past the output's edge and, with gate, where
+// gate <= 0.
+void winograd_gradient_input(const WinogradShape& s, const WinogradSegment& g, const float* grad, const float* gate,
+                             float* y, int64_t stride);
+
 // The segment's outputs from M [16][Cout'][32] (positions `stride` floats apart), plus the bias,
 // then with relu max(0, .): into out [N, Cout, out_h, out_w]; or, with winners, each tile's
 // 2x2 block max-pooled (Note [Fused pooling]) into out [N, Cout, out_h / 2, out_w / 2] and its
