@@ -168,3 +168,59 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace convoy
+
+namespace convoy {
+namespace {
+
+class WeightGroupGrid : public ::testing::TestWithParam<Conv2dGeometry> {};
+
+// Note [Weight-gradient groups]: the weight and bias gradients of 16 samples are the sums of
+// those of their two groups of 8, computed alone (a tree of two partials is one addition), to
+// the bit, whatever the kernel: so ranks holding whole groups reproduce one rank's sum.
+TEST_P(WeightGroupGrid, TwoGroupsGiveTheSumOfEachAlone) {
+  Conv2dGeometry g = GetParam();
+  g.batch = 2 * kWeightGradGroup;
+  Conv2dGeometry half = g;
+  half.batch = kWeightGradGroup;
+  const int64_t in_size = g.in_channels * g.in_h * g.in_w, out_size = g.out_channels * g.out_pixels();
+  const auto x = random_values(g.batch * in_size, 1);
+  const auto y = random_values(g.batch * out_size, 2);  // a ReLU output: its negatives gate
+  const auto og = random_values(g.batch * out_size, 3);
+  testing::for_each_isa([&](Isa) {
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(std::to_string(threads) + " threads");
+      std::vector<float> dw(g.out_channels * g.patch(), 0.0f), db(g.out_channels, 0.0f);
+      std::vector<float> scratch(conv2d_scratch_floats(g, threads));
+      conv2d_backward_weights(g, x.data(), y.data(), og.data(), dw.data(), db.data(), scratch.data(), threads);
+      std::vector<float> part_w[2], part_b[2];
+      for (int k = 0; k < 2; ++k) {
+        part_w[k].assign(dw.size(), 0.0f);
+        part_b[k].assign(db.size(), 0.0f);
+        std::vector<float> half_scratch(conv2d_scratch_floats(half, threads));
+        conv2d_backward_weights(half, x.data() + k * half.batch * in_size, y.data() + k * half.batch * out_size,
+                                og.data() + k * half.batch * out_size, part_w[k].data(), part_b[k].data(),
+                                half_scratch.data(), threads);
+      }
+      int64_t mismatches = 0;
+      for (size_t i = 0; i < dw.size(); ++i) mismatches += dw[i] != part_w[0][i] + part_w[1][i];
+      for (size_t i = 0; i < db.size(); ++i) mismatches += db[i] != part_b[0][i] + part_b[1][i];
+      EXPECT_EQ(mismatches, 0);
+    }
+  });
+}
+
+Conv2dGeometry relu(Conv2dGeometry g) {
+  g.fused_relu = true;
+  return g;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kernels, WeightGroupGrid,
+    ::testing::Values(make(1, 3, 9, 8, 5, 3, 3, 1, 1, 1, 1, 1),            // im2col, samples side by side
+                      relu(make(1, 4, 34, 40, 24, 3, 3, 1, 1, 1, 1, 1)),    // shifted rows, bands
+                      relu(make(1, 16, 18, 20, 17, 3, 3, 1, 1, 1, 1, 1)),   // Winograd, wide
+                      make(1, 32, 13, 13, 20, 3, 3, 1, 0, 0, 0, 0),         // narrow: im2col
+                      make(1, 1, 28, 28, 32, 3, 3, 1, 0, 0, 0, 0)));        // first layer: dot products
+
+}  // namespace
+}  // namespace convoy
