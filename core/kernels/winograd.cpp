@@ -130,7 +130,8 @@ int64_t winograd_weight_floats(const WinogradShape& s) {
 }
 
 void winograd_weight_grad(const WinogradShape& s, const float* input, const float* output_grad, const float* gate,
-                          int64_t n0, int64_t n1, float* scratch, float* partial, float* bias_sums) {
+                          const uint8_t* winners, int64_t n0, int64_t n1, float* scratch, float* partial,
+                          float* bias_sums) {
   const MicroKernelInfo mk = microkernel_for(Isa::avx512);
   const RowSplit split = split_rows(s.out_channels, mk);
   const WeightBuffers b = weight_buffers(s, scratch);
@@ -141,7 +142,7 @@ void winograd_weight_grad(const WinogradShape& s, const float* input, const floa
     const int64_t count = winograd_segments(s, t0, t1, segments);
     for (int64_t k = 0; k < count; ++k) {
       winograd_input(s, segments[k], input, nullptr, b.v, b.v_stride);
-      winograd_gradient_input(s, segments[k], output_grad, gate, b.y, b.y_stride);
+      winograd_gradient_input(s, segments[k], output_grad, gate, winners, b.y, b.y_stride);
     }
     for (int64_t xi = 0; xi < kPositions; ++xi) {
       float* v = b.v + xi * b.v_stride;

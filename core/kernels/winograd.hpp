@@ -65,14 +65,17 @@ void winograd_block(const WinogradShape& s, const float* packed, const float* sr
 // dW = G^T dU G. A block's 32 tiles are one microkernel depth: dM packed as its A panels, V
 // transposed as its B, dU accumulated over the blocks of one weight-gradient group (Note
 // [Weight-gradient groups]: 8 samples) in order, then turned into that group's partial dW. So
-// the bits depend on the group's samples only, as with im2col. Wide planes, no fused pooling.
+// the bits depend on the group's samples only, as with im2col. With the fused pooling the
+// tiles are the pooling windows: the gradient is unpooled by the transform's loads.
 int64_t winograd_weight_floats(const WinogradShape& s);
 
 // partial [(c, kh, kw), Cout] = dW of samples [n0, n1) from input [N, Cin, H, W] and
-// output_grad [N, Cout, OH, OW] (gated by gate > 0 when gate is not null); bias_sums [Cout] =
-// the gated gradient's sums. scratch: winograd_weight_floats.
+// output_grad [N, Cout, OH, OW] (gated by gate > 0 when gate is not null; with winners, the
+// pooled gradient and forward's winner codes); bias_sums [Cout] = the gradient's sums.
+// scratch: winograd_weight_floats.
 void winograd_weight_grad(const WinogradShape& s, const float* input, const float* output_grad, const float* gate,
-                          int64_t n0, int64_t n1, float* scratch, float* partial, float* bias_sums);
+                          const uint8_t* winners, int64_t n0, int64_t n1, float* scratch, float* partial,
+                          float* bias_sums);
 
 bool winograd_supported();
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/error.hpp"
 #include "core/kernels/relu_max_pool.hpp"
 #include "core/kernels/simd.hpp"
 
@@ -275,34 +276,93 @@ __attribute__((target("avx512f"))) void narrow_output(const WinogradShape& s, co
   }
 }
 
-// Backward-weights: each lane's 2x2 output-gradient block dy -> A dy A^T, 4x4, with
-// A = [1 0; 1 1; 1 -1; 0 -1]: a pair (a, b) becomes (a, a + b, a - b, -b).
+// Backward-weights' loaders of each lane's 2x2 output-gradient block d[i][j] for output
+// channel o (Note [Winograd weight gradient]), 0 past the output's edge.
+// Wide: the block rows' 32 floats from column 2 tile_col, split into even and odd lanes.
 template <bool Gate>
-__attribute__((target("avx512f"))) void gradient_transform(const WinogradShape& s, const WinogradSegment& g,
-                                                           const float* grad, const float* gate, float* y,
-                                                           int64_t stride) {
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-  const WinogradRun& r = g.run[0];
-  const int64_t x0 = 2 * r.tile_col, y0 = 2 * r.tile_row, plane = s.out_h * s.out_w;
-  // Lanes inside the output: its columns and, per row, whether the row is.
-  const __mmask16 columns[2] = {lanes_inside(x0, s.out_w), lanes_inside(x0 + 16, s.out_w)};
-  const __mmask16 store = lane_range(0, g.length);
-  float* out = y + g.column;
-  for (int64_t o = 0; o < s.out_channels; ++o, out += kWinogradBlock) {
-    const int64_t at = (r.sample * s.out_channels + o) * plane + y0 * s.out_w + x0;
-    __m512 d[2][2];
+struct WideGradient {
+  const WinogradShape& s;
+  const float *grad, *gate;
+  int64_t at, rows;      // channel 0's first pixel; the block rows inside the output
+  __mmask16 columns[2];  // lanes of the two loads inside the output
+
+  __attribute__((target("avx512f"))) WideGradient(const WinogradShape& shape, const WinogradSegment& g,
+                                                  const float* gradient, const float* open)
+      : s(shape), grad(gradient), gate(open) {
+    const WinogradRun& r = g.run[0];
+    at = r.sample * s.out_channels * s.out_h * s.out_w + 2 * r.tile_row * s.out_w + 2 * r.tile_col;
+    rows = std::min<int64_t>(2, s.out_h - 2 * r.tile_row);
+    columns[0] = lanes_inside(2 * r.tile_col, s.out_w);
+    columns[1] = lanes_inside(2 * r.tile_col + 16, s.out_w);
+  }
+
+  __attribute__((target("avx512f"), always_inline)) inline void load(int64_t o, __m512 (*d)[2]) const {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     for (int64_t i = 0; i < 2; ++i) {
-      const bool inside = y0 + i < s.out_h;
       __m512 l[2];
       for (int64_t k = 0; k < 2; ++k) {
-        const __mmask16 m = inside ? columns[k] : 0;
-        const int64_t from = at + i * s.out_w + 16 * k;
-        l[k] = gated_load<Gate>(m, grad + from, Gate ? gate + from : nullptr);
+        const int64_t from = at + o * s.out_h * s.out_w + i * s.out_w + 16 * k;
+        l[k] = gated_load<Gate>(i < rows ? columns[k] : 0, grad + from, Gate ? gate + from : nullptr);
       }
       d[i][0] = _mm512_permutex2var_ps(l[0], even, l[1]);
       d[i][1] = _mm512_permutex2var_ps(l[0], odd, l[1]);
     }
+  }
+};
+
+// Pooled (Note [Fused pooling]): a tile's 2x2 block is a pooling window, so its gradient is the
+// window's pooled gradient at the position its winner code names, 0 elsewhere; windows past
+// the pooled plane (an odd last row or column) get none.
+struct PooledGradient {
+  const WinogradShape& s;
+  const float* grad;
+  const uint8_t* winners;
+  int64_t at[2];       // per run: channel 0's first window, less the run's first lane
+  __mmask16 lanes[2];  // per run: its lanes inside the pooled plane
+
+  __attribute__((target("avx512f"))) PooledGradient(const WinogradShape& shape, const WinogradSegment& g,
+                                                    const float* gradient, const uint8_t* codes)
+      : s(shape), grad(gradient), winners(codes) {
+    const int64_t ph = s.out_h / 2, pw = s.out_w / 2;
+    for (int64_t k = 0; k < 2; ++k) {
+      const WinogradRun& r = g.run[std::min<int64_t>(k, g.runs - 1)];
+      const bool inside = k < g.runs && r.tile_row < ph;
+      at[k] = (r.sample * s.out_channels * ph + r.tile_row) * pw + r.tile_col - r.lane;
+      lanes[k] = inside ? lane_range(r.lane, r.lane + std::min(r.lanes, pw - r.tile_col)) : 0;
+    }
+  }
+
+  __attribute__((target("avx512f"), always_inline)) inline void load(int64_t o, __m512 (*d)[2]) const {
+    const int64_t plane = (s.out_h / 2) * (s.out_w / 2);
+    __m512 value = _mm512_setzero_ps();
+    // The codes are bytes; masked byte loads would need AVX512BW, so they are gathered here.
+    alignas(64) int32_t codes[16];
+    for (int l = 0; l < 16; ++l) codes[l] = kNoWinner;
+    for (int64_t k = 0; k < 2; ++k) {
+      if (lanes[k] == 0) continue;
+      const int64_t from = at[k] + o * plane;
+      value = _mm512_mask_loadu_ps(value, lanes[k], grad + from);
+      for (int l = 0; l < 16; ++l)
+        if (lanes[k] >> l & 1) codes[l] = winners[from + l];
+    }
+    const __m512i code = _mm512_load_si512(codes);
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 2; ++j)
+        d[i][j] = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(code, _mm512_set1_epi32(2 * i + j)), value);
+  }
+};
+
+// Y [16][Cout][32] = A dy A^T of every lane's block, with A = [1 0; 1 1; 1 -1; 0 -1]: a pair
+// (a, b) becomes (a, a + b, a - b, -b).
+template <typename Blocks>
+__attribute__((target("avx512f"))) void gradient_transform(const WinogradShape& s, const WinogradSegment& g,
+                                                           const Blocks& blocks, float* y, int64_t stride) {
+  const __mmask16 store = lane_range(0, g.length);
+  float* out = y + g.column;
+  for (int64_t o = 0; o < s.out_channels; ++o, out += kWinogradBlock) {
+    __m512 d[2][2];
+    blocks.load(o, d);
     __m512 t[4][2];  // A dy: rows (d0, d0 + d1, d0 - d1, -d1)
     for (int64_t j = 0; j < 2; ++j) {
       t[0][j] = d[0][j];
@@ -360,11 +420,14 @@ void winograd_input(const WinogradShape& s, const WinogradSegment& g, const floa
 }
 
 void winograd_gradient_input(const WinogradShape& s, const WinogradSegment& g, const float* grad, const float* gate,
-                             float* y, int64_t stride) {
-  if (gate != nullptr)
-    gradient_transform<true>(s, g, grad, gate, y, stride);
+                             const uint8_t* winners, float* y, int64_t stride) {
+  CONVOY_ASSERT(!winograd_narrow(s), "Winograd's weight gradient serves wide planes only");
+  if (winners != nullptr)
+    gradient_transform(s, g, PooledGradient(s, g, grad, winners), y, stride);
+  else if (gate != nullptr)
+    gradient_transform(s, g, WideGradient<true>(s, g, grad, gate), y, stride);
   else
-    gradient_transform<false>(s, g, grad, nullptr, y, stride);
+    gradient_transform(s, g, WideGradient<false>(s, g, grad, gate), y, stride);
 }
 
 void winograd_output(const WinogradShape& s, const WinogradSegment& g, const float* m, int64_t stride,
