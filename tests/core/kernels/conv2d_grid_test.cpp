@@ -164,7 +164,8 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 2, 35, 35, 3, 3, 3, 1, 0, 0, 0, 0),     // bands of rows, an odd last one
                       make(3, 16, 13, 13, 20, 3, 3, 1, 0, 0, 0, 0),   // Winograd, narrow: keras-cnn's middle layer
                       make(3, 6, 14, 14, 16, 5, 5, 1, 0, 0, 0, 0),    // samples as columns: lenet5's second layer
-                      make(2, 17, 22, 37, 16, 3, 3, 1, 1, 1, 1, 1)));  // Winograd, wide, odd width
+                      make(2, 17, 22, 37, 16, 3, 3, 1, 1, 1, 1, 1),   // Winograd, wide, odd width
+                      make(2, 16, 21, 33, 16, 3, 3, 1, 1, 1, 1, 1)));  // Winograd, wide, odd height and width
 
 }  // namespace
 }  // namespace convoy
