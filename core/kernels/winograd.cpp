@@ -12,6 +12,9 @@ namespace {
 
 constexpr int64_t kPositions = 16;  // the 4x4 tile's positions xi = 4 * row + column
 
+// The weights' transform: U = G g G^T.
+constexpr float kG[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+
 // M's rows: Cout in whole register tiles (Note [GEMM row tiles]), the edge tile's padding too.
 int64_t padded_rows(int64_t m) {
   const RowSplit split = split_rows(m, microkernel_for(Isa::avx512));
@@ -52,8 +55,6 @@ void winograd_pack(const WinogradShape& s, const float* weight, bool adjoint, in
   const WinogradShape t = adjoint ? winograd_adjoint(s) : s;
   const int64_t rows = padded_rows(t.out_channels), depth = t.in_channels;
   const RowTile rt = split_rows(t.out_channels, microkernel_for(Isa::avx512)).at(tile);
-  // G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
-  static constexpr float kG[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
   for (int64_t c = 0; c < depth; ++c)
     for (int64_t i = 0; i < rt.height; ++i) {
       const int64_t m = rt.row + i;  // target output channel m, input channel c
@@ -172,8 +173,7 @@ void winograd_weight_grad(const WinogradShape& s, const float* input, const floa
       }
     }
   }
-  // dW = G^T dU G, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], into partial [(c, kh, kw), Cout].
-  static constexpr float kG[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+  // dW = G^T dU G into partial [(c, kh, kw), Cout].
   for (int64_t o = 0; o < s.out_channels; ++o)
     for (int64_t c = 0; c < s.in_channels; ++c) {
       float du[4][4], gu[3][4];  // gu = G^T dU
