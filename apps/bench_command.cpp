@@ -120,7 +120,7 @@ const ConvShape kShapes[] = {{64, 1, 28, 28, 32, 3, 0},
 void bench_shapes(const BenchOptions& o, int threads) {
   double last_forward = 0.0;
   std::printf("conv shapes, %d thread%s, %s kernels: GFLOP/s (forward / backward-data / backward-weights / "
-              "forward+backward)\n",
+              "forward+backward), then each pass's kernel\n",
               threads, threads == 1 ? "" : "s", isa_name(active_isa()).c_str());
   for (const ConvShape& s : kShapes) {
     Conv2d conv({.out_channels = s.cout, .kernel = s.k, .padding = Padding::explicit_, .pad = s.pad});
@@ -153,10 +153,12 @@ void bench_shapes(const BenchOptions& o, int threads) {
       conv2d_backward_weights(g, input.data(), nullptr, output.data(), weight_grad.data(), bias_grad.data(), scratch.data(),
                               threads);
     });
-    std::printf("  (%lld,%lld,%lld,%lld,%lld,%lld,%lld)  %7.1f %7.1f %7.1f %7.1f\n", static_cast<long long>(s.n),
-                static_cast<long long>(s.cin), static_cast<long long>(s.h), static_cast<long long>(s.w),
-                static_cast<long long>(s.cout), static_cast<long long>(s.k), static_cast<long long>(s.pad),
-                flops / f / 1e9, flops / bd / 1e9, flops / bw / 1e9, 3 * flops / (f + bd + bw) / 1e9);
+    const Conv2dKernelNames kernels = conv2d_kernel_names(g, threads);
+    std::printf("  (%lld,%lld,%lld,%lld,%lld,%lld,%lld)  %7.1f %7.1f %7.1f %7.1f   %s / %s / %s\n",
+                static_cast<long long>(s.n), static_cast<long long>(s.cin), static_cast<long long>(s.h),
+                static_cast<long long>(s.w), static_cast<long long>(s.cout), static_cast<long long>(s.k),
+                static_cast<long long>(s.pad), flops / f / 1e9, flops / bd / 1e9, flops / bw / 1e9,
+                3 * flops / (f + bd + bw) / 1e9, kernels.forward, kernels.backward_data, kernels.backward_weights);
     last_forward = flops / f / 1e9;
   }
   // Issue #5 sets the large shape against what the cores can do at all, measured now.

@@ -403,6 +403,24 @@ void weights_band_shifted(const Conv2dGeometry& g, const float* input, const flo
 
 }  // namespace
 
+Conv2dKernelNames conv2d_kernel_names(const Conv2dGeometry& g, int threads) {
+  const bool shifted = forward_shifted(g, pass_plan(g, threads));
+  const char* forward = use_winograd(g)         ? "winograd"
+                        : use_sample_columns(g) ? "sample-columns"
+                        : use_same_conv(g)      ? "same"
+                        : shifted               ? "shifted-rows"
+                                                : "im2col";
+  const char* backward_data = use_winograd_backward_data(g)         ? "winograd"
+                              : use_sample_columns_backward_data(g) ? "sample-columns"
+                              : use_same_conv(g)                    ? "same"
+                              : shifted                             ? "shifted-rows"
+                                                                    : "im2col";
+  const char* backward_weights = use_winograd_weights(g)                   ? "winograd"
+                                 : forward_shifted(g, weight_plan(g)) ? "shifted-rows"
+                                                                            : "im2col";
+  return {forward, backward_data, backward_weights};
+}
+
 int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads) {
   // Per thread: col + output/gradient chunk (or Winograd's V and M); then one partial per
   // weight-gradient group, or the packed weights of a same convolution or of Winograd, or all

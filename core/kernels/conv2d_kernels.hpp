@@ -38,6 +38,14 @@ struct Conv2dGeometry {
 // Floats of scratch the three kernels below need with `threads` threads.
 int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads);
 
+// The kernel that serves each pass of g with `threads` threads on the active instruction set:
+// "winograd", "sample-columns", "same", "shifted-rows" or "im2col" (the choice described at
+// conv2d_forward's definition). For reports (`convoy bench --shapes`) and tests.
+struct Conv2dKernelNames {
+  const char *forward, *backward_data, *backward_weights;
+};
+Conv2dKernelNames conv2d_kernel_names(const Conv2dGeometry& g, int threads);
+
 constexpr uint8_t kNoWinner = 4;
 
 // input  [N, Cin, H, W]; weight [Cout, Cin, KH, KW]; bias [Cout] or null; output [N, Cout, OH, OW].

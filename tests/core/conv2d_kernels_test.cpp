@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "core/kernels/cpu_features.hpp"
@@ -116,6 +117,44 @@ TEST(Conv2dKernels, MatchNaiveReferenceOnEveryIsaAndThreadCount) {
         else EXPECT_EQ(0, std::memcmp(first_bits.data(), bits.data(), bits.size() * sizeof(float))) << "1 vs 2 threads";
       }
     }
+  }
+  set_isa(original);
+}
+
+// The kernel choice, pinned for issue #5's reference shapes and one geometry per remaining
+// kernel, so a change of the rules shows here and not only as a slower benchmark.
+TEST(Conv2dKernels, EachShapeTakesItsKernel) {
+  const Isa original = active_isa();
+  if (!set_isa(Isa::avx512)) GTEST_SKIP() << "no AVX-512 here: the choice is im2col throughout";
+  auto shape = [](int64_t n, int64_t cin, int64_t hw, int64_t cout, int64_t k, int64_t pad) {
+    return Conv2dGeometry{.batch = n, .in_channels = cin, .in_h = hw, .in_w = hw, .out_channels = cout,
+                          .out_h = hw + 2 * pad - k + 1, .out_w = hw + 2 * pad - k + 1, .kernel_h = k,
+                          .kernel_w = k, .pad_top = pad, .pad_left = pad};
+  };
+  struct Case {
+    Conv2dGeometry g;
+    std::string forward, backward_data, backward_weights;
+  };
+  Conv2dGeometry pooled = shape(64, 32, 13, 64, 3, 0);
+  pooled.fused_relu = pooled.fused_pool = true;
+  Conv2dGeometry tall = shape(2, 16, 3, 16, 3, 1);
+  tall.in_h = tall.out_h = 96;
+  const Case cases[] = {
+      {shape(64, 1, 28, 32, 3, 0), "im2col", "im2col", "im2col"},
+      {shape(64, 32, 13, 64, 3, 0), "winograd", "sample-columns", "im2col"},
+      {pooled, "winograd", "im2col", "im2col"},
+      {shape(64, 64, 5, 64, 3, 0), "sample-columns", "sample-columns", "im2col"},
+      {shape(64, 1, 28, 6, 5, 2), "im2col", "im2col", "im2col"},
+      {shape(32, 64, 56, 64, 3, 1), "winograd", "winograd", "winograd"},
+      {shape(2, 16, 40, 16, 5, 2), "same", "same", "shifted-rows"},
+      {tall, "same", "same", "im2col"},
+      {shape(2, 4, 40, 24, 3, 1), "shifted-rows", "shifted-rows", "shifted-rows"},
+  };
+  for (const Case& c : cases) {
+    const Conv2dKernelNames got = conv2d_kernel_names(c.g, 2);
+    EXPECT_EQ(got.forward, c.forward) << c.g.in_channels << "x" << c.g.in_h << "x" << c.g.in_w << " -> " << c.g.out_channels;
+    EXPECT_EQ(got.backward_data, c.backward_data) << c.g.in_channels << "x" << c.g.in_h << " -> " << c.g.out_channels;
+    EXPECT_EQ(got.backward_weights, c.backward_weights) << c.g.in_channels << "x" << c.g.in_h << " -> " << c.g.out_channels;
   }
   set_isa(original);
 }
