@@ -13,7 +13,7 @@ namespace convoy {
 namespace {
 
 constexpr int64_t kColumns = 32;  // samples per block: the microkernel's width
-constexpr int64_t kMaxTaps = 64;   // kernels up to 8x8
+constexpr int64_t kMaxTaps = 64;  // kernels up to 8x8
 
 struct Layout {
   int64_t blocks, taps, in_pixels, out_pixels;
@@ -25,8 +25,11 @@ Layout layout(const Conv2dGeometry& g, bool adjoint) {
   const MicroKernelInfo mk = microkernel_for(Isa::avx512);
   const RowSplit split = split_rows(adjoint ? g.in_channels : g.out_channels, mk);
   const RowTile last = split.at(split.count() - 1);
-  return {.blocks = (g.batch + kColumns - 1) / kColumns, .taps = g.kernel_h * g.kernel_w,
-          .in_pixels = g.in_h * g.in_w, .out_pixels = g.out_pixels(), .target_rows = last.row + last.height,
+  return {.blocks = (g.batch + kColumns - 1) / kColumns,
+          .taps = g.kernel_h * g.kernel_w,
+          .in_pixels = g.in_h * g.in_w,
+          .out_pixels = g.out_pixels(),
+          .target_rows = last.row + last.height,
           .depth = adjoint ? g.out_channels : g.in_channels};
 }
 
@@ -50,7 +53,8 @@ int64_t table_entries(const Layout& l) { return table_floats(l) / 2; }
 
 Buffers buffers(const Conv2dGeometry& g, bool adjoint, int threads, float* scratch) {
   const Layout l = layout(g, adjoint);
-  const int64_t source_pixels = adjoint ? l.out_pixels : l.in_pixels, target_pixels = adjoint ? l.in_pixels : l.out_pixels;
+  const int64_t source_pixels = adjoint ? l.out_pixels : l.in_pixels,
+                target_pixels = adjoint ? l.in_pixels : l.out_pixels;
   Buffers b{};
   b.source_block = l.depth * source_pixels * kColumns;
   b.target_block = l.target_rows * target_pixels * kColumns;
@@ -79,7 +83,9 @@ void pack(const Conv2dGeometry& g, const float* weight, bool adjoint, int64_t ti
     for (int64_t k = 0; k < depth; ++k)
       for (int64_t tap = 0; tap < taps; ++tap) {
         // A_tap [m, k]: forward's weight[m, k, tap], backward-data's weight[k, m, tap].
-        const float w = m >= targets ? 0.0f : adjoint ? weight[(k * cin + m) * taps + tap] : weight[(m * cin + k) * taps + tap];
+        const float w = m >= targets ? 0.0f
+                        : adjoint    ? weight[(k * cin + m) * taps + tap]
+                                     : weight[(m * cin + k) * taps + tap];
         panel[(tap * depth + k) * height + i] = w;
       }
   }
@@ -123,7 +129,8 @@ void pixel_product(const Conv2dGeometry& g, bool adjoint, const float* packed, c
       rows[tap] = inside ? row : nullptr;
       reached += inside;
       if (!per_tap)
-        for (int64_t k = 0; k < depth; ++k) table[tap * depth + k] = inside ? row + k * source_pixels * kColumns : kZeroRow;
+        for (int64_t k = 0; k < depth; ++k)
+          table[tap * depth + k] = inside ? row + k * source_pixels * kColumns : kZeroRow;
     }
   for (int64_t t = 0; t < split.count(); ++t) {
     const RowTile rt = split.at(t);
@@ -164,7 +171,7 @@ void sample_columns_pass(const Conv2dGeometry& g, bool adjoint, const float* wei
   // With the fused pool, forward's full-size output goes to scratch first.
   const bool pooled = !adjoint && g.fused_pool;
   float* full = pooled ? b.full : dst;
-#pragma omp parallel num_threads(clamp(threads, l.blocks * pixels))
+#pragma omp parallel num_threads(clamp(threads, l.blocks* pixels))
   {
     const float** table = b.tables + omp_get_thread_num() * table_entries(l);
 #pragma omp for schedule(static) nowait
@@ -183,8 +190,8 @@ void sample_columns_pass(const Conv2dGeometry& g, bool adjoint, const float* wei
 #pragma omp for schedule(static)
     for (int64_t item = 0; item < l.blocks * pixels; ++item) {
       const int64_t block = item / pixels, pixel = item % pixels;
-      pixel_product(g, adjoint, b.packed, b.source + block * b.source_block, pixel / target_w, pixel % target_w,
-                    table, b.target + block * b.target_block);
+      pixel_product(g, adjoint, b.packed, b.source + block * b.source_block, pixel / target_w, pixel % target_w, table,
+                    b.target + block * b.target_block);
     }
 #pragma omp for schedule(static)
     for (int64_t block = 0; block < l.blocks; ++block) {
@@ -214,8 +221,7 @@ bool use_sample_columns(const Conv2dGeometry& g) {
   // enough patches that one microkernel call per pixel has a long sum (lenet5's second layer:
   // 150; keras-cnn's third: 576).
   return active_isa() == Isa::avx512 && g.stride_h == 1 && g.stride_w == 1 && g.out_pixels() <= 128 &&
-         g.kernel_h * g.kernel_w <= kMaxTaps &&
-         g.in_h * g.in_w <= 256 && g.patch() >= 64 && g.out_channels >= 16;
+         g.kernel_h * g.kernel_w <= kMaxTaps && g.in_h * g.in_w <= 256 && g.patch() >= 64 && g.out_channels >= 16;
 }
 
 bool use_sample_columns_backward_data(const Conv2dGeometry& g) {

@@ -32,8 +32,14 @@ int64_t position_stride(int64_t rows) { return rows * kWinogradBlock + 16; }
 bool winograd_supported() { return active_isa() == Isa::avx512; }
 
 WinogradShape winograd_adjoint(const WinogradShape& s) {
-  return {.batch = s.batch, .in_channels = s.out_channels, .in_h = s.out_h, .in_w = s.out_w,
-          .out_channels = s.in_channels, .out_h = s.in_h, .out_w = s.in_w, .pad_top = 2 - s.pad_top,
+  return {.batch = s.batch,
+          .in_channels = s.out_channels,
+          .in_h = s.out_h,
+          .in_w = s.out_w,
+          .out_channels = s.in_channels,
+          .out_h = s.in_h,
+          .out_w = s.in_w,
+          .pad_top = 2 - s.pad_top,
           .pad_left = 2 - s.pad_left};
 }
 
@@ -74,8 +80,8 @@ void winograd_pack(const WinogradShape& s, const float* weight, bool adjoint, in
     }
 }
 
-void winograd_block(const WinogradShape& s, const float* packed, const float* src, const float* gate,
-                    const float* bias, bool relu, int64_t block, float* scratch, float* out, uint8_t* winners) {
+void winograd_block(const WinogradShape& s, const float* packed, const float* src, const float* gate, const float* bias,
+                    bool relu, int64_t block, float* scratch, float* out, uint8_t* winners) {
   const MicroKernelInfo mk = microkernel_for(Isa::avx512);
   const RowSplit split = split_rows(s.out_channels, mk);
   const int64_t rows = padded_rows(s.out_channels), depth = s.in_channels;
@@ -150,8 +156,10 @@ void winograd_weight_grad(const WinogradShape& s, const float* input, const floa
       float* y = b.y + xi * b.y_stride;
       // A short last block's idle lanes add nothing to the sums.
       if (length < kWinogradBlock) {
-        for (int64_t c = 0; c < s.in_channels; ++c) std::fill(v + c * kWinogradBlock + length, v + (c + 1) * kWinogradBlock, 0.0f);
-        for (int64_t o = 0; o < s.out_channels; ++o) std::fill(y + o * kWinogradBlock + length, y + (o + 1) * kWinogradBlock, 0.0f);
+        for (int64_t c = 0; c < s.in_channels; ++c)
+          std::fill(v + c * kWinogradBlock + length, v + (c + 1) * kWinogradBlock, 0.0f);
+        for (int64_t o = 0; o < s.out_channels; ++o)
+          std::fill(y + o * kWinogradBlock + length, y + (o + 1) * kWinogradBlock, 0.0f);
       }
       // The bias's gradient: position (1, 1) of A dy A^T is the sum of the tile's four.
       if (xi == 5)

@@ -12,14 +12,15 @@ namespace convoy {
 // the 4x4 tile:  M[xi] [Cout, tiles] = U[xi] [Cout, Cin] . V[xi] [Cin, tiles],  with
 // U = G g G^T (the weights, transformed once per call) and V = B^T d B (the input, transformed
 // per tile). So a 3x3 layer costs 2.25 times fewer multiplies, at the price of the two
-// transforms (additions only, a few percent of the time once Cin and Cout reach 16).
+// transforms: additions and permutes only, yet about half the time of a 64-channel pass, the
+// GEMMs being the other half (which is why they need 16 channels or more to pay).
 // The matrices hold only 0, +-1 and 1/2: the rounding stays that of a direct sum of a few
 // more terms, within the naive reference's tolerance.
 //
 // Tiles are numbered across the batch (sample, tile row, tile column) and taken 32 at a time,
-// one microkernel width (Note [Winograd segments]): a block transforms its tiles' input into V [16][Cin][32] in the
-// thread's scratch, runs the 16 GEMMs into M [16][Cout'][32] (Cout' = Cout in whole register
-// tiles) and transforms M back into the output, with the bias and ReLU. Blocks are fixed by
+// one microkernel width (Note [Winograd segments]): a block transforms its tiles' input into
+// V [16][Cin][32] in the thread's scratch, runs the 16 GEMMs into M [16][Cout'][32] (Cout' =
+// Cout in whole register tiles) and transforms M back into the output, with the bias and ReLU. Blocks are fixed by
 // the geometry, so the bits do not depend on the thread count.
 // Backward-data is the same convolution of the output gradient with the weights flipped and
 // transposed (the adjoint, padding 2 - pad), masked by the fused ReLU while it is transformed.
@@ -56,8 +57,8 @@ void winograd_pack(const WinogradShape& s, const float* weight, bool adjoint, in
 // [N, Cout, out_h / 2, out_w / 2] and winners gets the codes. gate, when not null, has src's
 // layout and zeroes src where gate <= 0 (the fused ReLU's gradient mask). scratch:
 // winograd_block_floats. AVX-512 only (winograd_supported).
-void winograd_block(const WinogradShape& s, const float* packed, const float* src, const float* gate,
-                    const float* bias, bool relu, int64_t block, float* scratch, float* out, uint8_t* winners);
+void winograd_block(const WinogradShape& s, const float* packed, const float* src, const float* gate, const float* bias,
+                    bool relu, int64_t block, float* scratch, float* out, uint8_t* winners);
 
 // Note [Winograd weight gradient]
 // Backward-weights through the same transforms: with M = U . V per position and y = A^T M A,

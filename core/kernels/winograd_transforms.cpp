@@ -24,7 +24,7 @@ inline __mmask16 lane_range(int64_t begin, int64_t end) {
 
 // (d0 - d2, d1 + d2, d2 - d1, d1 - d3): B^T d on d's rows, d B on its columns.
 __attribute__((target("avx512f"), always_inline)) inline void input_combine(__m512 d0, __m512 d1, __m512 d2, __m512 d3,
-                                                                           __m512* t) {
+                                                                            __m512* t) {
   t[0] = _mm512_sub_ps(d0, d2);
   t[1] = _mm512_add_ps(d1, d2);
   t[2] = _mm512_sub_ps(d2, d1);
@@ -33,7 +33,7 @@ __attribute__((target("avx512f"), always_inline)) inline void input_combine(__m5
 
 // (m0 + m1 + m2, m1 - m2 - m3): A^T m on m's rows, m A on its columns.
 __attribute__((target("avx512f"), always_inline)) inline void output_combine(__m512 m0, __m512 m1, __m512 m2, __m512 m3,
-                                                                            __m512* y) {
+                                                                             __m512* y) {
   y[0] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
   y[1] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
 }
@@ -61,7 +61,7 @@ RowStream row_stream(const WinogradShape& s, const float* src, const float* gate
 // gradient flows only where forward's output was positive).
 template <bool Gate>
 __attribute__((target("avx512f"), always_inline)) inline __m512 gated_load(__mmask16 m, const float* p,
-                                                                          const float* gate) {
+                                                                           const float* gate) {
   if (Gate) m = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, gate), _mm512_setzero_ps(), _CMP_GT_OQ);
   return _mm512_maskz_loadu_ps(m, p);
 }
@@ -74,7 +74,8 @@ struct WideRows {
   const char* ahead;  // Note [Winograd prefetch]
   int64_t ahead_step, ahead_row;
 
-  __attribute__((target("avx512f"))) WideRows(const WinogradShape& s, const WinogradSegment& g, const float* src, const float* gate) {
+  __attribute__((target("avx512f")))
+  WideRows(const WinogradShape& s, const WinogradSegment& g, const float* src, const float* gate) {
     const WinogradRun& r = g.run[0];
     const int64_t base = 2 * r.tile_col - s.pad_left, top = 2 * r.tile_row - s.pad_top;
     for (int64_t i = 0; i < 4; ++i) row[i] = row_stream(s, src, gate, r.sample, top + i, base);
@@ -83,7 +84,8 @@ struct WideRows {
     // the hardware prefetchers; each segment fetches the two rows the next tile row adds (the
     // same columns), a block or so before they are read.
     const int64_t next = top + 4;
-    const RowStream n = row_stream(s, src, nullptr, r.sample, next + 1 < s.in_h ? next : -1, std::max<int64_t>(base, 0));
+    const RowStream n =
+        row_stream(s, src, nullptr, r.sample, next + 1 < s.in_h ? next : -1, std::max<int64_t>(base, 0));
     ahead = n.step != 0 ? reinterpret_cast<const char*>(n.p) : nullptr;
     ahead_step = n.step * static_cast<int64_t>(sizeof(float));
     ahead_row = s.in_w * static_cast<int64_t>(sizeof(float));
@@ -119,10 +121,11 @@ struct WideRows {
 // column -pad_left; lane l of a run takes columns 2 (tile_col + l - lane) + j of its row.
 struct NarrowRows {
   RowStream row[2][4];
-  __mmask16 mask;      // columns inside the plane
-  __m512i column[4];   // per lane, where column j is in (first row's vector, second's)
+  __mmask16 mask;     // columns inside the plane
+  __m512i column[4];  // per lane, where column j is in (first row's vector, second's)
 
-  __attribute__((target("avx512f"))) NarrowRows(const WinogradShape& s, const WinogradSegment& g, const float* src, const float* gate) {
+  __attribute__((target("avx512f")))
+  NarrowRows(const WinogradShape& s, const WinogradSegment& g, const float* src, const float* gate) {
     for (int64_t k = 0; k < 2; ++k) {
       const WinogradRun& r = g.run[std::min<int64_t>(k, g.runs - 1)];
       for (int64_t i = 0; i < 4; ++i)
@@ -175,7 +178,7 @@ __attribute__((target("avx512f"))) void input_transform(const WinogradShape& s, 
 
 // Output channel o's 2x2 outputs of every lane, before the bias: y[i][j] = (A^T m A)[i][j].
 __attribute__((target("avx512f"), always_inline)) inline void tile_outputs(const float* m, int64_t stride,
-                                                                          __m512 (*y)[2]) {
+                                                                           __m512 (*y)[2]) {
   __m512 a[4][4];
 #pragma GCC unroll 16
   for (int xi = 0; xi < 16; ++xi) a[xi / 4][xi % 4] = _mm512_loadu_ps(m + xi * stride);
@@ -188,9 +191,8 @@ __attribute__((target("avx512f"), always_inline)) inline void tile_outputs(const
 
 // Each lane's 2x2 block max-pooled: the pooled value of tile (tile_row, tile_col + l - lane) of
 // each run that lies in the pooled plane, and its winner code.
-__attribute__((target("avx512f"))) void pooled_output(const WinogradShape& s, const WinogradSegment& g,
-                                                      const float* m, int64_t stride, const float* bias, float* out,
-                                                      uint8_t* winners) {
+__attribute__((target("avx512f"))) void pooled_output(const WinogradShape& s, const WinogradSegment& g, const float* m,
+                                                      int64_t stride, const float* bias, float* out, uint8_t* winners) {
   const int64_t ph = s.out_h / 2, pw = s.out_w / 2;
   for (int64_t o = 0; o < s.out_channels; ++o) {
     __m512 y[2][2];
@@ -214,8 +216,8 @@ __attribute__((target("avx512f"))) void pooled_output(const WinogradShape& s, co
 
 // The 2x2 outputs back into pixels, wide: lane l's columns 2 (tile_col + l) and 2 (tile_col + l) + 1.
 __attribute__((target("avx512f,prfchw"))) void wide_output(const WinogradShape& s, const WinogradSegment& g,
-                                                           const float* m, int64_t stride, const float* bias,
-                                                           bool relu, float* out) {
+                                                           const float* m, int64_t stride, const float* bias, bool relu,
+                                                           float* out) {
   const __m512i low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const __m512i high = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
   const __m512 zero = _mm512_setzero_ps();
@@ -245,9 +247,8 @@ __attribute__((target("avx512f,prfchw"))) void wide_output(const WinogradShape& 
 
 // The same, narrow: each run's output row is one vector from column 0; column x takes lane
 // lane + x / 2 - tile_col of y[.][x % 2].
-__attribute__((target("avx512f"))) void narrow_output(const WinogradShape& s, const WinogradSegment& g,
-                                                      const float* m, int64_t stride, const float* bias, bool relu,
-                                                      float* out) {
+__attribute__((target("avx512f"))) void narrow_output(const WinogradShape& s, const WinogradSegment& g, const float* m,
+                                                      int64_t stride, const float* bias, bool relu, float* out) {
   const __m512 zero = _mm512_setzero_ps();
   __m512i pick[2];
   __mmask16 store[2] = {0, 0};
@@ -286,8 +287,8 @@ struct WideGradient {
   int64_t at, rows;      // channel 0's first pixel; the block rows inside the output
   __mmask16 columns[2];  // lanes of the two loads inside the output
 
-  __attribute__((target("avx512f"))) WideGradient(const WinogradShape& shape, const WinogradSegment& g,
-                                                  const float* gradient, const float* open)
+  __attribute__((target("avx512f")))
+  WideGradient(const WinogradShape& shape, const WinogradSegment& g, const float* gradient, const float* open)
       : s(shape), grad(gradient), gate(open) {
     const WinogradRun& r = g.run[0];
     at = r.sample * s.out_channels * s.out_h * s.out_w + 2 * r.tile_row * s.out_w + 2 * r.tile_col;
@@ -321,8 +322,8 @@ struct PooledGradient {
   int64_t at[2];       // per run: channel 0's first window, less the run's first lane
   __mmask16 lanes[2];  // per run: its lanes inside the pooled plane
 
-  __attribute__((target("avx512f"))) PooledGradient(const WinogradShape& shape, const WinogradSegment& g,
-                                                    const float* gradient, const uint8_t* codes)
+  __attribute__((target("avx512f")))
+  PooledGradient(const WinogradShape& shape, const WinogradSegment& g, const float* gradient, const uint8_t* codes)
       : s(shape), grad(gradient), winners(codes) {
     const int64_t ph = s.out_h / 2, pw = s.out_w / 2;
     for (int64_t k = 0; k < 2; ++k) {
