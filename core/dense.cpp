@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/kernels/gemm.hpp"
+#include "core/kernels/thread_count.hpp"
 #include "core/kernels/tree_sum.hpp"
 
 namespace convoy {
@@ -32,10 +33,6 @@ Tiling tiling(int64_t in, int64_t units, int64_t group_count) {
   t.row_tiles = (in + t.rows - 1) / t.rows;
   t.column_tiles = (units + t.columns - 1) / t.columns;
   return t;
-}
-
-int clamp_threads(int threads, int64_t work_items) {
-  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, work_items)));
 }
 
 }  // namespace

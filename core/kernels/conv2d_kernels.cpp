@@ -12,6 +12,7 @@
 #include "core/kernels/relu_max_pool.hpp"
 #include "core/kernels/same_conv.hpp"
 #include "core/kernels/sample_columns_conv.hpp"
+#include "core/kernels/thread_count.hpp"
 #include "core/kernels/tree_sum.hpp"
 #include "core/kernels/winograd.hpp"
 #include "core/kernels/winograd_transforms.hpp"
@@ -92,10 +93,6 @@ ChunkPlan pass_plan(const Conv2dGeometry& g, int threads) {
   const int64_t columns = g.batch * g.out_pixels();
   const int64_t chunks = t * std::max<int64_t>(1, (columns + kChunkColumns * t - 1) / (kChunkColumns * t));
   return samples_of(g, std::max<int64_t>(1, (g.batch + chunks - 1) / chunks));
-}
-
-int clamp_threads(int threads, int64_t work_items) {
-  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, work_items)));
 }
 
 int64_t groups(const Conv2dGeometry& g) { return (g.batch + kWeightGradGroup - 1) / kWeightGradGroup; }
@@ -436,6 +433,22 @@ float* shared_scratch(const Conv2dGeometry& g, float* scratch, int threads) {
   return scratch + static_cast<int64_t>(std::max(threads, 1)) * per_thread_floats(g, threads);
 }
 
+// The passes that pack their weights first (the same convolution, Winograd): pack(t) for each
+// of `tiles` weight tiles into the shared scratch, then body(the thread's scratch, item) for
+// every item, in one parallel region.
+template <typename Pack, typename Body>
+void pack_then_items(const Conv2dGeometry& g, float* scratch, int threads, int64_t tiles, Pack pack, int64_t items,
+                     Body body) {
+#pragma omp parallel num_threads(clamp_threads(threads, items))
+  {
+    float* own = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < tiles; ++t) pack(t);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < items; ++i) body(own, i);
+  }
+}
+
 // Note [Same convolution]: the weights packed once per call (forward's, or with adjoint
 // backward-data's), then body(packed, the thread's scratch, sample, j0, j1) for every chunk
 // [j0, j1) of every sample.
@@ -446,17 +459,12 @@ void for_same_chunks(const Conv2dGeometry& g, const float* weight, bool adjoint,
   const SameChunks chunks = same_chunks(g);
   const int64_t items = g.batch * chunks.per_sample, tiles = same_conv_tile_count(adjoint ? same_conv_adjoint(s) : s);
   float* packed = shared_scratch(g, scratch, threads);
-#pragma omp parallel num_threads(clamp_threads(threads, items))
-  {
-    float* own = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < tiles; ++t) same_conv_pack(s, weight, adjoint, t, packed);
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < items; ++i) {
-      const auto [j0, j1] = chunks.pixels(g, i % chunks.per_sample);
-      body(packed, own, i / chunks.per_sample, j0, j1);
-    }
-  }
+  pack_then_items(
+      g, scratch, threads, tiles, [&](int64_t t) { same_conv_pack(s, weight, adjoint, t, packed); }, items,
+      [&](float* own, int64_t i) {
+        const auto [j0, j1] = chunks.pixels(g, i % chunks.per_sample);
+        body(packed, own, i / chunks.per_sample, j0, j1);
+      });
 }
 
 // Forward straight from the input to the output.
@@ -500,24 +508,19 @@ void same_conv_backward_data(const Conv2dGeometry& g, const float* output, const
 void winograd_pass(const Conv2dGeometry& g, const float* weight, bool adjoint, const float* src, const float* gate,
                    const float* bias, float* out, uint8_t* winners, float* scratch, int threads) {
   const WinogradShape forward = winograd_shape(g), s = adjoint ? winograd_adjoint(forward) : forward;
-  const int64_t blocks = winograd_blocks(s);
   float* packed = shared_scratch(g, scratch, threads);
-#pragma omp parallel num_threads(clamp_threads(threads, blocks))
-  {
-    float* own = scratch + omp_get_thread_num() * per_thread_floats(g, threads);
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < winograd_pack_tiles(s); ++t) winograd_pack(forward, weight, adjoint, t, packed);
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < blocks; ++b)
-      winograd_block(s, packed, src, gate, bias, g.fused_relu && !adjoint, b, own, out, winners);
-  }
+  const auto pack = [&](int64_t t) { winograd_pack(forward, weight, adjoint, t, packed); };
+  pack_then_items(g, scratch, threads, winograd_pack_tiles(s), pack, winograd_blocks(s), [&](float* own, int64_t b) {
+    winograd_block(s, packed, src, gate, bias, g.fused_relu && !adjoint, b, own, out, winners);
+  });
 }
 
 }  // namespace
 
 // Forward and backward-data take the first kernel that serves the geometry: Winograd (3x3,
 // stride 1), samples as columns (small planes), the same convolution (other `same` layers),
-// else im2col and the GEMM, or shifted rows on wide planes. Backward-weights is im2col's.
+// else im2col and the GEMM, or shifted rows on wide planes. Backward-weights: Winograd on wide
+// planes, else shifted rows or im2col (conv2d_kernel_names says which).
 void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
                     float* output, float* scratch, int threads, uint8_t* pool_winners) {
   if (use_winograd(g)) {

@@ -223,6 +223,11 @@ RowSplit split_rows(int64_t m, const MicroKernelInfo& mk) {
   return s;
 }
 
+int64_t RowSplit::padded() const {
+  const RowTile last = at(count() - 1);
+  return last.row + last.height;
+}
+
 int64_t RowSplit::count() const {
   const int64_t covered = full * mr + shorts * mr_short;
   return full + shorts + (m - covered + mr - 1) / mr;

@@ -59,6 +59,9 @@ struct RowSplit {
   int64_t full, shorts;  // whole MR tiles first, then whole MR' tiles, then the edge
   int64_t count() const;
   RowTile at(int64_t i) const;
+  // The rows the tiles cover, the edge tile's padding included: the height of a buffer the
+  // kernels write whole tiles into.
+  int64_t padded() const;
 };
 
 RowSplit split_rows(int64_t m, const MicroKernelInfo& mk);

@@ -6,6 +6,7 @@
 #include "core/kernels/cpu_features.hpp"
 #include "core/kernels/gemm.hpp"
 #include "core/kernels/gemm_microkernels.hpp"
+#include "core/kernels/lane_mask.hpp"
 #include "core/kernels/simd.hpp"
 
 namespace convoy {
@@ -21,13 +22,6 @@ inline void copy_row(const float* __restrict src, int64_t n, float* __restrict d
     return;
   }
   for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
-}
-
-// Lanes [lo, hi) of a 16-lane mask, clipped to [0, 16).
-inline uint32_t lane_range(int64_t lo, int64_t hi) {
-  lo = std::clamp<int64_t>(lo, 0, 16);
-  hi = std::clamp<int64_t>(hi, lo, 16);
-  return ((1u << hi) - 1) & ~((1u << lo) - 1);
 }
 
 // Stride-1 im2col of one kernel tap over `rows` output rows: out[r][x] = in[r][x] for

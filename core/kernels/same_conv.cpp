@@ -14,12 +14,6 @@ namespace {
 // 32 pixels), split as Note [GEMM row tiles] says: 64 = 12+12+12+12+8+8.
 RowSplit tiles_of(int64_t m) { return split_rows(m, microkernel_for(Isa::avx512)); }
 
-int64_t padded_rows(int64_t m) {
-  const RowSplit split = tiles_of(m);
-  const RowTile last = split.at(split.count() - 1);
-  return last.row + last.height;
-}
-
 constexpr int64_t kPrefetchStrips = 3;
 
 // The lanes where 0 <= y + dy < h and 0 <= x + dx < w: as unsigned, y + dy < h and x + dx < w.
@@ -125,7 +119,7 @@ SameConvShape same_conv_adjoint(const SameConvShape& s) {
 int64_t same_conv_tile_count(const SameConvShape& s) { return tiles_of(s.out_channels).count(); }
 
 int64_t same_conv_packed_floats(const SameConvShape& s) {
-  return padded_rows(s.out_channels) * s.taps() * s.in_channels;
+  return tiles_of(s.out_channels).padded() * s.taps() * s.in_channels;
 }
 
 void same_conv_pack(const SameConvShape& s, const float* weight, bool adjoint, int64_t tile, float* packed) {

@@ -8,6 +8,7 @@
 #include "core/kernels/cpu_features.hpp"
 #include "core/kernels/gemm_microkernels.hpp"
 #include "core/kernels/relu_max_pool.hpp"
+#include "core/kernels/thread_count.hpp"
 
 namespace convoy {
 namespace {
@@ -24,12 +25,11 @@ struct Layout {
 Layout layout(const Conv2dGeometry& g, bool adjoint) {
   const MicroKernelInfo mk = microkernel_for(Isa::avx512);
   const RowSplit split = split_rows(adjoint ? g.in_channels : g.out_channels, mk);
-  const RowTile last = split.at(split.count() - 1);
   return {.blocks = (g.batch + kColumns - 1) / kColumns,
           .taps = g.kernel_h * g.kernel_w,
           .in_pixels = g.in_h * g.in_w,
           .out_pixels = g.out_pixels(),
-          .target_rows = last.row + last.height,
+          .target_rows = split.padded(),
           .depth = adjoint ? g.out_channels : g.in_channels};
 }
 
@@ -153,8 +153,6 @@ void pixel_product(const Conv2dGeometry& g, bool adjoint, const float* packed, c
   }
 }
 
-int clamp(int threads, int64_t items) { return static_cast<int>(std::clamp<int64_t>(items, 1, std::max(threads, 1))); }
-
 // The pass: pack A and transpose the source in (gated by the fused ReLU for backward-data),
 // every target pixel of every block, the target transposed out (forward: plus the bias, then
 // the fused ReLU, while the block's samples are in cache).
@@ -171,7 +169,7 @@ void sample_columns_pass(const Conv2dGeometry& g, bool adjoint, const float* wei
   // With the fused pool, forward's full-size output goes to scratch first.
   const bool pooled = !adjoint && g.fused_pool;
   float* full = pooled ? b.full : dst;
-#pragma omp parallel num_threads(clamp(threads, l.blocks* pixels))
+#pragma omp parallel num_threads(clamp_threads(threads, l.blocks * pixels))
   {
     const float** table = b.tables + omp_get_thread_num() * table_entries(l);
 #pragma omp for schedule(static) nowait

@@ -16,11 +16,7 @@ constexpr int64_t kPositions = 16;  // the 4x4 tile's positions xi = 4 * row + c
 constexpr float kG[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
 
 // M's rows: Cout in whole register tiles (Note [GEMM row tiles]), the edge tile's padding too.
-int64_t padded_rows(int64_t m) {
-  const RowSplit split = split_rows(m, microkernel_for(Isa::avx512));
-  const RowTile last = split.at(split.count() - 1);
-  return last.row + last.height;
-}
+int64_t padded_rows(int64_t m) { return split_rows(m, microkernel_for(Isa::avx512)).padded(); }
 
 // V's and M's floats per position xi: one more cache line than the matrix, so that the 16
 // positions of a column do not all fall in one L1 set (at 8 KB apart they did, and the

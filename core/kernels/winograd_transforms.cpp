@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/kernels/lane_mask.hpp"
 #include "core/kernels/relu_max_pool.hpp"
 #include "core/kernels/simd.hpp"
 
@@ -14,12 +15,6 @@ __attribute__((target("avx512f"))) inline __mmask16 lanes_inside(int64_t start, 
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   return _mm512_cmplt_epu32_mask(_mm512_add_epi32(iota, _mm512_set1_epi32(static_cast<int32_t>(start))),
                                  _mm512_set1_epi32(static_cast<int32_t>(limit)));
-}
-
-// Lanes [begin, end) of 16.
-inline __mmask16 lane_range(int64_t begin, int64_t end) {
-  if (end <= begin) return 0;
-  return static_cast<__mmask16>(((1u << end) - 1) & ~((1u << begin) - 1));
 }
 
 // (d0 - d2, d1 + d2, d2 - d1, d1 - d3): B^T d on d's rows, d B on its columns.
