@@ -15,21 +15,8 @@
 namespace convoy {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
-
-// Sums of one reporting interval, reduced over ranks before anyone prints them.
-struct Tally {
-  double loss_sum = 0.0;
-  double correct = 0.0;
-  double samples = 0.0;
-};
-
-Tally reduce(Communicator& comm, const Tally& local) {
-  double v[3] = {local.loss_sum, local.correct, local.samples};
-  comm.allreduce_sum(v, 3);
-  return {v[0], v[1], v[2]};
+double seconds(Trainer::Clock::time_point a, Trainer::Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
 }
 
 }  // namespace
@@ -92,110 +79,123 @@ void Trainer::train_step(const Batch& batch, int64_t global_batch_size, int64_t 
   ++cursor_.global_step;
 }
 
-StopReason Trainer::fit(BatchReader& train, BatchReader* test, TrainingObserver& observer, TrainingCursor start) {
-  const DatasetInfo& info = train.info();
+void Trainer::check_data(const DatasetInfo& info) const {
   CONVOY_CHECK(config_.global_batch <= info.size, ConfigError, "--batch ", config_.global_batch,
                ": larger than the training set of ", info.size, " samples");
   CONVOY_CHECK(info.sample == model_.spec().input, ShapeError, "training data samples are ", info.sample.str(),
                ", the model expects ", model_.spec().input.str());
   CONVOY_CHECK(info.classes <= model_.spec().classes, ShapeError, "training data has ", info.classes,
                " classes, the model outputs ", model_.spec().classes);
-  Sampler sampler(info.size, config_.global_batch, config_.seed, config_.shuffle, config_.drop_last);
-  GradientReducer reducer(comm_, model_.gradients(), model_.parameter_count(), config_.bucket_bytes,
-                          config_.reduction);
-  reducer_ = &reducer;
+}
+
+StopReason Trainer::fit(BatchReader& train, BatchReader* test, TrainingObserver& observer, TrainingCursor start) {
+  check_data(train.info());
+  Sampler sampler(train.info().size, config_.global_batch, config_.seed, config_.shuffle, config_.drop_last);
+  reducer_ = std::make_unique<GradientReducer>(comm_, model_.gradients(), model_.parameter_count(),
+                                               config_.bucket_bytes, config_.reduction);
   cursor_ = start;
-  const int rank = comm_.rank();
-  const int world = comm_.size();
-  const int64_t steps_per_epoch = sampler.batches_per_epoch();
-
   for (; cursor_.epoch < config_.epochs; ++cursor_.epoch, cursor_.batch_in_epoch = 0) {
-    // A rank may have no sample in a short last batch: nothing is read for it, but it still
-    // steps (with zero gradients) so every collective is matched.
-    std::vector<std::vector<int64_t>> plan;
-    std::vector<char> has_samples;
-    for (int64_t b = cursor_.batch_in_epoch; b < steps_per_epoch; ++b) {
-      std::vector<int64_t> slice = sampler.rank_slice(cursor_.epoch, b, rank, world);
-      has_samples.push_back(!slice.empty());
-      if (!slice.empty()) plan.push_back(std::move(slice));
-    }
-    const int64_t first_batch = cursor_.batch_in_epoch;
-    train.plan(std::move(plan));
-
     const auto epoch_start = Clock::now();
-    auto interval_start = epoch_start;
-    Tally epoch_tally, interval;
-    double interval_wait = 0.0;
-    while (cursor_.batch_in_epoch < steps_per_epoch) {
-      const int64_t b = cursor_.batch_in_epoch;
-      const Batch& batch = has_samples[b - first_batch] ? train.next() : empty_batch_;
-      double loss_sum = 0.0;
-      int64_t correct = 0;
-      const double wait_before = allreduce_wait_;
-      train_step(batch, sampler.global_batch_size(b), sampler.rank_offset(b, rank, world), loss_sum, correct);
-      interval_wait += allreduce_wait_ - wait_before;
-      interval.loss_sum += loss_sum;
-      interval.correct += static_cast<double>(correct);
-      interval.samples += static_cast<double>(batch.labels.size());
-      ++cursor_.batch_in_epoch;
-
-      const bool stop = (stop_flag_ != nullptr && any_rank(comm_, stop_flag_->load())) ||
-                        (config_.stop_after > 0 && cursor_.global_step >= config_.stop_after);
-      const bool log = cursor_.batch_in_epoch % config_.log_every == 0 || cursor_.batch_in_epoch == steps_per_epoch;
-      if (log) {
-        const Tally all = reduce(comm_, interval);
-        // Every rank sees the same reduced loss, so all stop here together.
-        CONVOY_CHECK(std::isfinite(all.loss_sum), ConfigError, "training diverged: the loss is ", all.loss_sum,
-                     " at step ", cursor_.global_step, " (epoch ", cursor_.epoch + 1,
-                     "); try a lower --lr or another optimizer");
-        const auto now = Clock::now();
-        const double elapsed = seconds(interval_start, now);
-        StepReport r;
-        r.epoch = cursor_.epoch;
-        r.step_in_epoch = cursor_.batch_in_epoch;
-        r.steps_per_epoch = steps_per_epoch;
-        r.global_step = cursor_.global_step;
-        r.loss = all.samples > 0 ? all.loss_sum / all.samples : 0.0;
-        r.accuracy = all.samples > 0 ? all.correct / all.samples : 0.0;
-        r.images_per_second = elapsed > 0 ? all.samples / elapsed : 0.0;
-        r.learning_rate = schedule_.at(cursor_.epoch);
-        r.allreduce_wait_share = elapsed > 0 ? interval_wait / elapsed : 0.0;
-        observer.on_step(r);
-        epoch_tally.loss_sum += all.loss_sum;
-        epoch_tally.correct += all.correct;
-        epoch_tally.samples += all.samples;
-        interval = {};
-        interval_wait = 0.0;
-        interval_start = now;
-      }
-      const bool due = config_.checkpoint_every > 0 && cursor_.global_step % config_.checkpoint_every == 0;
-      if ((stop || due) && checkpoint_hook_) {
-        // At an epoch's end the cursor points at the next epoch's first batch.
-        TrainingCursor at = cursor_;
-        if (at.batch_in_epoch == steps_per_epoch) at = {at.epoch + 1, 0, at.global_step};
-        checkpoint_hook_(at);
-      }
-      if (stop) {
-        reducer_ = nullptr;
-        return StopReason::preempted;
-      }
-    }
-
-    EpochReport report;
-    report.epoch = cursor_.epoch;
-    report.seconds = seconds(epoch_start, Clock::now());
-    report.train_loss = epoch_tally.samples > 0 ? epoch_tally.loss_sum / epoch_tally.samples : 0.0;
-    report.train_accuracy = epoch_tally.samples > 0 ? epoch_tally.correct / epoch_tally.samples : 0.0;
-    report.images_per_second = report.seconds > 0 ? epoch_tally.samples / report.seconds : 0.0;
-    if (test != nullptr) {
-      report.has_test = true;
-      report.test = evaluate(*test);
-    }
-    observer.on_epoch(report);
+    Tally epoch_tally;
+    if (train_epoch(sampler, train, observer, epoch_tally) == StopReason::preempted) return StopReason::preempted;
+    observer.on_epoch(epoch_report(epoch_tally, seconds(epoch_start, Clock::now()), test));
   }
-  reducer_ = nullptr;
   if (checkpoint_hook_) checkpoint_hook_(cursor_);
   return StopReason::finished;
+}
+
+std::vector<char> Trainer::plan_epoch(Sampler& sampler, BatchReader& train) const {
+  // A rank may have no sample in a short last batch: nothing is read for it, but it still
+  // steps (with zero gradients) so every collective is matched.
+  std::vector<std::vector<int64_t>> plan;
+  std::vector<char> has_samples;
+  for (int64_t b = cursor_.batch_in_epoch; b < sampler.batches_per_epoch(); ++b) {
+    std::vector<int64_t> slice = sampler.rank_slice(cursor_.epoch, b, comm_.rank(), comm_.size());
+    has_samples.push_back(!slice.empty());
+    if (!slice.empty()) plan.push_back(std::move(slice));
+  }
+  train.plan(std::move(plan));
+  return has_samples;
+}
+
+StopReason Trainer::train_epoch(Sampler& sampler, BatchReader& train, TrainingObserver& observer,
+                                Tally& epoch_tally) {
+  const int64_t steps_per_epoch = sampler.batches_per_epoch();
+  const int64_t first_batch = cursor_.batch_in_epoch;
+  const std::vector<char> has_samples = plan_epoch(sampler, train);
+  Interval interval;
+  interval.start = Clock::now();
+  while (cursor_.batch_in_epoch < steps_per_epoch) {
+    const int64_t b = cursor_.batch_in_epoch;
+    const Batch& batch = has_samples[b - first_batch] ? train.next() : empty_batch_;
+    double loss_sum = 0.0;
+    int64_t correct = 0;
+    const double wait_before = allreduce_wait_;
+    train_step(batch, sampler.global_batch_size(b), sampler.rank_offset(b, comm_.rank(), comm_.size()), loss_sum,
+               correct);
+    interval.wait += allreduce_wait_ - wait_before;
+    interval.tally.add({loss_sum, static_cast<double>(correct), static_cast<double>(batch.labels.size())});
+    ++cursor_.batch_in_epoch;
+
+    const bool stop = stop_agreed();
+    if (cursor_.batch_in_epoch % config_.log_every == 0 || cursor_.batch_in_epoch == steps_per_epoch) {
+      epoch_tally.add(report_interval(interval, steps_per_epoch, observer));
+    }
+    const bool due = config_.checkpoint_every > 0 && cursor_.global_step % config_.checkpoint_every == 0;
+    if ((stop || due) && checkpoint_hook_) {
+      // At an epoch's end the cursor points at the next epoch's first batch.
+      TrainingCursor at = cursor_;
+      if (at.batch_in_epoch == steps_per_epoch) at = {at.epoch + 1, 0, at.global_step};
+      checkpoint_hook_(at);
+    }
+    if (stop) return StopReason::preempted;
+  }
+  return StopReason::finished;
+}
+
+bool Trainer::stop_agreed() {
+  return (stop_flag_ != nullptr && any_rank(comm_, stop_flag_->load())) ||
+         (config_.stop_after > 0 && cursor_.global_step >= config_.stop_after);
+}
+
+Trainer::Tally Trainer::report_interval(Interval& interval, int64_t steps_per_epoch, TrainingObserver& observer) {
+  double sums[3] = {interval.tally.loss_sum, interval.tally.correct, interval.tally.samples};
+  comm_.allreduce_sum(sums, 3);
+  const Tally all{sums[0], sums[1], sums[2]};
+  // Every rank sees the same reduced loss, so all stop here together.
+  CONVOY_CHECK(std::isfinite(all.loss_sum), ConfigError, "training diverged: the loss is ", all.loss_sum,
+               " at step ", cursor_.global_step, " (epoch ", cursor_.epoch + 1,
+               "); try a lower --lr or another optimizer");
+  const auto now = Clock::now();
+  const double elapsed = seconds(interval.start, now);
+  StepReport r;
+  r.epoch = cursor_.epoch;
+  r.step_in_epoch = cursor_.batch_in_epoch;
+  r.steps_per_epoch = steps_per_epoch;
+  r.global_step = cursor_.global_step;
+  r.loss = all.mean_loss();
+  r.accuracy = all.accuracy();
+  r.images_per_second = elapsed > 0 ? all.samples / elapsed : 0.0;
+  r.learning_rate = schedule_.at(cursor_.epoch);
+  r.allreduce_wait_share = elapsed > 0 ? interval.wait / elapsed : 0.0;
+  observer.on_step(r);
+  interval = Interval();
+  interval.start = now;
+  return all;
+}
+
+EpochReport Trainer::epoch_report(const Tally& tally, double seconds, BatchReader* test) {
+  EpochReport report;
+  report.epoch = cursor_.epoch;
+  report.seconds = seconds;
+  report.train_loss = tally.mean_loss();
+  report.train_accuracy = tally.accuracy();
+  report.images_per_second = seconds > 0 ? tally.samples / seconds : 0.0;
+  if (test != nullptr) {
+    report.has_test = true;
+    report.test = evaluate(*test);
+  }
+  return report;
 }
 
 EvalReport Trainer::evaluate(BatchReader& data) {

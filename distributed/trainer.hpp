@@ -2,8 +2,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <vector>
 
 #include "core/batch_reader.hpp"
 #include "core/lr_schedule.hpp"
@@ -11,6 +14,7 @@
 #include "core/optimizer.hpp"
 #include "distributed/communicator.hpp"
 #include "distributed/gradient_reducer.hpp"
+#include "distributed/sampler.hpp"
 #include "distributed/training_observer.hpp"
 
 namespace convoy {
@@ -65,7 +69,35 @@ class Trainer {
 
   const TrainingCursor& cursor() const { return cursor_; }
 
+  using Clock = std::chrono::steady_clock;
+
  private:
+  // Loss, correct predictions and samples of an interval or an epoch.
+  struct Tally {
+    double loss_sum = 0.0;
+    double correct = 0.0;
+    double samples = 0.0;
+    void add(const Tally& t) { loss_sum += t.loss_sum, correct += t.correct, samples += t.samples; }
+    double mean_loss() const { return samples > 0 ? loss_sum / samples : 0.0; }
+    double accuracy() const { return samples > 0 ? correct / samples : 0.0; }
+  };
+  // This rank's sums since the last StepReport.
+  struct Interval {
+    Clock::time_point start;
+    Tally tally;
+    double wait = 0.0;  // seconds waiting for the gradient sum
+  };
+
+  void check_data(const DatasetInfo& info) const;
+  // Hands the loader this rank's slices of the rest of the epoch; which steps have samples here.
+  std::vector<char> plan_epoch(Sampler& sampler, BatchReader& train) const;
+  // The steps of the current epoch from the cursor on; adds the reported (all-rank) sums.
+  StopReason train_epoch(Sampler& sampler, BatchReader& train, TrainingObserver& observer, Tally& epoch_tally);
+  // Collective: a stop signal on any rank, or --stop-after reached.
+  bool stop_agreed();
+  // Collective: sums the interval over ranks, checks the loss, reports it and starts a new interval.
+  Tally report_interval(Interval& interval, int64_t steps_per_epoch, TrainingObserver& observer);
+  EpochReport epoch_report(const Tally& tally, double seconds, BatchReader* test);
   void train_step(const Batch& batch, int64_t global_batch_size, int64_t first_sample, double& loss_sum,
                   int64_t& correct);
 
@@ -80,7 +112,7 @@ class Trainer {
   std::function<void(const TrainingCursor&)> checkpoint_hook_;
   const std::atomic<bool>* stop_flag_ = nullptr;
   double allreduce_wait_ = 0.0;
-  GradientReducer* reducer_ = nullptr;  // the current fit()'s
+  std::unique_ptr<GradientReducer> reducer_;  // the current fit()'s
 };
 
 }  // namespace convoy
