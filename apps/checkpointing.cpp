@@ -64,50 +64,63 @@ void CheckpointKeeper::save(const TrainingCursor& cursor, const std::vector<std:
 }
 
 TrainingCursor CheckpointKeeper::restore(const std::string& resume, std::vector<std::string>& history) {
-  TrainingCursor cursor;
-  if (resume.empty()) return cursor;
+  if (resume.empty()) return {};
   // Rank 0 decides and reads; the others learn the outcome from broadcasts.
-  int64_t found = 0;
   TrainingState s;
   std::string path;
+  int64_t found = 0;
   if (comm_.rank() == 0) {
-    if (resume == "auto") {
-      CONVOY_CHECK(!run_.dir.empty(), ConfigError, "--resume auto needs --checkpoint-dir");
-      if (auto latest = find_latest_checkpoint(run_.dir)) {
-        for (const std::string& w : latest->warnings) std::fprintf(stderr, "convoy: warning: %s\n", w.c_str());
-        path = latest->path;
-        s = std::move(latest->state);
-        CONVOY_CHECK(s.model_fingerprint == model_.fingerprint(), ConfigError, "--resume: checkpoint '", path,
-                     "' is of another model (fingerprint differs)");
-        found = 1;
-      } else {
-        std::printf("resume: no checkpoint in %s, starting from the beginning\n", run_.dir.c_str());
-      }
-    } else {
-      path = resume;
-      s = read_checkpoint(path, model_.fingerprint());
-      found = 1;
-    }
-    if (found) {
-      CONVOY_CHECK(s.global_batch == run_.global_batch, ConfigError, "--resume: checkpoint '", path,
-                   "' was trained with global batch ", s.global_batch, ", this run asks for ", run_.global_batch);
-      CONVOY_CHECK(s.dataset_size == data_.size, ConfigError, "--resume: checkpoint '", path, "' was trained on ",
-                   s.dataset_size, " samples, --data has ", data_.size);
-      CONVOY_CHECK(s.seed == run_.seed, ConfigError, "--resume: checkpoint '", path, "' was trained with --seed ",
-                   s.seed, ", this run has ", run_.seed, " (the sample order would change)");
-      const OptimizerConfig saved = OptimizerConfig::from_json(nlohmann::json::parse(s.optimizer_json));
-      CONVOY_CHECK(saved.type == optimizer_.config().type, ConfigError, "--resume: checkpoint '", path,
-                   "' was trained with --optimizer ", saved.type, ", this run asks for ", optimizer_.config().type);
-      CONVOY_CHECK(static_cast<int64_t>(s.parameters.size()) == model_.parameter_count(), IoError, "checkpoint '",
-                   path, "': ", s.parameters.size(), " parameters, the model has ", model_.parameter_count());
-    }
+    path = read_resume_checkpoint(resume, s);
+    found = path.empty() ? 0 : 1;
+    if (found) check_resumable(s, path);
   }
   comm_.broadcast(&found, sizeof found, 0);
-  if (!found) return cursor;
+  if (!found) return {};
+  const TrainingCursor cursor = load_broadcast(s);
+  history = s.metrics_history;
+  last_saved_step_ = cursor.global_step;
+  if (comm_.rank() == 0)
+    std::printf("resume: %s (epoch %lld, batch %lld of the epoch, step %lld, written by %d rank%s)\n", path.c_str(),
+                static_cast<long long>(cursor.epoch + 1), static_cast<long long>(cursor.batch_in_epoch),
+                static_cast<long long>(cursor.global_step), s.world_size, s.world_size == 1 ? "" : "s");
+  return cursor;
+}
 
+std::string CheckpointKeeper::read_resume_checkpoint(const std::string& resume, TrainingState& s) const {
+  if (resume != "auto") {
+    s = read_checkpoint(resume, model_.fingerprint());
+    return resume;
+  }
+  CONVOY_CHECK(!run_.dir.empty(), ConfigError, "--resume auto needs --checkpoint-dir");
+  auto latest = find_latest_checkpoint(run_.dir);
+  if (!latest) {
+    std::printf("resume: no checkpoint in %s, starting from the beginning\n", run_.dir.c_str());
+    return "";
+  }
+  for (const std::string& w : latest->warnings) std::fprintf(stderr, "convoy: warning: %s\n", w.c_str());
+  s = std::move(latest->state);
+  CONVOY_CHECK(s.model_fingerprint == model_.fingerprint(), ConfigError, "--resume: checkpoint '", latest->path,
+               "' is of another model (fingerprint differs)");
+  return latest->path;
+}
+
+void CheckpointKeeper::check_resumable(const TrainingState& s, const std::string& path) const {
+  CONVOY_CHECK(s.global_batch == run_.global_batch, ConfigError, "--resume: checkpoint '", path,
+               "' was trained with global batch ", s.global_batch, ", this run asks for ", run_.global_batch);
+  CONVOY_CHECK(s.dataset_size == data_.size, ConfigError, "--resume: checkpoint '", path, "' was trained on ",
+               s.dataset_size, " samples, --data has ", data_.size);
+  CONVOY_CHECK(s.seed == run_.seed, ConfigError, "--resume: checkpoint '", path, "' was trained with --seed ", s.seed,
+               ", this run has ", run_.seed, " (the sample order would change)");
+  const OptimizerConfig saved = OptimizerConfig::from_json(nlohmann::json::parse(s.optimizer_json));
+  CONVOY_CHECK(saved.type == optimizer_.config().type, ConfigError, "--resume: checkpoint '", path,
+               "' was trained with --optimizer ", saved.type, ", this run asks for ", optimizer_.config().type);
+  CONVOY_CHECK(static_cast<int64_t>(s.parameters.size()) == model_.parameter_count(), IoError, "checkpoint '", path,
+               "': ", s.parameters.size(), " parameters, the model has ", model_.parameter_count());
+}
+
+TrainingCursor CheckpointKeeper::load_broadcast(TrainingState& s) {
   int64_t counters[4] = {s.epoch, s.batch_in_epoch, s.step, s.optimizer_step};
   comm_.broadcast(counters, sizeof counters, 0);
-  cursor = {counters[0], counters[1], counters[2]};
   broadcast_floats(comm_, s.parameters);
   std::copy(s.parameters.begin(), s.parameters.end(), model_.parameters());
   int64_t buffers = static_cast<int64_t>(s.optimizer_buffers.size());
@@ -120,13 +133,7 @@ TrainingCursor CheckpointKeeper::restore(const std::string& resume, std::vector<
     state.push_back({name, values});
   }
   optimizer_.restore(counters[3], state);
-  history = s.metrics_history;
-  last_saved_step_ = cursor.global_step;
-  if (comm_.rank() == 0)
-    std::printf("resume: %s (epoch %lld, batch %lld of the epoch, step %lld, written by %d rank%s)\n", path.c_str(),
-                static_cast<long long>(cursor.epoch + 1), static_cast<long long>(cursor.batch_in_epoch),
-                static_cast<long long>(cursor.global_step), s.world_size, s.world_size == 1 ? "" : "s");
-  return cursor;
+  return {counters[0], counters[1], counters[2]};
 }
 
 }  // namespace convoy

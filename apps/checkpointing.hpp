@@ -11,6 +11,7 @@
 #include "core/optimizer.hpp"
 #include "distributed/communicator.hpp"
 #include "distributed/trainer.hpp"
+#include "io/training_state.hpp"
 
 namespace convoy {
 
@@ -41,6 +42,13 @@ class CheckpointKeeper {
   const std::string& last_path() const { return last_path_; }
 
  private:
+  // Rank 0: reads the checkpoint `resume` names into s and returns its path ("" when auto finds none).
+  std::string read_resume_checkpoint(const std::string& resume, TrainingState& s) const;
+  // Rank 0: refuses a checkpoint of another global batch, dataset, seed or optimizer.
+  void check_resumable(const TrainingState& s, const std::string& path) const;
+  // Collective: rank 0's counters, parameters and optimizer state into every rank's model and optimizer.
+  TrainingCursor load_broadcast(TrainingState& s);
+
   Communicator& comm_;
   CheckpointRun run_;
   Model& model_;
