@@ -89,6 +89,146 @@ std::vector<std::string> read_class_names(hid_t labels, const std::string& path)
   return names;
 }
 
+Handle open_file(const std::string& path) {
+  std::error_code ec;
+  CONVOY_CHECK(std::filesystem::exists(path, ec), IoError, "HDF5 dataset '", path, "': file not found");
+  CONVOY_CHECK(H5Fis_hdf5(path.c_str()) > 0, IoError, "HDF5 dataset '", path,
+               "': not an HDF5 file (no HDF5 signature found)");
+  H5Eclear2(H5E_DEFAULT);
+  return checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path, "H5Fopen");
+}
+
+// What /images holds: [N,H,W,C] or [N,H,W], uint8 or float32.
+struct ImagesLayout {
+  Handle space;          // the dataspace of /images
+  int rank = 4;          // 4 [N,H,W,C] or 3 [N,H,W]
+  hsize_t dims[4] = {};  // N, H, W, C (C = 1 for rank 3)
+  bool is_float = false;
+  hsize_t chunk[4] = {};  // all 0 when /images is not chunked
+  bool compressed = false;
+};
+
+ImagesLayout images_layout(hid_t file, const std::string& path) {
+  CONVOY_CHECK(has_link(file, "images", path), IoError, "HDF5 dataset '", path,
+               "': expected a dataset /images [N,H,W,C] of uint8 or float32, found none");
+  Handle images = checked(H5Dopen2(file, "images", H5P_DEFAULT), H5Dclose, path, "H5Dopen2 /images");
+  ImagesLayout layout;
+  {
+    Handle type = checked(H5Dget_type(images.get()), H5Tclose, path, "H5Dget_type /images");
+    const H5T_class_t cls = H5Tget_class(type.get());
+    const size_t size = H5Tget_size(type.get());
+    const bool u8 = cls == H5T_INTEGER && size == 1 && H5Tget_sign(type.get()) == H5T_SGN_NONE;
+    layout.is_float = cls == H5T_FLOAT && size == 4;
+    CONVOY_CHECK(u8 || layout.is_float, IoError, "HDF5 dataset '", path,
+                 "': /images: expected uint8 or float32 elements, found ", type_str(type.get()));
+  }
+  layout.space = checked(H5Dget_space(images.get()), H5Sclose, path, "H5Dget_space /images");
+  const int rank = check(H5Sget_simple_extent_ndims(layout.space.get()), path, "H5Sget_simple_extent_ndims");
+  hsize_t dims[H5S_MAX_RANK] = {};
+  if (rank > 0 && rank <= H5S_MAX_RANK) H5Sget_simple_extent_dims(layout.space.get(), dims, nullptr);
+  CONVOY_CHECK(rank == 4 || rank == 3, ShapeError, "HDF5 dataset '", path,
+               "': /images: expected rank 4 [N,H,W,C] (or 3 [N,H,W]), found rank ", rank, " ",
+               dims_str(dims, std::max(rank, 0)));
+  layout.rank = rank;
+  layout.dims[0] = dims[0];
+  layout.dims[1] = dims[1];
+  layout.dims[2] = dims[2];
+  layout.dims[3] = rank == 4 ? dims[3] : 1;
+  CONVOY_CHECK(layout.dims[0] > 0 && layout.dims[1] > 0 && layout.dims[2] > 0 && layout.dims[3] > 0, ShapeError,
+               "HDF5 dataset '", path, "': /images: expected every dimension > 0, found ", dims_str(dims, rank));
+  Handle dcpl = checked(H5Dget_create_plist(images.get()), H5Pclose, path, "H5Dget_create_plist /images");
+  if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
+    check(H5Pget_chunk(dcpl.get(), rank, layout.chunk), path, "H5Pget_chunk /images");
+    layout.compressed = H5Pget_nfilters(dcpl.get()) > 0;
+  }
+  return layout;
+}
+
+// Opens /images with a chunk cache sized for reads of about batch_hint samples.
+// Note: HDF5 pulls a whole chunk (256 KiB here) into the cache whenever the chunk fits in it.
+// With shuffled batches most samples come from a chunk not cached, so an uncompressed file
+// gets no cache at all: each sample is then one small read of its own bytes, instead of a
+// 256 KiB chunk copied for 784 bytes (which took a core's worth of time beside 2 compute
+// threads). A compressed file must decompress whole chunks: it gets about a batch worth.
+Handle open_images(hid_t file, const ImagesLayout& layout, int64_t batch_hint, const std::string& path) {
+  if (layout.chunk[0] == 0) return checked(H5Dopen2(file, "images", H5P_DEFAULT), H5Dclose, path, "H5Dopen2 /images");
+  size_t chunk_bytes = layout.is_float ? 4 : 1;
+  size_t chunks_total = 1, chunks_per_sample = 1;
+  hsize_t dims[H5S_MAX_RANK] = {};
+  H5Sget_simple_extent_dims(layout.space.get(), dims, nullptr);
+  for (int i = 0; i < layout.rank; ++i) {
+    chunk_bytes *= layout.chunk[i];
+    const size_t along = (dims[i] + layout.chunk[i] - 1) / layout.chunk[i];
+    chunks_total *= along;
+    if (i > 0) chunks_per_sample *= along;
+  }
+  const size_t wanted = static_cast<size_t>(std::max<int64_t>(batch_hint, 1)) * chunks_per_sample;
+  const size_t cached = !layout.compressed ? 0
+                                           : std::min({wanted, chunks_total,
+                                                       (size_t{256} << 20) / std::max<size_t>(chunk_bytes, 1)});
+  Handle dapl = checked(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose, path, "H5Pcreate dapl");
+  check(H5Pset_chunk_cache(dapl.get(), prime_at_least(std::max<size_t>(cached * 100, 521)), cached * chunk_bytes, 0.75),
+        path, "H5Pset_chunk_cache");
+  return checked(H5Dopen2(file, "images", dapl.get()), H5Dclose, path, "H5Dopen2 /images");
+}
+
+struct FileLabels {
+  std::vector<int64_t> values;
+  std::vector<std::string> names;  // the class_names attribute, empty if absent
+};
+
+// /labels: [n] of any integer type, and its class_names.
+FileLabels read_labels(hid_t file, int64_t n, const std::string& path) {
+  CONVOY_CHECK(has_link(file, "labels", path), IoError, "HDF5 dataset '", path,
+               "': expected a dataset /labels [", n, "] of integers, found none");
+  Handle labels = checked(H5Dopen2(file, "labels", H5P_DEFAULT), H5Dclose, path, "H5Dopen2 /labels");
+  {
+    Handle type = checked(H5Dget_type(labels.get()), H5Tclose, path, "H5Dget_type /labels");
+    CONVOY_CHECK(H5Tget_class(type.get()) == H5T_INTEGER, IoError, "HDF5 dataset '", path,
+                 "': /labels: expected integer elements, found ", type_str(type.get()));
+    Handle space = checked(H5Dget_space(labels.get()), H5Sclose, path, "H5Dget_space /labels");
+    const int lrank = check(H5Sget_simple_extent_ndims(space.get()), path, "H5Sget_simple_extent_ndims");
+    hsize_t ldims[H5S_MAX_RANK] = {};
+    if (lrank > 0 && lrank <= H5S_MAX_RANK) H5Sget_simple_extent_dims(space.get(), ldims, nullptr);
+    CONVOY_CHECK(lrank == 1, ShapeError, "HDF5 dataset '", path, "': /labels: expected rank 1 [", n,
+                 "], found rank ", lrank, " ", dims_str(ldims, std::max(lrank, 0)));
+    CONVOY_CHECK(static_cast<int64_t>(ldims[0]) == n, ShapeError, "HDF5 dataset '", path, "': /images has ", n,
+                 " samples but /labels has ", ldims[0]);
+  }
+  FileLabels result;
+  result.values.resize(static_cast<size_t>(n));
+  check(H5Dread(labels.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, result.values.data()), path,
+        "H5Dread /labels");
+  result.names = read_class_names(labels.get(), path);
+  return result;
+}
+
+// The class count from the caller, class_names or the largest label; every label checked against it.
+int64_t class_count(const FileLabels& labels, int64_t expected_classes, const std::string& path) {
+  const std::vector<std::string>& names = labels.names;
+  int64_t classes = 0;
+  std::string source;
+  if (expected_classes > 0) {
+    CONVOY_CHECK(names.empty() || static_cast<int64_t>(names.size()) == expected_classes, ConfigError,
+                 "HDF5 dataset '", path, "': expected ", expected_classes, " classes, found ", names.size(),
+                 " class_names on /labels");
+    classes = expected_classes;
+    source = "the expected class count";
+  } else if (!names.empty()) {
+    classes = static_cast<int64_t>(names.size());
+    source = "the class_names attribute";
+  } else {
+    classes = *std::max_element(labels.values.begin(), labels.values.end()) + 1;
+    source = "the largest label + 1";
+  }
+  for (size_t i = 0; i < labels.values.size(); ++i) {
+    const int64_t label = labels.values[i];
+    CONVOY_CHECK(label >= 0 && label < classes, IoError, "HDF5 dataset '", path, "': /labels[", i, "] = ", label,
+                 " is outside [0, ", classes, ") (", classes, " classes from ", source, ")");
+  }
+  return classes;
+}
+
 }  // namespace
 
 struct Hdf5Dataset::Impl {
@@ -123,127 +263,24 @@ Hdf5Dataset Hdf5Dataset::open(const std::string& path, const Hdf5OpenOptions& op
   h5::silence_errors();
   auto d = std::make_unique<Impl>();
   d->path = path;
-  std::error_code ec;
-  CONVOY_CHECK(std::filesystem::exists(path, ec), IoError, "HDF5 dataset '", path, "': file not found");
-  CONVOY_CHECK(H5Fis_hdf5(path.c_str()) > 0, IoError, "HDF5 dataset '", path,
-               "': not an HDF5 file (no HDF5 signature found)");
-  H5Eclear2(H5E_DEFAULT);
-  d->file = checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path, "H5Fopen");
-  const hid_t file = d->file.get();
-
-  // /images: [N,H,W,C] or [N,H,W], uint8 or float32.
-  CONVOY_CHECK(has_link(file, "images", path), IoError, "HDF5 dataset '", path,
-               "': expected a dataset /images [N,H,W,C] of uint8 or float32, found none");
-  Handle images = checked(H5Dopen2(file, "images", H5P_DEFAULT), H5Dclose, path, "H5Dopen2 /images");
-  {
-    Handle type = checked(H5Dget_type(images.get()), H5Tclose, path, "H5Dget_type /images");
-    const H5T_class_t cls = H5Tget_class(type.get());
-    const size_t size = H5Tget_size(type.get());
-    const bool u8 = cls == H5T_INTEGER && size == 1 && H5Tget_sign(type.get()) == H5T_SGN_NONE;
-    d->is_float = cls == H5T_FLOAT && size == 4;
-    CONVOY_CHECK(u8 || d->is_float, IoError, "HDF5 dataset '", path,
-                 "': /images: expected uint8 or float32 elements, found ", type_str(type.get()));
-  }
-  d->file_space = checked(H5Dget_space(images.get()), H5Sclose, path, "H5Dget_space /images");
-  const int rank = check(H5Sget_simple_extent_ndims(d->file_space.get()), path, "H5Sget_simple_extent_ndims");
-  hsize_t dims[H5S_MAX_RANK] = {};
-  if (rank > 0 && rank <= H5S_MAX_RANK) H5Sget_simple_extent_dims(d->file_space.get(), dims, nullptr);
-  CONVOY_CHECK(rank == 4 || rank == 3, ShapeError, "HDF5 dataset '", path,
-               "': /images: expected rank 4 [N,H,W,C] (or 3 [N,H,W]), found rank ", rank, " ",
-               dims_str(dims, std::max(rank, 0)));
-  d->rank = rank;
-  d->dims[0] = dims[0];
-  d->dims[1] = dims[1];
-  d->dims[2] = dims[2];
-  d->dims[3] = rank == 4 ? dims[3] : 1;
-  CONVOY_CHECK(d->dims[0] > 0 && d->dims[1] > 0 && d->dims[2] > 0 && d->dims[3] > 0, ShapeError,
-               "HDF5 dataset '", path, "': /images: expected every dimension > 0, found ", dims_str(dims, rank));
-  const auto n = static_cast<int64_t>(d->dims[0]);
-
-  // Size the chunk cache, then reopen with it (the cache is a property of the open dataset).
-  // Note: HDF5 pulls a whole chunk (256 KiB here) into the cache whenever the chunk fits in it.
-  // With shuffled batches most samples come from a chunk not cached, so an uncompressed file
-  // gets no cache at all: each sample is then one small read of its own bytes, instead of a
-  // 256 KiB chunk copied for 784 bytes (which took a core's worth of time beside 2 compute
-  // threads). A compressed file must decompress whole chunks: it gets about a batch worth.
-  {
-    Handle dcpl = checked(H5Dget_create_plist(images.get()), H5Pclose, path, "H5Dget_create_plist /images");
-    if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
-      hsize_t chunk[H5S_MAX_RANK] = {};
-      check(H5Pget_chunk(dcpl.get(), rank, chunk), path, "H5Pget_chunk /images");
-      size_t chunk_bytes = d->is_float ? 4 : 1;
-      size_t chunks_total = 1, chunks_per_sample = 1;
-      for (int i = 0; i < rank; ++i) {
-        chunk_bytes *= chunk[i];
-        const size_t along = (dims[i] + chunk[i] - 1) / chunk[i];
-        chunks_total *= along;
-        if (i > 0) chunks_per_sample *= along;
-      }
-      const size_t wanted = static_cast<size_t>(std::max<int64_t>(options.batch_hint, 1)) * chunks_per_sample;
-      const bool compressed = H5Pget_nfilters(dcpl.get()) > 0;
-      const size_t cached = !compressed ? 0
-                                        : std::min({wanted, chunks_total,
-                                                    (size_t{256} << 20) / std::max<size_t>(chunk_bytes, 1)});
-      Handle dapl = checked(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose, path, "H5Pcreate dapl");
-      check(H5Pset_chunk_cache(dapl.get(), prime_at_least(std::max<size_t>(cached * 100, 521)), cached * chunk_bytes,
-                               0.75),
-            path, "H5Pset_chunk_cache");
-      images.reset();
-      images = checked(H5Dopen2(file, "images", dapl.get()), H5Dclose, path, "H5Dopen2 /images");
-    }
-  }
-  d->images = std::move(images);
+  d->file = open_file(path);
+  ImagesLayout layout = images_layout(d->file.get(), path);
+  d->images = open_images(d->file.get(), layout, options.batch_hint, path);
+  d->rank = layout.rank;
+  std::copy(layout.dims, layout.dims + 4, d->dims);
+  d->is_float = layout.is_float;
+  d->file_space = std::move(layout.space);
   const hsize_t one[4] = {1, d->dims[1], d->dims[2], d->dims[3]};
-  d->mem_space = checked(H5Screate_simple(rank, one, nullptr), H5Sclose, path, "H5Screate_simple");
+  d->mem_space = checked(H5Screate_simple(d->rank, one, nullptr), H5Sclose, path, "H5Screate_simple");
 
-  // /labels: [N] of any integer type.
-  CONVOY_CHECK(has_link(file, "labels", path), IoError, "HDF5 dataset '", path,
-               "': expected a dataset /labels [", n, "] of integers, found none");
-  Handle labels = checked(H5Dopen2(file, "labels", H5P_DEFAULT), H5Dclose, path, "H5Dopen2 /labels");
-  {
-    Handle type = checked(H5Dget_type(labels.get()), H5Tclose, path, "H5Dget_type /labels");
-    CONVOY_CHECK(H5Tget_class(type.get()) == H5T_INTEGER, IoError, "HDF5 dataset '", path,
-                 "': /labels: expected integer elements, found ", type_str(type.get()));
-    Handle space = checked(H5Dget_space(labels.get()), H5Sclose, path, "H5Dget_space /labels");
-    const int lrank = check(H5Sget_simple_extent_ndims(space.get()), path, "H5Sget_simple_extent_ndims");
-    hsize_t ldims[H5S_MAX_RANK] = {};
-    if (lrank > 0 && lrank <= H5S_MAX_RANK) H5Sget_simple_extent_dims(space.get(), ldims, nullptr);
-    CONVOY_CHECK(lrank == 1, ShapeError, "HDF5 dataset '", path, "': /labels: expected rank 1 [", n,
-                 "], found rank ", lrank, " ", dims_str(ldims, std::max(lrank, 0)));
-    CONVOY_CHECK(static_cast<int64_t>(ldims[0]) == n, ShapeError, "HDF5 dataset '", path, "': /images has ", n,
-                 " samples but /labels has ", ldims[0]);
-  }
-  std::vector<int64_t> wide(static_cast<size_t>(n));
-  check(H5Dread(labels.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, wide.data()), path,
-        "H5Dread /labels");
-  std::vector<std::string> names = read_class_names(labels.get(), path);
-
-  int64_t classes = 0;
-  std::string source;
-  if (options.expected_classes > 0) {
-    CONVOY_CHECK(names.empty() || static_cast<int64_t>(names.size()) == options.expected_classes, ConfigError,
-                 "HDF5 dataset '", path, "': expected ", options.expected_classes, " classes, found ", names.size(),
-                 " class_names on /labels");
-    classes = options.expected_classes;
-    source = "the expected class count";
-  } else if (!names.empty()) {
-    classes = static_cast<int64_t>(names.size());
-    source = "the class_names attribute";
-  } else {
-    classes = *std::max_element(wide.begin(), wide.end()) + 1;
-    source = "the largest label + 1";
-  }
-  for (size_t i = 0; i < wide.size(); ++i) {
-    CONVOY_CHECK(wide[i] >= 0 && wide[i] < classes, IoError, "HDF5 dataset '", path, "': /labels[", i, "] = ",
-                 wide[i], " is outside [0, ", classes, ") (", classes, " classes from ", source, ")");
-  }
-  d->labels.assign(wide.begin(), wide.end());
-
+  const auto n = static_cast<int64_t>(d->dims[0]);
+  FileLabels labels = read_labels(d->file.get(), n, path);
+  d->info.classes = class_count(labels, options.expected_classes, path);
+  d->labels.assign(labels.values.begin(), labels.values.end());
   d->info.size = n;
   d->info.sample = Shape{static_cast<int64_t>(d->dims[3]), static_cast<int64_t>(d->dims[1]),
                          static_cast<int64_t>(d->dims[2])};
-  d->info.classes = classes;
-  d->info.class_names = std::move(names);
+  d->info.class_names = std::move(labels.names);
   return Hdf5Dataset(std::move(d));
 }
 
