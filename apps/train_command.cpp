@@ -18,39 +18,73 @@
 namespace convoy {
 namespace {
 
+// The datasets a run reads: --data, and --test when given.
+struct TrainData {
+  std::unique_ptr<BatchReader> train;
+  std::unique_ptr<BatchReader> test;
+};
+
+TrainData open_train_data(const TrainOptions& o, int64_t per_rank) {
+  TrainData d;
+  d.train = open_dataset(o.data, "--data", 0, per_rank);
+  CONVOY_CHECK(o.batch <= d.train->info().size, ConfigError, "--batch ", o.batch, ": larger than the training set of ",
+               d.train->info().size, " samples in ", o.data);
+  if (!o.test.empty()) d.test = open_dataset(o.test, "--test", d.train->info().classes, per_rank);
+  return d;
+}
+
+// Rank 0 prints the model, the data and the run's shape; every rank warns about its cores.
+void print_startup(const TrainOptions& o, const Model& model, const DatasetInfo& info, Communicator& comm,
+                   int threads) {
+  const bool root = comm.rank() == 0;
+  if (root) {
+    std::printf("%s\n", model.summary().c_str());
+    std::printf("data: %s, %lld samples %s, %lld classes; global batch %lld over %d rank%s%s\n", o.data.c_str(),
+                static_cast<long long>(info.size), info.sample.str().c_str(), static_cast<long long>(info.classes),
+                static_cast<long long>(o.batch), comm.size(), comm.size() == 1 ? "" : "s",
+                comm.size() == 1 ? "" : (", " + o.reduction + " reduction").c_str());
+  }
+  const std::string line = startup_line(comm.rank(), comm.size(), comm.host(), threads);
+  if (root || line.find("warning") != std::string::npos) std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+void print_preempted(const Trainer& trainer, const CheckpointKeeper& keeper) {
+  const std::string why = stop_signal() ? "signal " + std::to_string(stop_signal()) : "--stop-after";
+  std::printf("stopped by %s at step %lld; %s\n", why.c_str(), static_cast<long long>(trainer.cursor().global_step),
+              keeper.last_path().empty() ? "no checkpoint (no --checkpoint-dir)"
+                                         : ("checkpoint " + keeper.last_path() + "; resume with --resume auto").c_str());
+}
+
+// Collective: the final evaluation on --test; rank 0 prints it and adds it to the metrics.
+void final_test(Trainer& trainer, BatchReader& test, ProgressReporter& reporter, bool root) {
+  const EvalReport result = trainer.evaluate(test);
+  if (!root) return;
+  std::printf("test: loss=%.4f accuracy=%.2f%% samples=%lld\n", result.loss, 100.0 * result.accuracy,
+              static_cast<long long>(result.samples));
+  reporter.write_metrics(nlohmann::json{{"type", "test"}, {"loss", result.loss}, {"accuracy", result.accuracy}}.dump());
+}
+
 int run_train(const TrainOptions& o, Communicator& comm) {
   o.validate();
   const bool root = comm.rank() == 0;
   const int64_t per_rank = (o.batch + comm.size() - 1) / comm.size();
-  std::unique_ptr<BatchReader> train = open_dataset(o.data, "--data", 0, per_rank);
-  CONVOY_CHECK(o.batch <= train->info().size, ConfigError, "--batch ", o.batch, ": larger than the training set of ",
-               train->info().size, " samples in ", o.data);
-  std::unique_ptr<BatchReader> test;
-  if (!o.test.empty()) test = open_dataset(o.test, "--test", train->info().classes, per_rank);
+  const TrainData data = open_train_data(o, per_rank);
+  const DatasetInfo& info = data.train->info();
 
   const TrainerConfig config = o.trainer_config();
-  const ModelSpec spec = resolve_model(o.model, train->info());
-  Model model(spec, per_rank, config.threads);
+  Model model(resolve_model(o.model, info), per_rank, config.threads);
   model.initialize(o.seed);
   auto optimizer = make_optimizer(o.optimizer_config(), model.parameter_count());
   const LrSchedule schedule = o.schedule();
   Trainer trainer(model, *optimizer, schedule, comm, config);
   CheckpointKeeper keeper(comm, {.dir = o.checkpoint_dir, .keep = o.keep, .settings_json = o.to_json(), .seed = o.seed,
                                  .global_batch = o.batch},
-                          model, *optimizer, schedule, train->info());
+                          model, *optimizer, schedule, info);
   std::vector<std::string> history;
   const TrainingCursor start = keeper.restore(o.resume, history);
-  trainer.synchronize_start(train->info());
-  if (root) {
-    std::printf("%s\n", model.summary().c_str());
-    std::printf("data: %s, %lld samples %s, %lld classes; global batch %lld over %d rank%s%s\n", o.data.c_str(),
-                static_cast<long long>(train->info().size), train->info().sample.str().c_str(),
-                static_cast<long long>(train->info().classes), static_cast<long long>(o.batch), comm.size(),
-                comm.size() == 1 ? "" : "s", comm.size() == 1 ? "" : (", " + o.reduction + " reduction").c_str());
-  }
-  const std::string line = startup_line(comm.rank(), comm.size(), comm.host(), config.threads);
-  if (root || line.find("warning") != std::string::npos) std::printf("%s\n", line.c_str());
-  std::fflush(stdout);
+  trainer.synchronize_start(info);
+  print_startup(o, model, info, comm, config.threads);
 
   ProgressReporter reporter(stdout, o.progress_bar(), o.epochs, o.batch, root ? o.metrics : "", std::move(history));
   TrainingObserver silent;
@@ -60,26 +94,11 @@ int run_train(const TrainOptions& o, Communicator& comm) {
     trainer.set_stop_flag(&stop_requested());
     trainer.set_checkpoint_hook([&](const TrainingCursor& at) { keeper.save(at, reporter.history()); });
   }
-  const StopReason reason = trainer.fit(*train, test.get(), observer, start);
-  if (reason == StopReason::preempted) {
-    if (root) {
-      const std::string why = stop_signal() ? "signal " + std::to_string(stop_signal()) : "--stop-after";
-      std::printf("stopped by %s at step %lld; %s\n", why.c_str(),
-                  static_cast<long long>(trainer.cursor().global_step),
-                  keeper.last_path().empty() ? "no checkpoint (no --checkpoint-dir)"
-                                             : ("checkpoint " + keeper.last_path() + "; resume with --resume auto").c_str());
-    }
+  if (trainer.fit(*data.train, data.test.get(), observer, start) == StopReason::preempted) {
+    if (root) print_preempted(trainer, keeper);
     return kExitPreempted;
   }
-  if (test) {
-    const EvalReport result = trainer.evaluate(*test);
-    if (root) {
-      std::printf("test: loss=%.4f accuracy=%.2f%% samples=%lld\n", result.loss, 100.0 * result.accuracy,
-                  static_cast<long long>(result.samples));
-      reporter.write_metrics(
-          nlohmann::json{{"type", "test"}, {"loss", result.loss}, {"accuracy", result.accuracy}}.dump());
-    }
-  }
+  if (data.test) final_test(trainer, *data.test, reporter, root);
   if (root && !keeper.last_path().empty()) std::printf("checkpoint: %s\n", keeper.last_path().c_str());
   return kExitOk;
 }
