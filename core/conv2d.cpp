@@ -52,10 +52,10 @@ std::string Conv2d::describe() const {
   return fused_pool_ ? s + " + max_pool2d 2x2" : s;
 }
 
-// "relu", then optionally "max_pool2d_2x2" (2x2 windows, stride 2, no padding).
-bool Conv2d::fuse_activation(const std::string& activation) {
-  if (activation == "relu" && !fused_relu_) return fused_relu_ = true;
-  if (activation == "max_pool2d_2x2" && fused_relu_ && !fused_pool_) return fused_pool_ = true;
+// A ReLU, then optionally the 2x2 max pool after it.
+bool Conv2d::accept_post_op(PostOp op) {
+  if (op == PostOp::relu && !fused_relu_) return fused_relu_ = true;
+  if (op == PostOp::max_pool_2x2 && fused_relu_ && !fused_pool_) return fused_pool_ = true;
   return false;
 }
 

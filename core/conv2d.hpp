@@ -29,7 +29,7 @@ class Conv2d final : public Layer {
   Shape output_shape(std::span<const Shape> inputs) const override;
   std::vector<ParameterSpec> parameter_specs(std::span<const Shape> inputs) const override;
   void bind_parameters(std::span<Tensor> parameters, std::span<Tensor> gradients) override;
-  bool fuse_activation(const std::string& activation) override;
+  bool accept_post_op(PostOp op) override;
   int64_t scratch_floats(std::span<const Shape> inputs, int threads) const override;
   double forward_flops(std::span<const Shape> inputs) const override;
   void forward(std::span<const Tensor> inputs, Tensor& output, const PassContext& ctx) override;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -22,6 +23,17 @@ struct ParameterSpec {
   int64_t fan_out = 0;
 };
 
+// State a layer keeps that is not trained (batch norm's running statistics): it lives in the
+// model's buffer store (Note [Buffer store]), starts at `init` and is changed only by forward.
+struct BufferSpec {
+  std::string name;  // "running_mean"
+  Shape shape;
+  float init = 0.0f;
+};
+
+// A layer the fuse pass may fold into the layer that produces its only input (Note [Post-ops]).
+enum class PostOp { relu, max_pool_2x2 };
+
 // What a forward or backward pass may use besides its tensors. Built by the Model.
 struct PassContext {
   int threads = 1;        // OpenMP threads this pass may use (static schedule: same bits for same count)
@@ -29,7 +41,7 @@ struct PassContext {
   uint64_t seed = 0;      // for counter-based randomness, see Note [Counter-based randomness]
   int64_t step = 0;       // global optimizer step
   int64_t first_sample = 0;  // position of this rank's sample 0 within the global batch
-  int layer_index = 0;    // set by the model, distinguishes random streams of layers
+  int layer_index = 0;    // the layer's position in the ModelSpec: its random streams' key, unchanged by fusion
   float* scratch = nullptr;  // at least scratch_floats() floats, 64-byte aligned, contents undefined
 };
 
@@ -42,6 +54,8 @@ struct PassContext {
 // - forward overwrites output. backward overwrites every non-empty input_grad and *adds* into
 //   the parameter gradients (the model zeroes them once per step). An empty input_grad (the
 //   model's first layer) need not be computed.
+// - Buffers (buffer_specs, bind_buffers) are views into the model's buffer store: forward in
+//   training may update them (running statistics); backward and the optimizer never touch them.
 // - Passes may run OpenMP regions of ctx.threads threads; they never allocate, except that a
 //   layer keeping state from forward for backward (a fused pool's winners) may grow it in the
 //   first forward of a larger batch.
@@ -52,17 +66,27 @@ class Layer {
   virtual std::string type() const = 0;      // the factory name: "conv2d"
   virtual std::string describe() const = 0;  // one line with the options: "conv2d 32 3x3 /1 valid"
 
+  // How many inputs the layer takes; the model checks this once when it is built.
+  virtual int min_inputs() const { return 1; }
+  virtual int max_inputs() const { return 1; }
+
   virtual Shape output_shape(std::span<const Shape> inputs) const = 0;
   virtual std::vector<ParameterSpec> parameter_specs(std::span<const Shape> inputs) const { return {}; }
   virtual void bind_parameters(std::span<Tensor> parameters, std::span<Tensor> gradients) {}
+  virtual std::vector<BufferSpec> buffer_specs(std::span<const Shape> inputs) const { return {}; }
+  virtual void bind_buffers(std::span<Tensor> buffers) {}
   // Scratch floats a pass needs for inputs of these shapes (the largest batch) and thread count.
   virtual int64_t scratch_floats(std::span<const Shape> inputs, int threads) const { return 0; }
   // Floating-point operations of one forward pass (multiply-add = 2), for benchmarks.
   virtual double forward_flops(std::span<const Shape> inputs) const { return 0.0; }
 
-  // Asks the layer to apply `activation` ("relu") to its own output from now on, so the model
-  // can drop the separate activation layer (Note [Fused ReLU]). True if the layer did.
-  virtual bool fuse_activation(const std::string& activation) { return false; }
+  // Note [Post-ops]: the fuse pass asks a layer what post-op it is (a ReLU is PostOp::relu; a 2x2
+  // stride-2 max pool is PostOp::max_pool_2x2), then asks the producer before it to apply that
+  // post-op to its own output from now on (Note [Fused ReLU], Note [Fused pooling]); the producer
+  // returns true if it did, and its output shape may change. A producer accepts only what it
+  // can compute exactly as the separate layers would, and only in the order it supports.
+  virtual std::optional<PostOp> as_post_op() const { return std::nullopt; }
+  virtual bool accept_post_op(PostOp op) { return false; }
 
   virtual void forward(std::span<const Tensor> inputs, Tensor& output, const PassContext& ctx) = 0;
   virtual void backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,

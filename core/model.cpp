@@ -8,7 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/hash.hpp"
-#include "core/layer_factory.hpp"
+#include "core/model_graph.hpp"
 #include "core/rng.hpp"
 
 namespace convoy {
@@ -25,131 +25,111 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 struct Model::Node {
-  std::unique_ptr<Layer> layer;
-  std::vector<int> inputs;  // node indices; -1 is the model input
-  int consumers = 0;
-  Shape output_shape;       // at max batch
+  GraphNode graph;
   Tensor activation;        // [max_batch, ...]
   Tensor gradient;          // [max_batch, ...], d loss / d activation
   std::vector<ParameterSpec> parameter_specs;
   std::vector<int64_t> parameter_offsets;
+  std::vector<BufferSpec> buffer_specs;
+  std::vector<int64_t> buffer_offsets;
+  // Per input, where backward writes its gradient (Note [Fan-out gradients]): kNoGradient (the
+  // model input), kOverwrite (the producer's gradient buffer) or a fan-out slot k >= 0.
+  std::vector<int> grad_target;
   std::vector<Tensor> input_views, input_grad_views;  // reused every pass: no allocation
   Tensor output_view;
 };
 
+namespace {
+constexpr int kNoGradient = -2;
+constexpr int kOverwrite = -1;
+}  // namespace
+
 Model::Model(const ModelSpec& spec, int64_t max_batch, int threads, bool fuse)
     : spec_(spec), max_batch_(max_batch), threads_(std::max(threads, 1)) {
-  CONVOY_CHECK(max_batch > 0, ConfigError, "model ", spec.name, ": batch size must be positive, found ", max_batch);
-  CONVOY_CHECK(spec.input.rank() == 3, ShapeError, "model ", spec.name, ": input must be [C, H, W], found ",
-               spec.input.str());
-  CONVOY_CHECK(!spec.layers.empty(), ConfigError, "model ", spec.name, ": has no layers");
-  const Shape input_shape{max_batch, spec.input[0], spec.input[1], spec.input[2]};
-
-  // How many layers read each layer's output (an empty input list reads the previous layer).
-  std::map<std::string, int> readers;
-  for (size_t i = 0; i < spec.layers.size(); ++i) {
-    if (spec.layers[i].inputs.empty()) {
-      if (i > 0) ++readers[spec.layers[i - 1].name];
-    } else {
-      for (const std::string& in : spec.layers[i].inputs) ++readers[in];
-    }
-  }
-
-  std::map<std::string, int> index_of;
-  int64_t offset = 0, scratch = 0, largest_activation = 0;
-  for (const LayerSpec& ls : spec.layers) {
-    CONVOY_CHECK(!index_of.count(ls.name), ConfigError, "model ", spec.name, ": two layers are named '", ls.name, "'");
-    // Built first even when it is then fused away, so its options are checked all the same.
-    std::unique_ptr<Layer> layer = make_layer(ls);
-    // Note [Fused ReLU]: a ReLU that is the only reader of the layer before it becomes part of
-    // that layer, if the layer can apply it (convolutions can); later layers read that layer.
-    // Fusing needs this layer's one input to be the last node built (maybe under the name of a
-    // layer fused into it) and this layer to be its only reader.
-    const std::string input_name = ls.inputs.empty() ? (&ls == &spec.layers.front() ? "" : (&ls - 1)->name)
-                                                     : ls.inputs.front();
-    const bool reads_last_node = !nodes_.empty() && ls.inputs.size() <= 1 && index_of.count(input_name) &&
-                                 index_of[input_name] == static_cast<int>(nodes_.size()) - 1 &&
-                                 readers[input_name] == 1;
-    if (fuse && reads_last_node) {
-      const auto option = [&](const char* key, const nlohmann::json& fallback) {
-        return ls.options.is_object() && ls.options.contains(key) ? ls.options.at(key) : fallback;
-      };
-      // Note [Fused pooling]: a 2x2 stride-2 max pool after a fused ReLU.
-      const bool pool_2x2 = ls.type == "max_pool2d" && option("window", 2) == 2 && option("padding", 0) == 0 &&
-                            (option("stride", 0) == 0 || option("stride", 0) == 2) && option("ceil_mode", false) == false;
-      if ((ls.type == "relu" && ls.options.empty() && nodes_.back()->layer->fuse_activation("relu")) ||
-          (pool_2x2 && nodes_.back()->layer->fuse_activation("max_pool2d_2x2"))) {
-        // The fused layer's output shape changed (pooling): plan its buffers again.
-        Node& last = *nodes_.back();
-        const Shape in = last.inputs[0] < 0 ? input_shape : nodes_[last.inputs[0]]->output_shape;
-        last.output_shape = last.layer->output_shape(std::vector<Shape>{in});
-        last.activation = Tensor(last.output_shape);
-        last.gradient = Tensor(last.output_shape);
-        scratch = std::max(scratch, last.layer->scratch_floats(std::vector<Shape>{in}, threads_));
-        index_of[ls.name] = static_cast<int>(nodes_.size()) - 1;
-        info_.back().description = last.layer->describe();
-        info_.back().output = last.output_shape;
-        continue;
-      }
-    }
+  ModelGraph graph = build_graph(spec, max_batch);
+  if (fuse) fuse_graph(graph);
+  input_shape_ = graph.input;
+  for (GraphNode& g : graph.nodes) {
     auto node = std::make_unique<Node>();
-    const int index = static_cast<int>(nodes_.size());
-    node->layer = std::move(layer);
-    if (ls.inputs.empty()) {
-      node->inputs.push_back(index - 1);
-    } else {
-      for (const std::string& in : ls.inputs) {
-        CONVOY_CHECK(index_of.count(in), ConfigError, "layer '", ls.name, "': input '", in,
-                     "' is not an earlier layer");
-        node->inputs.push_back(index_of[in]);
-      }
-    }
-    std::vector<Shape> in_shapes;
-    for (int i : node->inputs) {
-      in_shapes.push_back(i < 0 ? input_shape : nodes_[i]->output_shape);
-      if (i >= 0) ++nodes_[i]->consumers;
-    }
-    try {
-      node->output_shape = node->layer->output_shape(in_shapes);
-      node->parameter_specs = node->layer->parameter_specs(in_shapes);
-      scratch = std::max(scratch, node->layer->scratch_floats(in_shapes, threads_));
-    } catch (const ShapeError& e) {
-      throw ShapeError("layer '" + ls.name + "': " + e.what());
-    }
-    LayerInfo info{ls.name, node->layer->describe(), node->output_shape, 0, offset,
-                   node->layer->forward_flops(in_shapes)};
-    for (const ParameterSpec& p : node->parameter_specs) {
-      node->parameter_offsets.push_back(offset);
-      info.parameters += p.shape.numel();
-      offset += align_up(p.shape.numel());
-    }
-    node->activation = Tensor(node->output_shape);
-    node->gradient = Tensor(node->output_shape);
-    largest_activation = std::max(largest_activation, node->output_shape.numel());
-    node->input_views.resize(node->inputs.size());
-    node->input_grad_views.resize(node->inputs.size());
-    index_of[ls.name] = index;
-    info_.push_back(info);
+    node->graph = std::move(g);
     nodes_.push_back(std::move(node));
   }
-  const Shape& last = nodes_.back()->output_shape;
-  CONVOY_CHECK(last.rank() == 2 && last[1] == spec.classes, ShapeError, "model ", spec.name,
-               ": the last layer must output [N, ", spec.classes, "] for ", spec.classes, " classes, found ",
-               last.str());
+  plan();
+  bind_stores();
+}
 
-  parameter_count_ = offset;
+// Note [Fan-out gradients]
+// A layer read by several layers (a residual block's input, an inception module's) gets the sum
+// of their input gradients. Backward runs in reverse node order, so which reader comes first is
+// known when the model is planned: the first overwrites the producer's gradient buffer, each
+// later one writes into a fan-out slot and adds it in after its backward. A layer needs as many
+// slots as it has inputs already written (Add(x, x) needs one), planned here once.
+void Model::plan() {
+  int64_t param_offset = 0, buffer_offset = 0;
+  std::vector<char> written(nodes_.size(), 0);
+  for (int i = static_cast<int>(nodes_.size()) - 1; i >= 0; --i) {
+    Node& node = *nodes_[i];
+    int slots = 0;
+    node.grad_target.clear();
+    for (int from : node.graph.inputs) {
+      if (from < 0) {
+        node.grad_target.push_back(kNoGradient);
+      } else if (!written[from]) {
+        node.grad_target.push_back(kOverwrite);
+        written[from] = 1;
+      } else {
+        node.grad_target.push_back(slots++);
+      }
+    }
+    fanout_slots_ = std::max(fanout_slots_, slots);
+  }
+  for (auto& node_ptr : nodes_) {
+    Node& node = *node_ptr;
+    const GraphNode& g = node.graph;
+    node.parameter_specs = g.layer->parameter_specs(g.input_shapes);
+    node.buffer_specs = g.layer->buffer_specs(g.input_shapes);
+    scratch_floats_ = std::max(scratch_floats_, g.layer->scratch_floats(g.input_shapes, threads_));
+    LayerInfo info{g.name, g.layer->describe(), {}, g.output_shape, 0, param_offset, 0,
+                   g.layer->forward_flops(g.input_shapes)};
+    for (int from : g.inputs)
+      if (from >= 0) info.inputs.push_back(nodes_[from]->graph.name);
+    for (const ParameterSpec& p : node.parameter_specs) {
+      node.parameter_offsets.push_back(param_offset);
+      info.parameters += p.shape.numel();
+      param_offset += align_up(p.shape.numel());
+    }
+    for (const BufferSpec& b : node.buffer_specs) {
+      node.buffer_offsets.push_back(buffer_offset);
+      info.buffers += b.shape.numel();
+      buffer_offset += align_up(b.shape.numel());
+    }
+    node.activation = Tensor(g.output_shape);
+    node.gradient = Tensor(g.output_shape);
+    largest_activation_ = std::max(largest_activation_, g.output_shape.numel());
+    node.input_views.resize(g.inputs.size());
+    node.input_grad_views.resize(g.inputs.size());
+    info_.push_back(std::move(info));
+  }
+  parameter_count_ = param_offset;
+  buffer_count_ = buffer_offset;
+}
+
+void Model::bind_stores() {
   parameters_ = allocate_aligned(parameter_count_);
   gradients_ = allocate_aligned(parameter_count_);
-  scratch_ = allocate_aligned(scratch);
-  fanout_grad_ = allocate_aligned(largest_activation);
-  grad_written_.assign(nodes_.size(), 0);
+  buffers_ = allocate_aligned(buffer_count_);
+  scratch_ = allocate_aligned(scratch_floats_);
+  fanout_grad_ = allocate_aligned(fanout_slots_ * largest_activation_);
   for (auto& node : nodes_) {
-    std::vector<Tensor> params, grads;
+    std::vector<Tensor> params, grads, buffers;
     for (size_t p = 0; p < node->parameter_specs.size(); ++p) {
       params.push_back(Tensor::view(parameters_.get() + node->parameter_offsets[p], node->parameter_specs[p].shape));
       grads.push_back(Tensor::view(gradients_.get() + node->parameter_offsets[p], node->parameter_specs[p].shape));
     }
-    node->layer->bind_parameters(params, grads);
+    node->graph.layer->bind_parameters(params, grads);
+    for (size_t b = 0; b < node->buffer_specs.size(); ++b)
+      buffers.push_back(Tensor::view(buffers_.get() + node->buffer_offsets[b], node->buffer_specs[b].shape));
+    node->graph.layer->bind_buffers(buffers);
   }
   forward_seconds_.assign(nodes_.size(), 0.0);
   backward_seconds_.assign(nodes_.size(), 0.0);
@@ -158,6 +138,11 @@ Model::Model(const ModelSpec& spec, int64_t max_batch, int threads, bool fuse)
 Model::~Model() = default;
 
 void Model::initialize(uint64_t seed) {
+  std::fill(buffers_.get(), buffers_.get() + buffer_count_, 0.0f);
+  for (auto& node : nodes_)
+    for (size_t b = 0; b < node->buffer_specs.size(); ++b)
+      std::fill_n(buffers_.get() + node->buffer_offsets[b], node->buffer_specs[b].shape.numel(),
+                  node->buffer_specs[b].init);
   std::fill(parameters_.get(), parameters_.get() + parameter_count_, 0.0f);
   uint64_t parameter_index = 0;
   for (auto& node : nodes_) {
@@ -187,8 +172,11 @@ void Model::initialize(uint64_t seed) {
 
 uint64_t Model::fingerprint() const {
   uint64_t h = fnv1a(spec_.to_json().dump());
-  for (const auto& node : nodes_)
+  for (const auto& node : nodes_) {
     for (const ParameterSpec& p : node->parameter_specs) h = fnv1a(p.shape.str(), h);
+    // Buffers are hashed by name too, so a model without them keeps its fingerprint.
+    for (const BufferSpec& b : node->buffer_specs) h = fnv1a(b.name + b.shape.str(), h);
+  }
   return h;
 }
 
@@ -226,14 +214,14 @@ const Tensor& Model::forward(const Tensor& input, const PassContext& ctx) {
   layer_ctx.scratch = scratch_.get();
   for (size_t i = 0; i < nodes_.size(); ++i) {
     Node& node = *nodes_[i];
-    for (size_t j = 0; j < node.inputs.size(); ++j) {
-      const int from = node.inputs[j];
+    for (size_t j = 0; j < node.graph.inputs.size(); ++j) {
+      const int from = node.graph.inputs[j];
       node.input_views[j] = from < 0 ? input : nodes_[from]->output_view;
     }
-    node.output_view = Tensor::view(node.activation.data(), node.output_shape.with_batch(n));
-    layer_ctx.layer_index = static_cast<int>(i);
+    node.output_view = Tensor::view(node.activation.data(), node.graph.output_shape.with_batch(n));
+    layer_ctx.layer_index = node.graph.spec_index;
     const auto t0 = std::chrono::steady_clock::now();
-    node.layer->forward(node.input_views, node.output_view, layer_ctx);
+    node.graph.layer->forward(node.input_views, node.output_view, layer_ctx);
     if (profiling_) forward_seconds_[i] += seconds_since(t0);
   }
   output_ = nodes_.back()->output_view;
@@ -246,7 +234,6 @@ void Model::backward(const Tensor& output_grad, const PassContext& ctx,
                 output_.shape().str());
   const int64_t n = output_grad.shape()[0];
   std::fill(gradients_.get(), gradients_.get() + parameter_count_, 0.0f);
-  std::fill(grad_written_.begin(), grad_written_.end(), 0);
   PassContext layer_ctx = ctx;
   layer_ctx.threads = std::min(ctx.threads, threads_);
   layer_ctx.scratch = scratch_.get();
@@ -255,32 +242,26 @@ void Model::backward(const Tensor& output_grad, const PassContext& ctx,
     Node& node = *nodes_[i];
     const Tensor node_grad = i + 1 == static_cast<int>(nodes_.size())
                                  ? output_grad
-                                 : Tensor::view(node.gradient.data(), node.output_shape.with_batch(n));
-    // Note: a node read by several layers (fan-out) gets the sum of their input gradients: the
-    // first writer overwrites its buffer, later ones write to fanout_grad_ and add.
-    int fanout_from = -1;
-    for (size_t j = 0; j < node.inputs.size(); ++j) {
-      const int from = node.inputs[j];
-      if (from < 0) {
+                                 : Tensor::view(node.gradient.data(), node.graph.output_shape.with_batch(n));
+    for (size_t j = 0; j < node.graph.inputs.size(); ++j) {
+      const int target = node.grad_target[j];
+      if (target == kNoGradient) {
         node.input_grad_views[j] = Tensor();
-      } else if (!grad_written_[from]) {
-        node.input_grad_views[j] = Tensor::view(nodes_[from]->gradient.data(), nodes_[from]->output_view.shape());
-        grad_written_[from] = 1;
-      } else {
-        CONVOY_CHECK(fanout_from < 0, ConfigError, "layer '", info_[i].name,
-                     "': reads two inputs that are also read by later layers; not supported yet");
-        node.input_grad_views[j] = Tensor::view(fanout_grad_.get(), nodes_[from]->output_view.shape());
-        fanout_from = from;
+        continue;
       }
+      Node& from = *nodes_[node.graph.inputs[j]];
+      float* data = target == kOverwrite ? from.gradient.data() : fanout_grad_.get() + target * largest_activation_;
+      node.input_grad_views[j] = Tensor::view(data, from.output_view.shape());
     }
-    layer_ctx.layer_index = i;
+    layer_ctx.layer_index = node.graph.spec_index;
     const auto t0 = std::chrono::steady_clock::now();
-    node.layer->backward(node.input_views, node.output_view, node_grad, node.input_grad_views, layer_ctx);
+    node.graph.layer->backward(node.input_views, node.output_view, node_grad, node.input_grad_views, layer_ctx);
     if (profiling_) backward_seconds_[i] += seconds_since(t0);
-    if (fanout_from >= 0) {
-      float* dst = nodes_[fanout_from]->gradient.data();
-      const float* extra = fanout_grad_.get();
-      const int64_t count = nodes_[fanout_from]->output_view.numel();
+    for (size_t j = 0; j < node.graph.inputs.size(); ++j) {
+      if (node.grad_target[j] < 0) continue;
+      float* dst = nodes_[node.graph.inputs[j]]->gradient.data();
+      const float* extra = node.input_grad_views[j].data();
+      const int64_t count = node.input_grad_views[j].numel();
       for (int64_t e = 0; e < count; ++e) dst[e] += extra[e];
     }
     if (!node.parameter_offsets.empty()) final_from = node.parameter_offsets.front();

@@ -20,21 +20,29 @@ namespace convoy {
 // from the end of the buffer toward the start: after layer i, every gradient at or above the
 // offset of layer i's first parameter is final. The gradient reducer starts all-reducing those
 // buckets while backward goes on.
+//
+// Note [Buffer store]
+// State that is not trained (batch norm's running mean and variance) lives in a third flat
+// store with the same alignment, in layer order: the optimizer, weight decay and the gradient
+// reducer never see it. Training forward passes update it; the trainer broadcasts rank 0's at
+// start, checkpoints save it beside the parameters, and its shapes are part of the fingerprint.
 
 struct LayerInfo {
   std::string name, description;
+  std::vector<std::string> inputs;  // the layers it reads; empty for the model input
   Shape output;                // at the maximum batch
   int64_t parameters = 0;      // element count
   int64_t parameter_offset = 0;
+  int64_t buffers = 0;         // element count of its buffers (Note [Buffer store])
   double forward_flops = 0.0;  // at the maximum batch
 };
 
 class Model {
  public:
-  // Builds the layers, checks every shape (ShapeError naming the layer) and plans all memory
-  // for batches of up to max_batch samples run with up to `threads` threads.
-  // fuse: merge a ReLU, and a 2x2 max pool after it, into the convolution before them
-  // (Note [Fused ReLU], Note [Fused pooling]); false keeps every layer separate (for tests).
+  // Three passes: build the layers and check every shape (build_graph: errors name the layer),
+  // fuse post-ops into their producers (fuse_graph; false keeps every layer separate, for
+  // tests), then plan all memory for batches of up to max_batch samples run with up to
+  // `threads` threads (plan).
   Model(const ModelSpec& spec, int64_t max_batch, int threads, bool fuse = true);
   ~Model();
   Model(const Model&) = delete;
@@ -48,11 +56,16 @@ class Model {
   const float* parameters() const { return parameters_.get(); }
   float* gradients() { return gradients_.get(); }
   const float* gradients() const { return gradients_.get(); }
+  int64_t buffer_count() const { return buffer_count_; }  // padded size of the buffer store
+  float* buffers() { return buffers_.get(); }
+  const float* buffers() const { return buffers_.get(); }
   const std::vector<LayerInfo>& layers() const { return info_; }
 
-  // Fills the parameters from the counter-based RNG (Note [Counter-based randomness]).
+  // Fills the parameters from the counter-based RNG (Note [Counter-based randomness]) and sets
+  // every buffer to its initial value.
   void initialize(uint64_t seed);
-  // A hash of the spec and the parameter shapes: equal for models that can share checkpoints.
+  // A hash of the spec and the parameter and buffer shapes: equal for models that can share
+  // checkpoints.
   uint64_t fingerprint() const;
   // A table of layers, output shapes and parameter counts, and a total line.
   std::string summary() const;
@@ -73,14 +86,23 @@ class Model {
  private:
   struct Node;
 
+  // The plan pass: offsets in the flat stores, activation and gradient buffers, scratch, and
+  // where backward writes each input gradient; binds every layer's views.
+  void plan();
+  void bind_stores();
+
   ModelSpec spec_;
   int64_t max_batch_;
   int threads_;
+  Shape input_shape_;  // [max_batch, C, H, W]
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<LayerInfo> info_;
   int64_t parameter_count_ = 0;  // padded size of the flat store
-  std::shared_ptr<float[]> parameters_, gradients_, scratch_, fanout_grad_;
-  std::vector<char> grad_written_;
+  int64_t buffer_count_ = 0;
+  int64_t scratch_floats_ = 0;
+  int64_t largest_activation_ = 0;
+  int fanout_slots_ = 0;  // input gradients one layer may have to add into an already written one
+  std::shared_ptr<float[]> parameters_, gradients_, buffers_, scratch_, fanout_grad_;
   Tensor output_;
   bool profiling_ = false;
   std::vector<double> forward_seconds_, backward_seconds_;

@@ -29,6 +29,14 @@ std::string Pool2d::describe() const {
          std::to_string(options_.stride) + (options_.pad ? " pad " + std::to_string(options_.pad) : "");
 }
 
+// Only the exact window the producers fuse (Note [Fused pooling]): ceil_mode would add partial windows.
+std::optional<PostOp> Pool2d::as_post_op() const {
+  const Pool2dOptions& o = options_;
+  if (o.mode == PoolMode::max && o.window == 2 && o.stride == 2 && o.pad == 0 && !o.ceil_mode)
+    return PostOp::max_pool_2x2;
+  return std::nullopt;
+}
+
 Pool2dGeometry Pool2d::geometry(const Shape& input) const {
   Pool2dGeometry g;
   g.batch = input[0];

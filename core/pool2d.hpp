@@ -23,6 +23,7 @@ class Pool2d final : public Layer {
 
   std::string type() const override { return options_.mode == PoolMode::max ? "max_pool2d" : "avg_pool2d"; }
   std::string describe() const override;
+  std::optional<PostOp> as_post_op() const override;
   Shape output_shape(std::span<const Shape> inputs) const override;
   void forward(std::span<const Tensor> inputs, Tensor& output, const PassContext& ctx) override;
   void backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,

@@ -77,8 +77,9 @@ TEST(Conv2d, FusedReluEqualsConvolutionThenRelu) {
     const Shape in{11, 3, 9, 8};  // 11 samples: more than one weight-gradient group
     Conv2d plain({.out_channels = 5, .kernel = 3, .padding = Padding::same});
     Conv2d fused({.out_channels = 5, .kernel = 3, .padding = Padding::same});
-    ASSERT_TRUE(fused.fuse_activation("relu"));
-    EXPECT_FALSE(fused.fuse_activation("tanh"));
+    EXPECT_FALSE(fused.accept_post_op(PostOp::max_pool_2x2));  // only after a ReLU
+    ASSERT_TRUE(fused.accept_post_op(PostOp::relu));
+    EXPECT_FALSE(fused.accept_post_op(PostOp::relu));
     Relu relu;
     BoundLayer bp(plain, {in}, threads, 3), bf(fused, {in}, threads, 3);
     Tensor x(in), y(bp.output_shape), r(bp.output_shape), yf(bp.output_shape), g(bp.output_shape);
