@@ -44,6 +44,7 @@ void CheckpointKeeper::save(const TrainingCursor& cursor, const std::vector<std:
   s.model_spec_json = model_.spec().to_json().dump();
   s.model_fingerprint = model_.fingerprint();
   s.parameters.assign(model_.parameters(), model_.parameters() + model_.parameter_count());
+  s.buffers.assign(model_.buffers(), model_.buffers() + model_.buffer_count());
   s.optimizer_json = optimizer_.config().to_json().dump();
   for (const OptimizerBuffer& b : optimizer_.state()) s.optimizer_buffers.emplace_back(b.name, b.values);
   s.optimizer_step = optimizer_.steps();
@@ -116,6 +117,8 @@ void CheckpointKeeper::check_resumable(const TrainingState& s, const std::string
                "' was trained with --optimizer ", saved.type, ", this run asks for ", optimizer_.config().type);
   CONVOY_CHECK(static_cast<int64_t>(s.parameters.size()) == model_.parameter_count(), IoError, "checkpoint '", path,
                "': ", s.parameters.size(), " parameters, the model has ", model_.parameter_count());
+  CONVOY_CHECK(static_cast<int64_t>(s.buffers.size()) == model_.buffer_count(), IoError, "checkpoint '", path,
+               "': ", s.buffers.size(), " buffer values (running statistics), the model has ", model_.buffer_count());
 }
 
 TrainingCursor CheckpointKeeper::load_broadcast(TrainingState& s) {
@@ -123,6 +126,8 @@ TrainingCursor CheckpointKeeper::load_broadcast(TrainingState& s) {
   comm_.broadcast(counters, sizeof counters, 0);
   broadcast_floats(comm_, s.parameters);
   std::copy(s.parameters.begin(), s.parameters.end(), model_.parameters());
+  broadcast_floats(comm_, s.buffers);
+  std::copy(s.buffers.begin(), s.buffers.end(), model_.buffers());
   int64_t buffers = static_cast<int64_t>(s.optimizer_buffers.size());
   comm_.broadcast(&buffers, sizeof buffers, 0);
   s.optimizer_buffers.resize(buffers);

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "apps/checkpoint_model.hpp"
 #include "apps/commands.hpp"
 #include "apps/data_sources.hpp"
 #include "apps/exit_codes.hpp"
@@ -25,18 +26,13 @@ int run_eval(const EvalOptions& o, Communicator& comm) {
   CONVOY_CHECK(o.batch > 0, ConfigError, "--batch ", o.batch, ": expected a positive batch size");
   CONVOY_CHECK(o.threads >= 0, ConfigError, "--threads ", o.threads, ": expected >= 1");
   const TrainingState state = read_checkpoint(o.checkpoint);
-  const ModelSpec spec = ModelSpec::from_json(nlohmann::json::parse(state.model_spec_json));
   const int threads = o.threads > 0 ? o.threads : default_threads();
-  Model model(spec, o.batch, threads);
-  CONVOY_CHECK(model.fingerprint() == state.model_fingerprint, IoError, "checkpoint '", o.checkpoint,
-               "': its model spec does not match its fingerprint");
-  CONVOY_CHECK(static_cast<int64_t>(state.parameters.size()) == model.parameter_count(), IoError, "checkpoint '",
-               o.checkpoint, "': ", state.parameters.size(), " parameters, its model has ", model.parameter_count());
-  std::copy(state.parameters.begin(), state.parameters.end(), model.parameters());
+  const std::unique_ptr<Model> model = model_from_checkpoint(state, o.checkpoint, o.batch, threads);
+  const ModelSpec& spec = model->spec();
   std::unique_ptr<BatchReader> data = open_dataset(o.data, "--data", spec.classes, o.batch);
   CONVOY_CHECK(data->info().sample == spec.input, ShapeError, "--data '", o.data, "': samples are ",
                data->info().sample.str(), ", the checkpoint's model expects ", spec.input.str());
-  const EvalReport r = evaluate(model, *data, comm, threads, o.batch);
+  const EvalReport r = evaluate(*model, *data, comm, threads, o.batch);
   if (comm.rank() == 0)
     std::printf("test: loss=%.4f accuracy=%.2f%% samples=%lld\n", r.loss, 100.0 * r.accuracy,
                 static_cast<long long>(r.samples));

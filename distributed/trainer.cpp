@@ -49,6 +49,8 @@ void Trainer::synchronize_start(const DatasetInfo& train) {
   comm_.broadcast(model_.parameters(), model_.parameter_count() * static_cast<int64_t>(sizeof(float)), 0);
   check_same_on_all_ranks(comm_, fnv1a(model_.parameters(), model_.parameter_count() * sizeof(float)),
                           "initial parameters");
+  // Note [Buffer store]: running statistics start from rank 0's as well.
+  comm_.broadcast(model_.buffers(), model_.buffer_count() * static_cast<int64_t>(sizeof(float)), 0);
 }
 
 void Trainer::train_step(const Batch& batch, int64_t global_batch_size, int64_t first_sample, double& loss_sum,

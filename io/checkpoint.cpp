@@ -22,6 +22,7 @@ namespace {
 static_assert(std::endian::native == std::endian::little, "checkpoint blobs assume a little-endian host");
 
 constexpr const char* kParametersBlob = "parameters";
+constexpr const char* kBuffersBlob = "buffers";  // from format version 2
 
 template <typename T>
 std::span<const std::byte> bytes_of(const std::vector<T>& v) {
@@ -65,12 +66,13 @@ void add_blob(EncodedCheckpoint& e, const std::string& name, const std::vector<f
 std::unique_ptr<EncodedCheckpoint> encode(const TrainingState& state) {
   auto e = std::make_unique<EncodedCheckpoint>();
   e->metadata = encode_checkpoint_metadata(state);
-  const size_t blobs = 1 + state.optimizer_buffers.size();
+  const size_t blobs = 2 + state.optimizer_buffers.size();
   CONVOY_CHECK(blobs <= UINT32_MAX, ConfigError, "too many optimizer buffers to checkpoint: ", blobs);
   e->frames.emplace_back();
   append_le(e->frames[0], blobs, 4);
   e->blob_bytes = e->frames[0].size();
   add_blob(*e, kParametersBlob, state.parameters);
+  add_blob(*e, kBuffersBlob, state.buffers);
   for (const auto& [name, values] : state.optimizer_buffers) add_blob(*e, name, values);
 
   CheckpointHeader header;
@@ -222,11 +224,12 @@ std::string hex(uint64_t v) {
 }
 
 // The blob section (Note [Checkpoint layout]); every count is capped by the bytes left.
-void read_blobs(PayloadReader& payload, TrainingState& state, const std::string& name) {
+void read_blobs(PayloadReader& payload, uint32_t format_version, TrainingState& state, const std::string& name) {
+  const uint64_t fixed = format_version >= 2 ? 2 : 1;  // parameters (and buffers) before the optimizer's
   const uint64_t blobs = payload.read_le(4, "the blob count");
   // Each blob takes at least 12 framing bytes, so a count the section cannot hold is rejected.
-  CONVOY_CHECK(blobs >= 1 && blobs <= payload.left() / 12, IoError, "checkpoint '", name,
-               "': expected 1 to ", payload.left() / 12, " blobs in ", payload.left(), " bytes, found a count of ",
+  CONVOY_CHECK(blobs >= fixed && blobs <= payload.left() / 12, IoError, "checkpoint '", name,
+               "': expected ", fixed, " to ", payload.left() / 12, " blobs in ", payload.left(), " bytes, found a count of ",
                blobs);
   for (uint64_t b = 0; b < blobs; ++b) {
     const uint64_t name_bytes = payload.read_le(4, "a blob name length");
@@ -243,6 +246,10 @@ void read_blobs(PayloadReader& payload, TrainingState& state, const std::string&
       CONVOY_CHECK(blob_name == kParametersBlob, IoError, "checkpoint '", name, "': expected the first blob to be '",
                    kParametersBlob, "', found '", blob_name, "'");
       state.parameters = std::move(values);
+    } else if (b == 1 && fixed == 2) {
+      CONVOY_CHECK(blob_name == kBuffersBlob, IoError, "checkpoint '", name, "': expected the second blob to be '",
+                   kBuffersBlob, "', found '", blob_name, "'");
+      state.buffers = std::move(values);
     } else {
       state.optimizer_buffers.emplace_back(std::move(blob_name), std::move(values));
     }
@@ -268,7 +275,7 @@ TrainingState decode(Source& source, const uint64_t* expected_fingerprint) {
   payload.begin_section(header.blob_bytes, "blob");
   TrainingState state;
   try {
-    read_blobs(payload, state, name);
+    read_blobs(payload, header.format_version, state, name);
   } catch (const IoError&) {
     // Damaged framing is usually damage the checksum also sees; say so, it is the clearer story.
     payload.drain();

@@ -36,12 +36,15 @@ std::string describe_checkpoint(const TrainingState& state, const std::string& p
   out << "model fingerprint: " << hex(state.model_fingerprint) << "\n";
   out << "parameters: " << state.parameters.size() << "\n";
   out << "parameters xxh64: " << hex(hash_floats(state.parameters)) << "\n";
+  out << "buffers: " << state.buffers.size() << "\n";
+  out << "buffers xxh64: " << hex(hash_floats(state.buffers)) << "\n";
   out << "step: " << state.step << "\n";
   out << "epoch: " << state.epoch << "\n";
   out << "batch_in_epoch: " << state.batch_in_epoch << "\n";
   out << "world size: " << state.world_size << "\n";
   out << "global batch: " << state.global_batch << "\n";
   out << "dataset size: " << state.dataset_size << "\n";
+  out << "dataset fingerprint: " << hex(state.dataset_fingerprint) << "\n";
   out << "seed: " << state.seed << "\n";
   out << "optimizer: " << state.optimizer_json << "\n";
   out << "optimizer step: " << state.optimizer_step << "\n";
@@ -54,6 +57,7 @@ std::string describe_checkpoint(const TrainingState& state, const std::string& p
   out << "optimizer buffers xxh64: " << hex(XXH64_digest(all)) << "\n";
   XXH64_freeState(all);
   out << "schedule: " << state.schedule_json << "\n";
+  if (!state.preprocessing_json.empty()) out << "preprocessing: " << state.preprocessing_json << "\n";
   out << "metrics lines: " << state.metrics_history.size() << "\n";
   return out.str();
 }

@@ -15,7 +15,8 @@ namespace convoy {
 //   metadata  metadata_bytes of a Boost.Serialization text archive (scalars, JSON texts, metrics)
 //   blobs     blob_bytes in our own framing: u32 blob count, then per blob
 //             u32 name length, name bytes, u64 float count, count little-endian float32s;
-//             the first blob is "parameters", the rest are the optimizer buffers in order.
+//             the first blob is "parameters"; from version 2 the second is "buffers" (the
+//             model's buffer store, possibly empty); the rest are the optimizer buffers in order.
 // Header fields, at byte offsets:
 //    0  magic "CONVOYCK"            8 bytes
 //    8  format version              u32
@@ -28,9 +29,12 @@ namespace convoy {
 //   56  XXH64 of bytes [0, 56)      u64 (seed 0)
 // The reader checks magic, version, sizes against the file size and both hashes before any
 // byte reaches Boost, and never allocates more than the file holds.
+// Versions: 1 had no buffers blob and metadata version 1; 2 added the buffers blob and, in
+// metadata version 2, the dataset fingerprint and the preprocessing. The reader takes both; a
+// version-1 file reads as a state with no buffers, fingerprint 0 and no preprocessing.
 
 inline constexpr std::array<char, 8> kCheckpointMagic = {'C', 'O', 'N', 'V', 'O', 'Y', 'C', 'K'};
-inline constexpr uint32_t kCheckpointFormatVersion = 1;  // the newest version this build writes and reads
+inline constexpr uint32_t kCheckpointFormatVersion = 2;  // the newest version this build writes and reads
 inline constexpr uint32_t kCheckpointHeaderSize = 64;
 
 struct CheckpointHeader {

@@ -18,7 +18,7 @@
 
 namespace convoy::detail {
 
-constexpr unsigned int kCheckpointMetadataVersion = 1;
+constexpr unsigned int kCheckpointMetadataVersion = 2;
 
 // A text archive that refuses string lengths and collection counts larger than the archive
 // itself. Boost resizes a string or vector to the count it reads before reading the items, so a
@@ -84,6 +84,10 @@ struct CheckpointMetadata {
     ar & s.sample_shape;
     ar & s.metrics_history;
     ar & s.settings_json;
+    if (version >= 2) {
+      ar & s.dataset_fingerprint;
+      ar & s.preprocessing_json;
+    }
   }
 };
 

@@ -14,6 +14,7 @@ struct TrainingState {
   std::string model_spec_json;   // the model as JSON text ({"name": ..., "layers": [...]})
   uint64_t model_fingerprint = 0;  // equal for models that can share checkpoints
   std::vector<float> parameters;   // the flat parameter store
+  std::vector<float> buffers;      // the model's buffer store (running statistics); empty in format 1
 
   std::string optimizer_json;  // optimizer type and settings
   std::vector<std::pair<std::string, std::vector<float>>> optimizer_buffers;  // "momentum", "adam_m", ...
@@ -28,6 +29,8 @@ struct TrainingState {
   int64_t global_batch = 0;
   int64_t dataset_size = 0;
   std::vector<int64_t> sample_shape;  // one sample, e.g. {1, 28, 28}
+  uint64_t dataset_fingerprint = 0;   // a hash of the training data's shape, classes and samples; 0 in format 1
+  std::string preprocessing_json;     // how samples were prepared (size, colour, normalisation, class names); may be ""
 
   std::vector<std::string> metrics_history;  // the JSON lines logged so far
   std::string settings_json;                 // free-form: the command line's settings

@@ -87,7 +87,7 @@ TEST_F(CheckpointCorruption, NewerFormatVersionIsRejectedByName) {
   auto bytes = bytes_;
   test::put_le(bytes, test::kVersionOffset, kCheckpointFormatVersion + 1, 4);
   test::fix_checksums(bytes, false);
-  expect_rejected(bytes, "written by a newer Convoy, format version 2, this reads up to 1");
+  expect_rejected(bytes, "written by a newer Convoy, format version 3, this reads up to 2");
 }
 
 TEST_F(CheckpointCorruption, VersionZeroIsRejected) {
@@ -202,8 +202,8 @@ TEST_F(CheckpointCorruption, HugeCountsInsideTheMetadataAreRefused) {
 
 // The metadata carries a Boost class version; one newer than this build knows is refused.
 TEST_F(CheckpointCorruption, NewerMetadataVersionIsRefused) {
-  expect_rejected(with_metadata_patch(bytes_, "serialization::archive 18 0 1 ", "serialization::archive 18 0 2 "),
-                  "metadata version 2, this reads up to 1");
+  expect_rejected(with_metadata_patch(bytes_, "serialization::archive 18 0 2 ", "serialization::archive 18 0 3 "),
+                  "metadata version 3, this reads up to 2");
 }
 
 TEST_F(CheckpointCorruption, MissingFileAndDirectoryAreRejected) {

@@ -53,9 +53,10 @@ TEST(CheckpointRoundTrip, HeaderReportsVersionFingerprintAndSizes) {
   EXPECT_EQ(header.model_fingerprint, state.model_fingerprint);
   EXPECT_EQ(kCheckpointHeaderSize + header.metadata_bytes + header.blob_bytes,
             std::filesystem::file_size(dir.file("a.ckpt")));
-  // Parameters plus three buffers of floats, each framed by a name and a length.
-  const uint64_t floats = state.parameters.size() * 3;
-  EXPECT_EQ(header.blob_bytes, 4 + floats * 4 + (4 + 10 + 8) + (4 + 6 + 8) * 2 + (4 + 12 + 8));
+  // Parameters, the model's 4 buffer floats and three optimizer buffers, each framed by a name
+  // and a length.
+  const uint64_t floats = state.parameters.size() * 3 + state.buffers.size();
+  EXPECT_EQ(header.blob_bytes, 4 + floats * 4 + (4 + 10 + 8) + (4 + 7 + 8) + (4 + 6 + 8) * 2 + (4 + 12 + 8));
 }
 
 TEST(CheckpointRoundTrip, MatchingFingerprintIsAccepted) {
@@ -91,14 +92,55 @@ TrainingState golden_state() {
   return s;
 }
 
-// Pins the exact bytes of format version 1. If this fails, the file format changed: that needs
-// a new kCheckpointFormatVersion, a reader that still accepts the old version, and only then a
-// new constant here. (A Boost upgrade that changes its archive header also shows up here.)
+// golden_state() with format version 2's fields.
+TrainingState golden_state_v2() {
+  TrainingState s = golden_state();
+  s.buffers = {0.0f, 1.0f, 0.5f};
+  s.dataset_fingerprint = 0x1122334455667788ULL;
+  s.preprocessing_json = R"({"size":[4,4],"color":"grayscale"})";
+  return s;
+}
+
+// The bytes format version 1 wrote for golden_state() (encode_checkpoint before version 2).
+constexpr const char* kGoldenVersion1 =
+    "434f4e564f59434b0100000040000000efcdab89674523012d01000000000000a600000000000000b6a35760dd32d83a0000"
+    "0000000000003966674fe2356e0f32322073657269616c697a6174696f6e3a3a617263686976652031382030203120373920"
+    "7b226e616d65223a22676f6c64656e222c226c6179657273223a5b7b2274797065223a2264656e7365222c226e616d65223a"
+    "226663222c226f7074696f6e73223a7b22756e697473223a337d7d5d7d203239207b2274797065223a22736764222c226d6f"
+    "6d656e74756d223a302e397d203432203239207b2274797065223a22636f6e7374616e74222c226c72223a302e30317d2032"
+    "20343220352037203220333220363030203320302031203420342030203020322030203232207b2273746570223a32302c22"
+    "6c6f7373223a312e357d203233207b2273746570223a34302c226c6f7373223a312e32357d203233207b22636865636b706f"
+    "696e745f6576657279223a32317d0a020000000a000000706172616d65746572730f00000000000000000080bf000040bf00"
+    "0000bf000080be000000000000803e0000003f0000403f0000803f0000a03f0000c03f0000e03f0000004000001040000020"
+    "40080000006d6f6d656e74756d0f0000000000000000000080000000bf000080bf0000c0bf00000080000000bf000080bf00"
+    "00c0bf00000080000000bf000080bf0000c0bf00000080000000bf000080bf"
+    ;
+
+std::vector<std::byte> from_hex(const std::string& hex) {
+  std::vector<std::byte> out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<std::byte>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+// Pins the exact bytes of format version 2. If this fails, the file format changed: that needs
+// a new kCheckpointFormatVersion, a reader that still accepts the old version (as the test
+// below does for version 1), and only then a new constant here. (A Boost upgrade that changes
+// its archive header also shows up here.)
 TEST(CheckpointGolden, PinnedRecipeHasPinnedBytes) {
-  const auto bytes = encode_checkpoint(golden_state());
-  EXPECT_EQ(bytes.size(), 531u) << "golden size";
-  EXPECT_EQ(checkpoint_hash(bytes), 0x272d905dcdec84c9ULL) << std::hex << "golden hash 0x" << checkpoint_hash(bytes);
-  test::expect_same_state(golden_state(), decode_checkpoint(bytes, "golden"));
+  const auto bytes = encode_checkpoint(golden_state_v2());
+  EXPECT_EQ(bytes.size(), 620u) << "golden size";
+  EXPECT_EQ(checkpoint_hash(bytes), 0x9e1c9ca218e770faULL) << std::hex << "golden hash 0x" << checkpoint_hash(bytes);
+  test::expect_same_state(golden_state_v2(), decode_checkpoint(bytes, "golden"));
+}
+
+// A file of format version 1 still loads: no buffers, no dataset fingerprint, no preprocessing.
+TEST(CheckpointGolden, VersionOneFileStillLoads) {
+  const std::vector<std::byte> bytes = from_hex(kGoldenVersion1);
+  ASSERT_EQ(bytes.size(), 531u);
+  EXPECT_EQ(checkpoint_hash(bytes), 0x272d905dcdec84c9ULL);
+  const TrainingState state = decode_checkpoint(bytes, "version 1");
+  test::expect_same_state(golden_state(), state);
+  EXPECT_TRUE(state.buffers.empty());
 }
 
 TEST(CheckpointDescribe, NamesCursorModelOptimizerAndHashes) {
@@ -107,7 +149,8 @@ TEST(CheckpointDescribe, NamesCursorModelOptimizerAndHashes) {
   const std::string path = dir.file("step-1234.ckpt");
   write_checkpoint(path, state);
   const std::string text = describe_checkpoint(read_checkpoint(path), path);
-  EXPECT_NE(text.find("format version: 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("format version: 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("buffers: 4\n"), std::string::npos) << text;
   EXPECT_NE(text.find("step: 1234\n"), std::string::npos) << text;
   EXPECT_NE(text.find("epoch: 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("batch_in_epoch: 17\n"), std::string::npos) << text;

@@ -28,6 +28,7 @@ inline TrainingState populated_state(int64_t step = 1234, size_t parameter_count
   s.model_spec_json = R"({"name": "keras-cnn", "layers": [{"type": "conv2d", "name": "conv 1"}]})";
   s.model_fingerprint = 0xfedcba9876543210ULL ^ static_cast<uint64_t>(step);
   s.parameters.resize(parameter_count);
+  s.buffers = {0.5f, -0.0f, std::numeric_limits<float>::infinity(), 1e-30f};
   for (size_t i = 0; i < parameter_count; ++i) s.parameters[i] = std::sin(static_cast<float>(i) + step) * 3.5f;
   if (parameter_count >= 6) {
     uint32_t nan_bits = 0x7fc01234u;
@@ -54,6 +55,8 @@ inline TrainingState populated_state(int64_t step = 1234, size_t parameter_count
   s.global_batch = 256;
   s.dataset_size = 60000;
   s.sample_shape = {1, 28, 28};
+  s.dataset_fingerprint = 0x0badc0ffee000000ULL ^ static_cast<uint64_t>(step);
+  s.preprocessing_json = R"({"size": [28, 28], "color": "grayscale", "class_names": ["a", "b"]})";
   s.metrics_history = {R"({"step": 100, "loss": 0.5})", "", "line with\nnewline and \t tab", std::string("nul\0byte", 8)};
   s.settings_json = "{\"lr\": -1e-3, \"note\": \"caf\xc3\xa9\"}";
   return s;
@@ -68,6 +71,7 @@ inline void expect_same_state(const TrainingState& a, const TrainingState& b) {
   EXPECT_EQ(a.model_spec_json, b.model_spec_json);
   EXPECT_EQ(a.model_fingerprint, b.model_fingerprint);
   EXPECT_TRUE(same_floats(a.parameters, b.parameters));
+  EXPECT_TRUE(same_floats(a.buffers, b.buffers));
   EXPECT_EQ(a.optimizer_json, b.optimizer_json);
   ASSERT_EQ(a.optimizer_buffers.size(), b.optimizer_buffers.size());
   for (size_t i = 0; i < a.optimizer_buffers.size(); ++i) {
@@ -86,6 +90,8 @@ inline void expect_same_state(const TrainingState& a, const TrainingState& b) {
   EXPECT_EQ(a.sample_shape, b.sample_shape);
   EXPECT_EQ(a.metrics_history, b.metrics_history);
   EXPECT_EQ(a.settings_json, b.settings_json);
+  EXPECT_EQ(a.dataset_fingerprint, b.dataset_fingerprint);
+  EXPECT_EQ(a.preprocessing_json, b.preprocessing_json);
 }
 
 using testing::TempDir;  // tests/support/temp_dir.hpp
