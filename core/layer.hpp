@@ -34,6 +34,20 @@ struct BufferSpec {
 // A layer the fuse pass may fold into the layer that produces its only input (Note [Post-ops]).
 enum class PostOp { relu, max_pool_2x2 };
 
+// Note [Sums over ranks in a pass]
+// A layer whose pass needs a sum over the whole global batch (batch norm's statistics) calls
+// ctx.rank_sum: a collective that every rank reaches at the same point of the same pass, even a
+// rank with no samples in the step (Layer::pass_without_samples). It adds the ranks' vectors
+// in the fixed tree of Note [Fixed summation tree], rank 0 first, so when each rank's value is
+// itself a tree sum over whole 8-sample groups, P ranks get the bits of one. The world of one
+// (a null rank_sum) is the identity. core never sees MPI: distributed/ implements it.
+class RankSum {
+ public:
+  virtual ~RankSum() = default;
+  // values [count]: this rank's on entry, the sum over all ranks on return (the same on each).
+  virtual void sum(double* values, int64_t count) const = 0;
+};
+
 // What a forward or backward pass may use besides its tensors. Built by the Model.
 struct PassContext {
   int threads = 1;        // OpenMP threads this pass may use (static schedule: same bits for same count)
@@ -43,6 +57,12 @@ struct PassContext {
   int64_t first_sample = 0;  // position of this rank's sample 0 within the global batch
   int layer_index = 0;    // the layer's position in the ModelSpec: its random streams' key, unchanged by fusion
   float* scratch = nullptr;  // at least scratch_floats() floats, 64-byte aligned, contents undefined
+  const RankSum* rank_sum = nullptr;  // Note [Sums over ranks in a pass]; null: one rank
+
+  // The sum over ranks of values [count], in place (nothing to do for one rank).
+  void sum_over_ranks(double* values, int64_t count) const {
+    if (rank_sum != nullptr) rank_sum->sum(values, count);
+  }
 };
 
 // Note [Layer contract]
@@ -91,6 +111,11 @@ class Layer {
   virtual void forward(std::span<const Tensor> inputs, Tensor& output, const PassContext& ctx) = 0;
   virtual void backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,
                         std::span<Tensor> input_grads, const PassContext& ctx) = 0;
+
+  // On a rank with no samples in a step (a short last batch): takes part in the collectives its
+  // forward (backward = false) or backward pass would make, contributing nothing
+  // (Note [Sums over ranks in a pass]). Layers without such collectives do nothing.
+  virtual void pass_without_samples(bool backward, const PassContext& ctx) {}
 };
 
 // Checks a single-input layer got exactly one input of the given rank; names the layer otherwise.

@@ -228,6 +228,20 @@ const Tensor& Model::forward(const Tensor& input, const PassContext& ctx) {
   return output_;
 }
 
+void Model::pass_without_samples(const PassContext& ctx) {
+  PassContext layer_ctx = ctx;
+  layer_ctx.threads = std::min(ctx.threads, threads_);
+  layer_ctx.scratch = scratch_.get();
+  for (auto& node : nodes_) {
+    layer_ctx.layer_index = node->graph.spec_index;
+    node->graph.layer->pass_without_samples(false, layer_ctx);
+  }
+  for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
+    layer_ctx.layer_index = (*it)->graph.spec_index;
+    (*it)->graph.layer->pass_without_samples(true, layer_ctx);
+  }
+}
+
 void Model::backward(const Tensor& output_grad, const PassContext& ctx,
                      const std::function<void(int64_t)>& gradients_ready) {
   CONVOY_ASSERT(output_grad.shape() == output_.shape(), "output_grad ", output_grad.shape().str(), " vs output ",

@@ -78,6 +78,10 @@ class Model {
   void backward(const Tensor& output_grad, const PassContext& ctx,
                 const std::function<void(int64_t)>& gradients_ready = {});
 
+  // On a rank with no samples in a training step: joins every collective the layers' forward and
+  // backward passes make (Note [Sums over ranks in a pass]); parameter gradients are not touched.
+  void pass_without_samples(const PassContext& ctx);
+
   // Per-layer seconds of forward and backward, summed since the last reset (for convoy bench).
   void set_profiling(bool on);
   const std::vector<double>& forward_seconds() const { return forward_seconds_; }

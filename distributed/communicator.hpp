@@ -39,6 +39,8 @@ class Communicator {
   // Starts gathering every rank's `count` floats: recv [size(), count] gets rank r's send in
   // row r. Neither buffer may be touched until the request completes.
   virtual std::unique_ptr<CommRequest> iallgather(const float* send, int64_t count, float* recv) = 0;
+  // Gathers every rank's `count` doubles: recv [size(), count] gets rank r's send in row r.
+  virtual void allgather(const double* send, int64_t count, double* recv) = 0;
   // Copies root's bytes to every rank.
   virtual void broadcast(void* data, int64_t bytes, int root) = 0;
   virtual void barrier() = 0;

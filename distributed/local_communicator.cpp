@@ -31,6 +31,10 @@ std::unique_ptr<CommRequest> LocalCommunicator::iallgather(const float* send, in
   return std::make_unique<CompletedRequest>();
 }
 
+void LocalCommunicator::allgather(const double* send, int64_t count, double* recv) {
+  if (count > 0 && send != recv) std::memmove(recv, send, static_cast<size_t>(count) * sizeof(double));
+}
+
 void LocalCommunicator::abort(int exit_code) noexcept { std::_Exit(exit_code); }
 
 }  // namespace convoy

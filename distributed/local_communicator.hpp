@@ -18,6 +18,7 @@ class LocalCommunicator final : public Communicator {
   void allreduce_max(int64_t*, int64_t) override {}
   std::unique_ptr<CommRequest> iallreduce_sum(float* data, int64_t count) override;
   std::unique_ptr<CommRequest> iallgather(const float* send, int64_t count, float* recv) override;  // a copy
+  void allgather(const double* send, int64_t count, double* recv) override;                        // a copy
   void broadcast(void*, int64_t, int) override {}
   void barrier() override {}
   [[noreturn]] void abort(int exit_code) noexcept override;

@@ -159,6 +159,11 @@ std::unique_ptr<CommRequest> MpiCommunicator::iallgather(const float* send, int6
   return request;
 }
 
+void MpiCommunicator::allgather(const double* send, int64_t count, double* recv) {
+  const int n = as_int_count(count, "Allgather");
+  check(MPI_Allgather(send, n, MPI_DOUBLE, recv, n, MPI_DOUBLE, impl_->comm), "Allgather (double)", rank_);
+}
+
 void MpiCommunicator::broadcast(void* data, int64_t bytes, int root) {
   // The root is checked by MPI itself (MPI_ERR_ROOT), identically on every rank.
   in_pieces(static_cast<char*>(data), bytes, [&](char* p, int n) {

@@ -41,6 +41,7 @@ class MpiCommunicator final : public Communicator {
   std::unique_ptr<CommRequest> iallreduce_sum(float* data, int64_t count) override;
   // Likewise count (per rank) must fit an MPI int.
   std::unique_ptr<CommRequest> iallgather(const float* send, int64_t count, float* recv) override;
+  void allgather(const double* send, int64_t count, double* recv) override;
   void broadcast(void* data, int64_t bytes, int root) override;
   void barrier() override;
   [[noreturn]] void abort(int exit_code) noexcept override;

@@ -22,7 +22,7 @@ double seconds(Trainer::Clock::time_point a, Trainer::Clock::time_point b) {
 }  // namespace
 
 Trainer::Trainer(Model& model, Optimizer& optimizer, LrSchedule schedule, Communicator& comm, TrainerConfig config)
-    : model_(model), optimizer_(optimizer), schedule_(schedule), comm_(comm), config_(config) {
+    : model_(model), optimizer_(optimizer), schedule_(schedule), comm_(comm), config_(config), rank_sum_(comm) {
   schedule_.validate();
   CONVOY_CHECK(config_.global_batch > 0, ConfigError, "--batch ", config_.global_batch,
                ": expected a positive batch size");
@@ -61,6 +61,7 @@ void Trainer::train_step(const Batch& batch, int64_t global_batch_size, int64_t 
   ctx.seed = config_.seed;
   ctx.step = cursor_.global_step;
   ctx.first_sample = first_sample;
+  ctx.rank_sum = &rank_sum_;
   const int64_t n = static_cast<int64_t>(batch.labels.size());
   GradientReducer& reducer = *reducer_;
   reducer.begin_step();
@@ -73,6 +74,7 @@ void Trainer::train_step(const Batch& batch, int64_t global_batch_size, int64_t 
     model_.backward(grad, ctx, [&reducer](int64_t offset) { reducer.ready_from(offset); });
   } else {
     // A rank with no samples in a short last batch still contributes (zeros) to every collective.
+    model_.pass_without_samples(ctx);
     std::fill(model_.gradients(), model_.gradients() + model_.parameter_count(), 0.0f);
   }
   reducer.finish();

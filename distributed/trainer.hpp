@@ -14,6 +14,7 @@
 #include "core/optimizer.hpp"
 #include "distributed/communicator.hpp"
 #include "distributed/gradient_reducer.hpp"
+#include "distributed/rank_sum.hpp"
 #include "distributed/sampler.hpp"
 #include "distributed/training_observer.hpp"
 
@@ -107,6 +108,7 @@ class Trainer {
   Communicator& comm_;
   TrainerConfig config_;
   TrainingCursor cursor_;
+  CommRankSum rank_sum_;  // Note [Sums over ranks in a pass]
   Tensor logits_grad_;
   Batch empty_batch_;  // what a rank without samples in a step trains on
   std::function<void(const TrainingCursor&)> checkpoint_hook_;

@@ -29,6 +29,13 @@ void tree_sum_in_place(float* partials, int64_t count, int64_t n, int64_t stride
   }
 }
 
+double tree_sum(double* partials, int64_t count) {
+  CONVOY_ASSERT(count >= 1, "tree_sum of ", count, " doubles");
+  for (int64_t half = 1; half < count; half *= 2)
+    for (int64_t i = 0; i + half < count; i += 2 * half) partials[i] += partials[i + half];
+  return partials[0];
+}
+
 void tree_sum(float* partials, int64_t count, int64_t n, int64_t stride, float* out) {
   tree_sum_in_place(partials, count, n, stride);
 #pragma omp simd

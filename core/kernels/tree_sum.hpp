@@ -38,4 +38,7 @@ void tree_sum_in_place(float* partials, int64_t count, int64_t n, int64_t stride
 // The same tree, its sum added into out[0, n) (out[j] += sum); partials are scratch as above.
 void tree_sum(float* partials, int64_t count, int64_t n, int64_t stride, float* out);
 
+// The same tree over `count` doubles, returned (partials are scratch). For statistics.
+double tree_sum(double* partials, int64_t count);
+
 }  // namespace convoy

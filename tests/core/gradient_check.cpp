@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <sstream>
 
 #include "core/rng.hpp"
@@ -23,6 +24,11 @@ BoundLayer::BoundLayer(Layer& layer, std::vector<Shape> inputs, int threads, uin
     gradients.emplace_back(spec.shape);
   }
   layer.bind_parameters(parameters, gradients);
+  for (const BufferSpec& spec : layer.buffer_specs(input_shapes)) {
+    buffers.emplace_back(spec.shape);
+    buffers.back().fill(spec.init);
+  }
+  layer.bind_buffers(buffers);
   scratch.assign(static_cast<size_t>(layer.scratch_floats(input_shapes, threads)) + 16, 0.0f);
 }
 
@@ -89,6 +95,79 @@ std::string check_gradients(Layer& layer, const std::vector<Shape>& input_shapes
     probe("parameter" + std::to_string(p), bound.parameters[p], bound.gradients[p]);
   if (failure_count == 0) return "";
   return layer.describe() + ": " + std::to_string(failure_count) + " mismatches: " + failures.str();
+}
+
+namespace {
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.numel() == b.numel() && std::memcmp(a.data(), b.data(), a.numel() * sizeof(float)) == 0;
+}
+
+// One forward and backward of a fresh layer from make() at `threads`, with the parameter
+// gradients starting at `grad_start` and the input gradients at `input_grad_start`.
+struct ContractRun {
+  std::unique_ptr<Layer> layer;
+  std::unique_ptr<BoundLayer> bound;
+  Tensor output;
+  std::vector<Tensor> input_grads;
+};
+
+ContractRun run_once(const std::function<std::unique_ptr<Layer>()>& make, const std::vector<Shape>& shapes,
+                     const GradientCheckOptions& options, int threads, float grad_start, float input_grad_start) {
+  ContractRun run;
+  run.layer = make();
+  run.bound = std::make_unique<BoundLayer>(*run.layer, shapes, threads, options.seed);
+  std::vector<Tensor> inputs;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    inputs.emplace_back(shapes[i]);
+    fill_uniform(inputs.back(), options.seed * 31 + i);
+  }
+  if (options.make_inputs) options.make_inputs(inputs);
+  run.output = Tensor(run.bound->output_shape);
+  Tensor output_grad(run.bound->output_shape);
+  fill_uniform(output_grad, options.seed * 17 + 5);
+  const PassContext ctx = run.bound->context(threads);
+  run.layer->forward(inputs, run.output, ctx);
+  for (const Shape& s : shapes) {
+    run.input_grads.emplace_back(s);
+    run.input_grads.back().fill(input_grad_start);
+  }
+  for (Tensor& g : run.bound->gradients) g.fill(grad_start);
+  run.layer->backward(inputs, run.output, output_grad, run.input_grads, ctx);
+  return run;
+}
+
+}  // namespace
+
+std::string check_layer_contract(const std::function<std::unique_ptr<Layer>()>& make, const std::vector<Shape>& inputs,
+                                 const GradientCheckOptions& options) {
+  std::string failures;
+  {
+    std::unique_ptr<Layer> layer = make();
+    GradientCheckOptions one = options;
+    one.threads = 1;
+    failures += check_gradients(*layer, inputs, one);
+  }
+  const ContractRun base = run_once(make, inputs, options, 1, 0.0f, 0.0f);
+  if (base.output.shape() != base.layer->output_shape(inputs)) failures += "output shape differs; ";
+  const ContractRun two = run_once(make, inputs, options, 2, 0.0f, 0.0f);
+  const ContractRun garbage = run_once(make, inputs, options, 1, 1.0f, std::nanf(""));
+  if (!same_bits(base.output, two.output)) failures += "forward differs with 2 threads; ";
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!same_bits(base.input_grads[i], two.input_grads[i]))
+      failures += "input gradient " + std::to_string(i) + " differs with 2 threads; ";
+    if (!same_bits(base.input_grads[i], garbage.input_grads[i]))
+      failures += "input gradient " + std::to_string(i) + " not overwritten; ";
+  }
+  for (size_t p = 0; p < base.bound->gradients.size(); ++p) {
+    if (!same_bits(base.bound->gradients[p], two.bound->gradients[p]))
+      failures += "parameter gradient " + std::to_string(p) + " differs with 2 threads; ";
+    Tensor expected(base.bound->gradients[p].shape());
+    for (int64_t e = 0; e < expected.numel(); ++e) expected[e] = 1.0f + base.bound->gradients[p][e];
+    if (!same_bits(expected, garbage.bound->gradients[p]))
+      failures += "parameter gradient " + std::to_string(p) + " not accumulated; ";
+  }
+  return failures;
 }
 
 }  // namespace convoy::testing

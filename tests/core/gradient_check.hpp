@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,7 @@ void fill_uniform(Tensor& t, uint64_t seed, float lo = -1.0f, float hi = 1.0f);
 struct BoundLayer {
   std::vector<Shape> input_shapes;
   Shape output_shape;
-  std::vector<Tensor> parameters, gradients;
+  std::vector<Tensor> parameters, gradients, buffers;  // buffers start at their BufferSpec::init
   std::vector<float> scratch;
 
   BoundLayer(Layer& layer, std::vector<Shape> inputs, int threads, uint64_t seed);
@@ -39,5 +40,13 @@ struct GradientCheckOptions {
 // differences, with R random. Returns an empty string on success, else a description of the
 // worst mismatches (used as the failure message).
 std::string check_gradients(Layer& layer, const std::vector<Shape>& inputs, const GradientCheckOptions& options = {});
+
+// The checks every layer's test runs on `make()`'s layer (Note [Layer contract]): forward's
+// output has output_shape's shape; check_gradients; 1 and 2 threads give the same bits in
+// forward, input gradients and parameter gradients; backward overwrites input gradients that
+// start as garbage and adds into parameter gradients that start at 1. Returns "" or the
+// failures. options.threads is ignored.
+std::string check_layer_contract(const std::function<std::unique_ptr<Layer>()>& make, const std::vector<Shape>& inputs,
+                                 const GradientCheckOptions& options = {});
 
 }  // namespace convoy::testing

@@ -1,0 +1,22 @@
+// Add: the element-wise sum of two or more inputs of one shape (a residual connection).
+#pragma once
+
+#include "core/layer.hpp"
+
+namespace convoy {
+
+// inputs x_0 ... x_k-1, all the same shape -> output x_0 + x_1 + ... summed in input order.
+// Backward copies output_grad to every input gradient.
+class Add final : public Layer {
+ public:
+  std::string type() const override { return "add"; }
+  std::string describe() const override { return "add"; }
+  int min_inputs() const override { return 2; }
+  int max_inputs() const override { return 64; }
+  Shape output_shape(std::span<const Shape> inputs) const override;
+  void forward(std::span<const Tensor> inputs, Tensor& output, const PassContext& ctx) override;
+  void backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,
+                std::span<Tensor> input_grads, const PassContext& ctx) override;
+};
+
+}  // namespace convoy
