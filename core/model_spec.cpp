@@ -40,4 +40,20 @@ ModelSpec ModelSpec::from_json(const nlohmann::json& j) {
   return spec;
 }
 
+ModelSpec ModelSpec::from_template(const nlohmann::json& j, const Shape& input, int64_t classes) {
+  CONVOY_CHECK(j.is_object(), ConfigError, "model spec: expected an object, found ", j.type_name());
+  nlohmann::json full = j;
+  if (!full.contains("input")) full["input"] = {input[0], input[1], input[2]};
+  if (!full.contains("classes")) full["classes"] = classes;
+  const int64_t count = full["classes"].is_number_integer() ? full["classes"].get<int64_t>() : classes;
+  if (full.contains("layers") && full["layers"].is_array()) {
+    for (auto& layer : full["layers"]) {
+      if (!layer.is_object() || !layer.contains("options") || !layer["options"].is_object()) continue;
+      for (auto& [key, value] : layer["options"].items())
+        if (value == "classes") value = count;
+    }
+  }
+  return from_json(full);
+}
+
 }  // namespace convoy

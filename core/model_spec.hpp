@@ -26,6 +26,9 @@ struct ModelSpec {
 
   nlohmann::json to_json() const;
   static ModelSpec from_json(const nlohmann::json& j);  // throws ConfigError naming the bad field
+  // A model file that may leave out "input" and "classes" (then these are used) and may write
+  // an option's value as "classes" (replaced by the class count): the zoo's files do both.
+  static ModelSpec from_template(const nlohmann::json& j, const Shape& input, int64_t classes);
 };
 
 }  // namespace convoy

@@ -1,4 +1,4 @@
-// The built-in models, by name: lenet5 and keras-cnn.
+// The built-in models, by name: the model files of core/zoo/, embedded in the library.
 #pragma once
 
 #include <string>
@@ -12,6 +12,10 @@ namespace convoy {
 // Throws ConfigError listing the known names for an unknown one.
 ModelSpec builtin_model(const std::string& name, const Shape& input, int64_t classes);
 
+// The names, in the order of core/CMakeLists.txt's CONVOY_ZOO_MODELS.
 std::vector<std::string> builtin_model_names();
+
+// The model file behind a name, as shipped in core/zoo/ (empty for an unknown name).
+std::string builtin_model_file(const std::string& name);
 
 }  // namespace convoy

@@ -1,0 +1,184 @@
+// The build and fuse passes on graphs, the zoo's parameter counts, and whole-graph gradients.
+#include "core/model_graph.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/model.hpp"
+#include "core/softmax_cross_entropy.hpp"
+#include "core/zoo.hpp"
+#include "tests/core/gradient_check.hpp"
+
+namespace convoy {
+namespace {
+
+ModelSpec spec_of(const std::string& json) {
+  return ModelSpec::from_template(nlohmann::json::parse(json), Shape{2, 8, 8}, 3);
+}
+
+// Builds the spec and returns the error message, or "" if it builds.
+std::string build_error(const std::string& json) {
+  try {
+    Model model(spec_of(json), 2, 1);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ModelGraph, EachBadGraphGetsOneMessageNamingTheLayer) {
+  const std::string tail = R"(, {"type": "global_avg_pool2d", "name": "gap"}, {"type": "dense", "name": "fc", "options": {"units": 3}}]})";
+  const std::string conv = R"({"type": "conv2d", "name": "c1", "options": {"out_channels": 4, "padding": 1}})";
+  struct Case {
+    std::string json, expected;
+  };
+  const Case cases[] = {
+      {R"({"name": "m", "layers": [{"type": "convolution", "name": "c1"})" + tail, "layer 'c1': unknown type 'convolution'"},
+      {R"({"name": "m", "layers": [{"type": "conv2d", "name": "c1", "options": {"out_channels": 4, "kernal": 3}})" + tail,
+       "unknown option 'kernal'"},
+      {R"({"name": "m", "layers": [)" + conv + ", " + conv + tail, "two layers are named 'c1'"},
+      {R"({"name": "m", "layers": [)" + conv + R"(, {"type": "add", "name": "a", "inputs": ["c1", "later"]}, {"type": "relu", "name": "later"})" + tail,
+       "layer 'a': input 'later' is this layer or a later one"},
+      {R"({"name": "m", "layers": [)" + conv + R"(, {"type": "relu", "name": "r", "inputs": ["nowhere"]})" + tail,
+       "layer 'r': input 'nowhere' is not a layer of model m"},
+      {R"({"name": "m", "layers": [)" + conv + R"(, {"type": "add", "name": "a"})" + tail, "layer 'a' (add): expected 2 or more inputs, found 1"},
+      {R"({"name": "m", "layers": [)" + conv +
+           R"(, {"type": "max_pool2d", "name": "p"}, {"type": "add", "name": "a", "inputs": ["c1", "p"]})" + tail,
+       "layer 'a': add: input 1 is [2, 4, 4, 4], input 0 is [2, 4, 8, 8]"},
+      {R"({"name": "m", "layers": [)" + conv +
+           R"(, {"type": "max_pool2d", "name": "p"}, {"type": "concat", "name": "j", "inputs": ["c1", "p"]})" + tail,
+       "layer 'j': concat: input 1 is [2, 4, 4, 4], input 0 is [2, 4, 8, 8]"},
+      {R"({"name": "m", "layers": [)" + conv + R"(, {"type": "relu", "name": "unread"}, {"type": "relu", "name": "r", "inputs": ["c1"]})" + tail,
+       "layer 'unread': no later layer reads its output"},
+      {R"({"name": "m", "layers": [{"type": "conv2d", "name": "c1", "options": {"out_channels": 4, "kernel": 9}})" + tail,
+       "layer 'c1'"},
+      {R"({"name": "m", "layers": [{"type": "adaptive_avg_pool2d", "name": "p", "options": {"size": 0}})" + tail,
+       "output size must be positive"},
+  };
+  for (const Case& c : cases) {
+    const std::string message = build_error(c.json);
+    EXPECT_NE(message.find(c.expected), std::string::npos) << "expected '" << c.expected << "', got '" << message
+                                                           << "' for " << c.json;
+  }
+}
+
+TEST(ModelGraph, ZooModelsHaveTorchvisionsParameterCounts) {
+  const auto count = [](const std::string& name, const Shape& input, int64_t classes) {
+    Model model(builtin_model(name, input, classes), 1, 1);
+    int64_t total = 0;
+    for (const LayerInfo& l : model.layers()) total += l.parameters;
+    return total;
+  };
+  const Shape imagenet{3, 224, 224}, cifar{3, 32, 32};
+  EXPECT_EQ(count("alexnet", imagenet, 1000), 61100840);
+  EXPECT_EQ(count("googlenet", imagenet, 1000), 6624904);
+  EXPECT_EQ(count("resnet18", imagenet, 1000), 11689512);
+  EXPECT_EQ(count("resnet34", imagenet, 1000), 21797672);
+  EXPECT_EQ(count("resnet20", cifar, 10), 269722);
+  EXPECT_EQ(count("resnet32", cifar, 10), 464154);
+  EXPECT_EQ(count("resnet56", cifar, 10), 853018);
+  // Fashion-MNIST's shape: the stems adapt to 1 channel and small images.
+  EXPECT_GT(count("resnet18", Shape{1, 64, 64}, 10), 0);
+  EXPECT_GT(count("googlenet", Shape{1, 96, 96}, 10), 0);
+  EXPECT_GT(count("alexnet", Shape{1, 64, 64}, 10), 0);
+}
+
+TEST(ModelGraph, ReadersOfAFusedLayerReadItsProducer) {
+  // c1 -> relu (fused into c1) read by two branches; the shortcut reads the fused node.
+  ModelGraph g = build_graph(spec_of(R"({"name": "m", "layers": [
+      {"type": "conv2d", "name": "c1", "options": {"out_channels": 4, "padding": 1}},
+      {"type": "relu", "name": "r1"},
+      {"type": "conv2d", "name": "c2", "options": {"out_channels": 4, "padding": 1}},
+      {"type": "add", "name": "a", "inputs": ["c2", "r1"]},
+      {"type": "global_avg_pool2d", "name": "gap"}, {"type": "dense", "name": "fc", "options": {"units": 3}}]})"),
+                             2);
+  ASSERT_EQ(g.nodes.size(), 6u);
+  EXPECT_EQ(g.nodes[0].consumers, 1);  // r1 reads c1 alone, so r1 is fused...
+  fuse_graph(g);
+  ASSERT_EQ(g.nodes.size(), 5u);
+  EXPECT_EQ(g.nodes[0].fused, std::vector<std::string>{"r1"});
+  EXPECT_EQ(g.nodes[0].consumers, 2);  // ...and c2 and a read c1 + relu
+  EXPECT_EQ(g.nodes[2].name, "a");
+  EXPECT_EQ(g.nodes[2].inputs, (std::vector<int>{1, 0}));
+  EXPECT_EQ(g.nodes[1].spec_index, 2);  // identity survives fusion
+}
+
+// Whole-graph gradients with every branching layer (Add with a fan-out, Concat, the pad
+// shortcut), batch norm in training mode and a dropout, against central differences of the loss.
+TEST(ModelGraph, BranchedGraphGradientsMatchFiniteDifferences) {
+  const ModelSpec spec = ModelSpec::from_template(nlohmann::json::parse(R"({"name": "branched", "layers": [
+      {"type": "conv2d", "name": "stem", "options": {"out_channels": 4, "padding": 1, "bias": false}},
+      {"type": "batch_norm", "name": "bn"},
+      {"type": "conv2d", "name": "left", "inputs": ["bn"], "options": {"out_channels": 3, "kernel": 1}},
+      {"type": "conv2d", "name": "right", "inputs": ["bn"], "options": {"out_channels": 5, "kernel": 3, "padding": 1}},
+      {"type": "concat", "name": "join", "inputs": ["left", "right", "bn"]},
+      {"type": "avg_pool2d", "name": "pool", "options": {"window": 2}},
+      {"type": "pad_shortcut", "name": "short", "inputs": ["bn"], "options": {"out_channels": 12, "stride": 2}},
+      {"type": "add", "name": "sum", "inputs": ["pool", "short", "short"]},
+      {"type": "dropout", "name": "drop", "options": {"rate": 0.25}},
+      {"type": "global_avg_pool2d", "name": "gap"},
+      {"type": "batch_norm", "name": "bn_features"},
+      {"type": "dense", "name": "fc", "options": {"units": "classes"}}]})"),
+                                                  Shape{2, 6, 6}, 4);
+  Model model(spec, 9, 2);
+  model.initialize(3);
+  Tensor input(Shape{9, 2, 6, 6});
+  testing::fill_uniform(input, 4);
+  const int32_t labels[] = {1, 3, 0, 2, 2, 1, 0, 3, 1};
+  PassContext ctx;
+  ctx.threads = 2;
+  ctx.seed = 11;
+  auto loss = [&] { return softmax_cross_entropy(model.forward(input, ctx), labels, 1.0f, nullptr).loss_sum / 9.0; };
+  Tensor grad(Shape{9, 4});
+  softmax_cross_entropy(model.forward(input, ctx), labels, 1.0f / 9.0f, &grad);
+  model.backward(grad, ctx);
+  const std::vector<float> analytic(model.gradients(), model.gradients() + model.parameter_count());
+  int checked = 0, bad = 0;
+  for (const LayerInfo& l : model.layers()) {
+    for (int64_t i = l.parameter_offset; i < l.parameter_offset + l.parameters; i += 5) {
+      float& p = model.parameters()[i];
+      const float saved = p, eps = 1e-2f;
+      p = saved + eps;
+      const double plus = loss();
+      p = saved - eps;
+      const double minus = loss();
+      p = saved;
+      const double numeric = (plus - minus) / (2 * eps);
+      if (std::abs(analytic[i] - numeric) > 2e-3 + 2e-2 * std::abs(numeric)) {
+        ADD_FAILURE() << l.name << " parameter " << i << ": analytic " << analytic[i] << ", numeric " << numeric;
+        if (++bad > 5) return;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 30);
+}
+
+// Note [Counter-based randomness]: a dropout's mask is keyed by its place in the spec, so fusing
+// the layers before it does not change it.
+TEST(ModelGraph, DropoutMaskDoesNotDependOnFusion) {
+  const ModelSpec spec = ModelSpec::from_template(nlohmann::json::parse(R"({"name": "d", "layers": [
+      {"type": "conv2d", "name": "c", "options": {"out_channels": 4, "padding": 1}},
+      {"type": "relu", "name": "r"}, {"type": "max_pool2d", "name": "p"},
+      {"type": "dropout", "name": "drop"}, {"type": "flatten", "name": "f"},
+      {"type": "dense", "name": "fc", "options": {"units": "classes"}}]})"),
+                                                  Shape{1, 8, 8}, 3);
+  Model fused(spec, 4, 1), plain(spec, 4, 1, false);
+  ASSERT_LT(fused.layers().size(), plain.layers().size());
+  fused.initialize(1);
+  plain.initialize(1);
+  Tensor input(Shape{4, 1, 8, 8});
+  testing::fill_uniform(input, 2);
+  PassContext ctx;
+  ctx.seed = 5;
+  ctx.step = 7;
+  const Tensor& a = fused.forward(input, ctx);
+  const std::vector<float> logits(a.data(), a.data() + a.numel());
+  const Tensor& b = plain.forward(input, ctx);
+  EXPECT_EQ(0, std::memcmp(logits.data(), b.data(), logits.size() * sizeof(float)));
+}
+
+}  // namespace
+}  // namespace convoy
