@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <iomanip>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -182,18 +183,34 @@ uint64_t Model::fingerprint() const {
 
 std::string Model::summary() const {
   std::ostringstream out;
-  char line[256];
-  std::snprintf(line, sizeof line, "%-14s %-36s %-20s %10s\n", "layer", "type", "output", "params");
+  char line[512];
+  const char* format = "%-24s %-44s %-18s %11s %9s  %s\n";
+  std::snprintf(line, sizeof line, format, "layer", "type", "output", "params", "MFLOPs", "reads");
   out << line;
-  int64_t total = 0;
-  for (const LayerInfo& l : info_) {
-    std::snprintf(line, sizeof line, "%-14s %-36s %-20s %10lld\n", l.name.c_str(), l.description.c_str(),
-                  l.output.with_batch(1).str().c_str(), static_cast<long long>(l.parameters));
+  int64_t trainable = 0, buffers = 0, activations = 0;
+  double flops = 0.0;
+  for (size_t i = 0; i < info_.size(); ++i) {
+    const LayerInfo& l = info_[i];
+    // Only reads that are not simply the layer before are listed, as Keras lists connections.
+    std::string reads;
+    const bool chain = l.inputs.empty() || (l.inputs.size() == 1 && i > 0 && l.inputs[0] == info_[i - 1].name);
+    for (size_t j = 0; !chain && j < l.inputs.size(); ++j) reads += (j ? ", " : "") + l.inputs[j];
+    const double mflops = l.forward_flops / static_cast<double>(max_batch_) / 1e6;
+    std::snprintf(line, sizeof line, format, l.name.c_str(), l.description.c_str(),
+                  l.output.with_batch(1).str().c_str(), std::to_string(l.parameters).c_str(),
+                  (std::ostringstream() << std::fixed << std::setprecision(2) << mflops).str().c_str(), reads.c_str());
     out << line;
-    total += l.parameters;
+    trainable += l.parameters;
+    buffers += l.buffers;
+    flops += l.forward_flops / static_cast<double>(max_batch_);
+    activations += l.output.with_batch(1).numel();
   }
-  out << "model " << spec_.name << ": " << info_.size() << " layers, " << total << " parameters, input "
-      << spec_.input.str() << ", " << spec_.classes << " classes";
+  out << "model " << spec_.name << ": " << info_.size() << " layers, " << trainable << " parameters, " << buffers
+      << " non-trainable values (running statistics), input " << spec_.input.str() << ", " << spec_.classes
+      << " classes\n";
+  out << "per image: " << std::fixed << std::setprecision(3) << flops / 1e9 << " GFLOPs forward, "
+      << std::setprecision(2) << static_cast<double>(activations) * 4.0 / (1 << 20)
+      << " MiB of activations (as much again for their gradients in training)";
   return out.str();
 }
 

@@ -26,7 +26,8 @@ Pool2d::Pool2d(Pool2dOptions options) : options_(options) {
 
 std::string Pool2d::describe() const {
   return type() + " " + std::to_string(options_.window) + "x" + std::to_string(options_.window) + " stride " +
-         std::to_string(options_.stride) + (options_.pad ? " pad " + std::to_string(options_.pad) : "");
+         std::to_string(options_.stride) + (options_.pad ? " pad " + std::to_string(options_.pad) : "") +
+         (options_.ceil_mode ? " ceil" : "");
 }
 
 // Only the exact window the producers fuse (Note [Fused pooling]): ceil_mode would add partial windows.

@@ -6,7 +6,7 @@
 
 namespace convoy {
 
-ModelSpec read_model_file(const std::string& path) {
+ModelSpec read_model_file(const std::string& path, const Shape& input, int64_t classes) {
   std::ifstream in(path);
   CONVOY_CHECK(in.good(), IoError, "model file '", path, "': cannot open (missing or unreadable)");
   nlohmann::json j;
@@ -16,7 +16,7 @@ ModelSpec read_model_file(const std::string& path) {
     throw IoError("model file '" + path + "': not valid JSON: " + e.what());
   }
   try {
-    return ModelSpec::from_json(j);
+    return ModelSpec::from_template(j, input, classes);
   } catch (const ConfigError& e) {
     throw ConfigError("model file '" + path + "': " + e.what());
   }

@@ -122,13 +122,12 @@ TEST(ModelGraph, BranchedGraphGradientsMatchFiniteDifferences) {
       {"type": "batch_norm", "name": "bn_features"},
       {"type": "dense", "name": "fc", "options": {"units": "classes"}}]})"),
                                                   Shape{2, 6, 6}, 4);
-  Model model(spec, 9, 2);
+  Model model(spec, 9, 1);
   model.initialize(3);
   Tensor input(Shape{9, 2, 6, 6});
   testing::fill_uniform(input, 4);
   const int32_t labels[] = {1, 3, 0, 2, 2, 1, 0, 3, 1};
   PassContext ctx;
-  ctx.threads = 2;
   ctx.seed = 11;
   auto loss = [&] { return softmax_cross_entropy(model.forward(input, ctx), labels, 1.0f, nullptr).loss_sum / 9.0; };
   Tensor grad(Shape{9, 4});

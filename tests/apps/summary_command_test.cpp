@@ -1,0 +1,41 @@
+// End-to-end test of `convoy summary`: a zoo model's table, totals and branching column.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include "tests/apps/run_command.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace convoy {
+namespace {
+
+using testing::CommandResult;
+using testing::run_command;
+
+TEST(SummaryCommand, PrintsLayersTotalsAndWhatBranchesRead) {
+  const CommandResult r =
+      run_command(std::string(CONVOY_BINARY) + " summary --model resnet20 --input 3x32x32 --classes 10");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("269722 parameters, 1376 non-trainable values"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("0.081 GFLOPs forward"), std::string::npos) << r.output;
+  // The first residual add reads the block's second batch norm and the stem's ReLU.
+  EXPECT_NE(r.output.find("layer1.0.bn2, bn1.relu"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("pad_shortcut 32 stride 2"), std::string::npos) << r.output;
+}
+
+TEST(SummaryCommand, ReadsModelFilesAndRejectsBadInput) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("m.json")) << R"({"name": "tiny", "layers": [{"type": "flatten", "name": "f"},
+      {"type": "dense", "name": "fc", "options": {"units": "classes"}}]})";
+  const CommandResult r = run_command(std::string(CONVOY_BINARY) + " summary --model " + dir.file("m.json") +
+                                      " --input 2x3x4 --classes 5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("125 parameters"), std::string::npos) << r.output;  // 24 x 5 + 5
+  const CommandResult bad = run_command(std::string(CONVOY_BINARY) + " summary --model resnet20 --input 3x32");
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("--input '3x32': expected CxHxW"), std::string::npos) << bad.output;
+}
+
+}  // namespace
+}  // namespace convoy
