@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add_eval_command(app, *comm, exit_code);
   add_inspect_command(app, exit_code);
   add_summary_command(app, exit_code);
+  add_export_command(app, exit_code);
   add_bench_command(app, exit_code);
 
   try {

@@ -11,6 +11,7 @@
 #include "apps/runtime_info.hpp"
 #include "apps/signals.hpp"
 #include "apps/train_options.hpp"
+#include "apps/weights_exchange.hpp"
 #include "core/error.hpp"
 #include "core/model.hpp"
 #include "distributed/trainer.hpp"
@@ -75,6 +76,11 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   const TrainerConfig config = o.trainer_config();
   Model model(resolve_model(o.model, info), per_rank, config.threads);
   model.initialize(o.seed);
+  if (!o.init_weights.empty()) {
+    // Every rank reads the file: it is small beside the data, and the ranks then check they agree.
+    for (const std::string& extra : import_weights(model, read_weights_file(o.init_weights), o.init_weights))
+      if (root) std::fprintf(stderr, "convoy: warning: --init-weights: %s is not in the model, ignored\n", extra.c_str());
+  }
   auto optimizer = make_optimizer(o.optimizer_config(), model.parameter_count());
   const LrSchedule schedule = o.schedule();
   Trainer trainer(model, *optimizer, schedule, comm, config);

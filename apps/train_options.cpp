@@ -42,6 +42,7 @@ void TrainOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--keep", keep, "Checkpoints kept (the newest)")->capture_default_str();
   cmd.add_option("--stop-after", stop_after,
                  "Checkpoint and stop once this many steps are done in total (time-boxed jobs; exit code 3)");
+  cmd.add_option("--init-weights", init_weights, "Start from this weights file (convoy export) instead of random weights");
   cmd.add_option("--resume", resume, "auto (newest valid checkpoint in --checkpoint-dir, if any) or a checkpoint file");
 }
 

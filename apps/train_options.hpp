@@ -28,6 +28,7 @@ struct TrainOptions {
   int64_t bucket_kib = 256;
   std::string reduction = "ordered";  // ordered or mpi (Note [Ordered reduction])
   std::string checkpoint_dir, resume;
+  std::string init_weights;  // a weights file (convoy export) to start from instead of random weights
   int64_t checkpoint_every = 0;  // steps; 0: at the end and on preemption only
   int keep = 3;
   int64_t stop_after = 0;  // steps in total; 0: run to the end

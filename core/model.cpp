@@ -90,7 +90,7 @@ void Model::plan() {
     node.parameter_specs = g.layer->parameter_specs(g.input_shapes);
     node.buffer_specs = g.layer->buffer_specs(g.input_shapes);
     scratch_floats_ = std::max(scratch_floats_, g.layer->scratch_floats(g.input_shapes, threads_));
-    LayerInfo info{g.name, g.layer->describe(), {}, g.output_shape, 0, param_offset, 0,
+    LayerInfo info{g.name, g.layer->describe(), g.layer->type(), {}, g.output_shape, 0, param_offset, 0,
                    g.layer->forward_flops(g.input_shapes)};
     for (int from : g.inputs)
       if (from >= 0) info.inputs.push_back(nodes_[from]->graph.name);
@@ -137,6 +137,19 @@ void Model::bind_stores() {
 }
 
 Model::~Model() = default;
+
+std::vector<NamedTensor> Model::named_tensors() {
+  std::vector<NamedTensor> tensors;
+  for (auto& node : nodes_) {
+    for (size_t p = 0; p < node->parameter_specs.size(); ++p)
+      tensors.push_back({node->graph.name, node->parameter_specs[p].name, node->parameter_specs[p].shape,
+                         parameters_.get() + node->parameter_offsets[p], false});
+    for (size_t b = 0; b < node->buffer_specs.size(); ++b)
+      tensors.push_back({node->graph.name, node->buffer_specs[b].name, node->buffer_specs[b].shape,
+                         buffers_.get() + node->buffer_offsets[b], true});
+  }
+  return tensors;
+}
 
 void Model::initialize(uint64_t seed) {
   std::fill(buffers_.get(), buffers_.get() + buffer_count_, 0.0f);

@@ -29,12 +29,22 @@ namespace convoy {
 
 struct LayerInfo {
   std::string name, description;
+  std::string type;                 // the factory name of the (producing) layer: "conv2d"
   std::vector<std::string> inputs;  // the layers it reads; empty for the model input
   Shape output;                // at the maximum batch
   int64_t parameters = 0;      // element count
   int64_t parameter_offset = 0;
   int64_t buffers = 0;         // element count of its buffers (Note [Buffer store])
   double forward_flops = 0.0;  // at the maximum batch
+};
+
+// One parameter or buffer of a layer, viewed in the model's stores (for export and import).
+struct NamedTensor {
+  std::string layer;  // the layer's name in the spec
+  std::string name;   // "weight", "bias", "running_mean", ...
+  Shape shape;
+  float* data;
+  bool buffer;        // in the buffer store (Note [Buffer store]), not trained
 };
 
 class Model {
@@ -60,6 +70,8 @@ class Model {
   float* buffers() { return buffers_.get(); }
   const float* buffers() const { return buffers_.get(); }
   const std::vector<LayerInfo>& layers() const { return info_; }
+  // Every parameter and buffer, layer by layer in spec order, parameters before buffers.
+  std::vector<NamedTensor> named_tensors();
 
   // Fills the parameters from the counter-based RNG (Note [Counter-based randomness]) and sets
   // every buffer to its initial value.
