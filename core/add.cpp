@@ -20,6 +20,11 @@ Shape Add::output_shape(std::span<const Shape> inputs) const {
   return inputs[0];
 }
 
+bool Add::accept_post_op(PostOp op) {
+  if (op != PostOp::relu || fused_relu_) return false;
+  return fused_relu_ = true;
+}
+
 void Add::forward(std::span<const Tensor> inputs, Tensor& output, const PassContext& ctx) {
   const int64_t total = output.numel(), chunks = (total + kChunk - 1) / kChunk;
   float* y = output.data();
@@ -34,13 +39,32 @@ void Add::forward(std::span<const Tensor> inputs, Tensor& output, const PassCont
 #pragma omp simd
       for (int64_t e = begin; e < end; ++e) y[e] += b[e];
     }
+    if (fused_relu_) {
+#pragma omp simd
+      for (int64_t e = begin; e < end; ++e) y[e] = y[e] > 0.0f ? y[e] : 0.0f;
+    }
   }
 }
 
 void Add::backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,
                    std::span<Tensor> input_grads, const PassContext& ctx) {
-  for (Tensor& g : input_grads)
-    if (!g.empty()) std::copy(output_grad.data(), output_grad.data() + output_grad.numel(), g.data());
+  const int64_t total = output_grad.numel(), chunks = (total + kChunk - 1) / kChunk;
+  const float* dy = output_grad.data();
+  const float* y = output.data();
+#pragma omp parallel for num_threads(clamp_threads(ctx.threads, chunks)) schedule(static)
+  for (int64_t k = 0; k < chunks; ++k) {
+    const int64_t begin = k * kChunk, end = std::min(total, begin + kChunk);
+    for (Tensor& g : input_grads) {
+      if (g.empty()) continue;
+      float* dx = g.data();
+      if (fused_relu_) {
+#pragma omp simd
+        for (int64_t e = begin; e < end; ++e) dx[e] = y[e] > 0.0f ? dy[e] : 0.0f;
+      } else {
+        std::copy(dy + begin, dy + end, dx + begin);
+      }
+    }
+  }
 }
 
 }  // namespace convoy

@@ -26,7 +26,7 @@ std::string BatchNorm::describe() const {
   char text[96];
   std::snprintf(text, sizeof text, "batch_norm momentum %g epsilon %g%s", options_.momentum, options_.epsilon,
                 options_.affine ? "" : " no affine");
-  return text;
+  return fused_relu_ ? std::string(text) + " + relu" : std::string(text);
 }
 
 Shape BatchNorm::output_shape(std::span<const Shape> inputs) const {
@@ -102,14 +102,19 @@ void BatchNorm::forward(std::span<const Tensor> inputs, Tensor& output, const Pa
     scale_[c] = options_.affine ? weight_[c] * inv_std_[c] : inv_std_[c];
     shift_[c] = (options_.affine ? bias_[c] : 0.0f) - mean_[c] * scale_[c];
   }
-  channel_affine(x.data(), scale_.data(), shift_.data(), b, output.data());
+  channel_affine(x.data(), scale_.data(), shift_.data(), fused_relu_, b, output.data());
 }
 
-void BatchNorm::gradient_statistics(const float* dy, const float* x, int64_t n, int64_t plane,
+bool BatchNorm::accept_post_op(PostOp op) {
+  if (op != PostOp::relu || fused_relu_) return false;
+  return fused_relu_ = true;
+}
+
+void BatchNorm::gradient_statistics(const float* dy, const float* gate, const float* x, int64_t n, int64_t plane,
                                     const PassContext& ctx) {
   const ChannelBlock b{.n = n, .channels = channels_, .plane = plane, .threads = ctx.threads};
   double* sums = sums_.data();  // [sum dy (C), sum dy xhat (C)]
-  channel_gradient_sums(dy, x, mean_.data(), inv_std_.data(), b, sums, sums + channels_,
+  channel_gradient_sums(dy, gate, x, mean_.data(), inv_std_.data(), b, sums, sums + channels_,
                         options_.affine ? weight_grad_.data() : nullptr, options_.affine ? bias_grad_.data() : nullptr,
                         reinterpret_cast<double*>(ctx.scratch));
   ctx.sum_over_ranks(sums, 2 * channels_);
@@ -124,17 +129,18 @@ void BatchNorm::backward(std::span<const Tensor> inputs, const Tensor& output, c
   CONVOY_ASSERT(ctx.training, "batch_norm backward after an inference-mode forward");
   const Tensor& x = inputs[0];
   const ChannelBlock b = block_of(x.shape(), ctx.threads);
-  gradient_statistics(output_grad.data(), x.data(), b.n, b.plane, ctx);
+  const float* gate = fused_relu_ ? output.data() : nullptr;
+  gradient_statistics(output_grad.data(), gate, x.data(), b.n, b.plane, ctx);
   if (input_grads[0].empty()) return;
   std::vector<float>& k = scale_;  // gamma * inv_std, from forward
-  batch_norm_input_grad(output_grad.data(), x.data(), mean_.data(), inv_std_.data(), k.data(), mean_dy_.data(),
+  batch_norm_input_grad(output_grad.data(), gate, x.data(), mean_.data(), inv_std_.data(), k.data(), mean_dy_.data(),
                         mean_dy_xhat_.data(), b, input_grads[0].data());
 }
 
 void BatchNorm::pass_without_samples(bool backward, const PassContext& ctx) {
   if (!ctx.training) return;
   if (backward) {
-    gradient_statistics(nullptr, nullptr, 0, 1, ctx);
+    gradient_statistics(nullptr, nullptr, nullptr, 0, 1, ctx);
   } else {
     batch_statistics(nullptr, 0, 1, ctx);
   }

@@ -36,6 +36,9 @@ class BatchNorm final : public Layer {
   void backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,
                 std::span<Tensor> input_grads, const PassContext& ctx) override;
   void pass_without_samples(bool backward, const PassContext& ctx) override;
+  // A ReLU after the normalisation (Note [Post-ops]): applied as the output is written, and its
+  // gradient mask (the output > 0) applied as backward reads the output gradient.
+  bool accept_post_op(PostOp op) override;
 
  private:
   // The global batch's mean and inverse standard deviation into mean_ and inv_std_ (x may be
@@ -43,10 +46,12 @@ class BatchNorm final : public Layer {
   void batch_statistics(const float* x, int64_t n, int64_t plane, const PassContext& ctx);
   // The global sums of dy and dy * xhat into mean_dy_ and mean_dy_xhat_ (as means); the
   // parameter gradients get this rank's sums. Collective.
-  void gradient_statistics(const float* dy, const float* x, int64_t n, int64_t plane, const PassContext& ctx);
+  void gradient_statistics(const float* dy, const float* gate, const float* x, int64_t n, int64_t plane,
+                           const PassContext& ctx);
 
   BatchNormOptions options_;
   int64_t channels_ = 0;
+  bool fused_relu_ = false;
   Tensor weight_, bias_, weight_grad_, bias_grad_, running_mean_, running_var_;
   // Per channel, sized when bound: the last training forward's statistics and the affine map.
   std::vector<float> mean_, inv_std_, scale_, shift_, mean_dy_, mean_dy_xhat_;

@@ -197,7 +197,7 @@ uint64_t Model::fingerprint() const {
 std::string Model::summary() const {
   std::ostringstream out;
   char line[512];
-  const char* format = "%-24s %-44s %-18s %11s %9s  %s\n";
+  const char* format = "%-24s %-46s %-18s %11s %9s  %s\n";
   std::snprintf(line, sizeof line, format, "layer", "type", "output", "params", "MFLOPs", "reads");
   out << line;
   int64_t trainable = 0, buffers = 0, activations = 0;

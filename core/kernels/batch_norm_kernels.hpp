@@ -32,17 +32,21 @@ void channel_sums(const float* x, const float* center, const ChannelBlock& b, do
 
 // For backward, with xhat = (x - mean) * inv_std: the tree sums of dy and of dy * xhat per
 // channel, in double (sum_dy, sum_dy_xhat, for the input gradient) and in the float tree
-// (added into beta_grad and gamma_grad when those are not null).
-void channel_gradient_sums(const float* dy, const float* x, const float* mean, const float* inv_std,
-                           const ChannelBlock& b, double* sum_dy, double* sum_dy_xhat, float* gamma_grad,
-                           float* beta_grad, double* scratch);
+// (added into beta_grad and gamma_grad when those are not null). With a gate (the output of a
+// fused ReLU), dy counts only where gate > 0. One pass over dy, gate and x.
+void channel_gradient_sums(const float* dy, const float* gate, const float* x, const float* mean,
+                           const float* inv_std, const ChannelBlock& b, double* sum_dy, double* sum_dy_xhat,
+                           float* gamma_grad, float* beta_grad, double* scratch);
 
-// y = x * scale[c] + shift[c]. y may be x.
-void channel_affine(const float* x, const float* scale, const float* shift, const ChannelBlock& b, float* y);
+// y = x * scale[c] + shift[c], then max(y, 0) if relu. y may be x.
+void channel_affine(const float* x, const float* scale, const float* shift, bool relu, const ChannelBlock& b,
+                    float* y);
 
 // dx = k[c] * (dy - mean_dy[c] - (x - mean[c]) * inv_std[c] * mean_dy_xhat[c]), the gradient of
-// training-mode batch norm, with k = gamma * inv_std and the means over the global batch.
-void batch_norm_input_grad(const float* dy, const float* x, const float* mean, const float* inv_std, const float* k,
-                           const float* mean_dy, const float* mean_dy_xhat, const ChannelBlock& b, float* dx);
+// training-mode batch norm, with k = gamma * inv_std and the means over the global batch; dy
+// gated as in channel_gradient_sums.
+void batch_norm_input_grad(const float* dy, const float* gate, const float* x, const float* mean,
+                           const float* inv_std, const float* k, const float* mean_dy, const float* mean_dy_xhat,
+                           const ChannelBlock& b, float* dx);
 
 }  // namespace convoy

@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/kernels/tree_sum.hpp"
+#include "core/relu.hpp"
 #include "tests/core/gradient_check.hpp"
 
 namespace convoy {
@@ -72,6 +73,38 @@ TEST(BatchNorm, LayerContract) {
     const std::string failures = testing::check_layer_contract(make_bn, {in});
     EXPECT_TRUE(failures.empty()) << in.str() << ": " << failures;
   }
+}
+
+// Note [Post-ops]: batch_norm + relu computes what batch_norm then relu do, to the bit.
+TEST(BatchNorm, FusedReluEqualsBatchNormThenRelu) {
+  const auto make_fused = [] {
+    auto bn = std::make_unique<BatchNorm>(BatchNormOptions{});
+    EXPECT_TRUE(bn->accept_post_op(PostOp::relu));
+    EXPECT_FALSE(bn->accept_post_op(PostOp::max_pool_2x2));
+    return std::unique_ptr<Layer>(std::move(bn));
+  };
+  // Every input moves every output through the batch statistics, so finite differences cross
+  // the ReLU's kink somewhere whatever the inputs: the gradients are checked bitwise against
+  // batch_norm then relu below, each of which passes its own finite differences.
+  EXPECT_EQ(testing::check_layer_contract(make_fused, {Shape{11, 3, 4, 5}}, {.finite_differences = false}), "");
+  const Shape s{10, 4, 3, 3};
+  BatchNorm plain({}), fused({});
+  fused.accept_post_op(PostOp::relu);
+  Relu relu;
+  BoundLayer bp(plain, {s}, 2, 1), bf(fused, {s}, 2, 1);
+  Tensor x(s), z(s), y(s), yf(s), g(s), gz(s), dx(s), dxf(s);
+  testing::fill_uniform(x, 1);
+  testing::fill_uniform(g, 2);
+  plain.forward({&x, 1}, z, bp.context(2));
+  relu.forward({&z, 1}, y, bp.context(2));
+  fused.forward({&x, 1}, yf, bf.context(2));
+  EXPECT_EQ(0, std::memcmp(y.data(), yf.data(), y.numel() * sizeof(float)));
+  relu.backward({&z, 1}, y, g, {&gz, 1}, bp.context(2));
+  plain.backward({&x, 1}, z, gz, {&dx, 1}, bp.context(2));
+  fused.backward({&x, 1}, yf, g, {&dxf, 1}, bf.context(2));
+  EXPECT_EQ(0, std::memcmp(dx.data(), dxf.data(), dx.numel() * sizeof(float)));
+  for (size_t p = 0; p < 2; ++p)
+    EXPECT_EQ(0, std::memcmp(bp.gradients[p].data(), bf.gradients[p].data(), 4 * sizeof(float))) << p;
 }
 
 // Ranks simulated by threads: sum() exchanges every thread's vector through a barrier and adds

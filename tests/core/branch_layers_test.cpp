@@ -1,10 +1,14 @@
 // Add, Concat and the parameter-free shortcut: the layers that make a model a graph.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+
 #include "core/add.hpp"
 #include "core/concat.hpp"
 #include "core/error.hpp"
 #include "core/pad_shortcut.hpp"
+#include "core/relu.hpp"
 #include "tests/core/gradient_check.hpp"
 
 namespace convoy {
@@ -26,6 +30,42 @@ TEST(Add, LayerContract) {
   const auto make = [] { return std::unique_ptr<Layer>(std::make_unique<Add>()); };
   EXPECT_EQ(testing::check_layer_contract(make, {Shape{3, 2, 5, 5}, Shape{3, 2, 5, 5}}), "");
   EXPECT_EQ(testing::check_layer_contract(make, {Shape{2, 7}, Shape{2, 7}, Shape{2, 7}}), "");
+}
+
+// Note [Post-ops]: add + relu computes what add then relu do, to the bit, in both passes.
+TEST(Add, FusedReluEqualsAddThenRelu) {
+  const auto make_fused = [] {
+    auto add = std::make_unique<Add>();
+    EXPECT_TRUE(add->accept_post_op(PostOp::relu));
+    EXPECT_FALSE(add->accept_post_op(PostOp::relu));
+    return std::unique_ptr<Layer>(std::move(add));
+  };
+  // Sums kept away from the ReLU's kink at 0, where the derivative is not defined.
+  testing::GradientCheckOptions away;
+  away.make_inputs = [](std::vector<Tensor>& in) {
+    for (int64_t i = 0; i < in[0].numel(); ++i)
+      if (std::abs(in[0][i] + in[1][i]) < 0.05f) in[0][i] += 0.2f;
+  };
+  EXPECT_EQ(testing::check_layer_contract(make_fused, {Shape{3, 2, 5, 5}, Shape{3, 2, 5, 5}}, away), "");
+  const Shape s{2, 3, 4, 4};
+  Add plain, fused;
+  fused.accept_post_op(PostOp::relu);
+  Relu relu;
+  Tensor a(s), b(s), sum(s), y(s), yf(s), g(s), gr(s), da(s), db(s), daf(s), dbf(s);
+  testing::fill_uniform(a, 1);
+  testing::fill_uniform(b, 2);
+  testing::fill_uniform(g, 3);
+  const std::vector<Tensor> in{a, b};
+  std::vector<Tensor> grads{da, db}, grads_fused{daf, dbf};
+  plain.forward(in, sum, PassContext{});
+  relu.forward({&sum, 1}, y, PassContext{});
+  fused.forward(in, yf, PassContext{});
+  EXPECT_EQ(0, std::memcmp(y.data(), yf.data(), y.numel() * sizeof(float)));
+  relu.backward({&sum, 1}, y, g, {&gr, 1}, PassContext{});
+  plain.backward(in, sum, gr, grads, PassContext{});
+  fused.backward(in, yf, g, grads_fused, PassContext{});
+  EXPECT_EQ(0, std::memcmp(da.data(), daf.data(), da.numel() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(db.data(), dbf.data(), db.numel() * sizeof(float)));
 }
 
 TEST(Concat, JoinsChannelsInInputOrder) {
