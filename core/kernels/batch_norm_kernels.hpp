@@ -20,7 +20,8 @@ int64_t channel_sums_scratch(const ChannelBlock& b);
 
 // Note [Batch statistics in the tree]
 // Statistics are sums over (samples, plane) per channel. Each group of kWeightGradGroup
-// consecutive samples is summed in double in sample order; the group sums are then added in the
+// consecutive samples is summed in double in sample order (each sample's row in vector lanes
+// whose order this binary fixes, the same on every rank); the group sums are then added in the
 // fixed tree of Note [Fixed summation tree] (in double for statistics, in float for the
 // parameter gradients, so that the gradient reducer's float tree continues it), and the ranks'
 // sums in the same tree by PassContext::sum_over_ranks. A rank holding a power-of-two number of
