@@ -102,7 +102,11 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 32, 2, 2, 32, 3, 3, 1, 3, 3, 0, 0),     // a call per tap, outputs in padding only
                       make(2, 16, 9, 9, 20, 3, 3, 1, 0, 0, 1, 1),     // samples as columns, 7x8: Winograd wastes
                       make(4, 3, 4, 4, 5, 3, 3, 1, 1, 1, 1, 1),       // small planes with padding
-                      make(5, 3, 5, 6, 7, 2, 3, 2, 1, 0, 0, 1)));     // small planes, stride 2, asymmetric
+                      make(5, 3, 5, 6, 7, 2, 3, 2, 1, 0, 0, 1),       // small planes, stride 2, asymmetric
+                      make(2, 3, 30, 29, 8, 7, 7, 2, 3, 3, 3, 3),     // ResNet's and GoogLeNet's 7x7/2 stem
+                      make(2, 3, 39, 37, 8, 11, 11, 4, 2, 2, 2, 2),   // AlexNet's 11x11/4 stem
+                      make(3, 16, 9, 9, 20, 1, 1, 2, 0, 0, 0, 0),     // ResNet's 1x1/2 shortcut, odd size
+                      make(2, 16, 15, 16, 32, 3, 3, 2, 1, 1, 1, 1)));  // ResNet's 3x3/2 downsampling
 
 // Small integers: every sum is exact in float and double alike, so the reference picks the same
 // window maxima as the kernel, and ties (which the first position must win) are frequent.
