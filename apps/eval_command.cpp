@@ -10,6 +10,7 @@
 #include "apps/runtime_info.hpp"
 #include "core/error.hpp"
 #include "core/model.hpp"
+#include "distributed/agreement.hpp"
 #include "distributed/evaluate.hpp"
 #include "io/checkpoint.hpp"
 
@@ -25,6 +26,8 @@ struct EvalOptions {
 int run_eval(const EvalOptions& o, Communicator& comm) {
   CONVOY_CHECK(o.batch > 0, ConfigError, "--batch ", o.batch, ": expected a positive batch size");
   CONVOY_CHECK(o.threads >= 0, ConfigError, "--threads ", o.threads, ": expected >= 1");
+  check_settings_on_all_ranks(
+      comm, {{"--checkpoint", o.checkpoint}, {"--data", o.data}, {"--batch", std::to_string(o.batch)}}, "the setting");
   const TrainingState state = read_checkpoint(o.checkpoint);
   const int threads = o.threads > 0 ? o.threads : default_threads();
   const std::unique_ptr<Model> model = model_from_checkpoint(state, o.checkpoint, o.batch, threads);

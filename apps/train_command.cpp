@@ -68,6 +68,8 @@ void final_test(Trainer& trainer, BatchReader& test, ProgressReporter& reporter,
 
 int run_train(const TrainOptions& o, Communicator& comm) {
   o.validate();
+  // Before any other collective: ranks that differ here would wait in different ones forever.
+  check_settings_on_all_ranks(comm, o.collective_settings(), "the setting");
   const bool root = comm.rank() == 0;
   const int64_t per_rank = (o.batch + comm.size() - 1) / comm.size();
   const TrainData data = open_train_data(o, per_rank);

@@ -95,6 +95,32 @@ TrainerConfig TrainOptions::trainer_config() const {
   return c;
 }
 
+SettingsTable TrainOptions::collective_settings() const {
+  const TrainerConfig c = trainer_config();
+  const auto text = [](const auto& value) { return nlohmann::json(value).dump(); };
+  return {{"--model", model},
+          {"--data", data},
+          {"--test", test},
+          {"--epochs", text(epochs)},
+          {"--batch", text(batch)},
+          {"--seed", text(seed)},
+          {"--optimizer", optimizer},
+          {"--lr", text(lr)},
+          {"--momentum", text(momentum)},
+          {"--nesterov", text(nesterov)},
+          {"--weight-decay", text(weight_decay)},
+          {"--lr-step", text(lr_step)},
+          {"--lr-gamma", text(lr_gamma)},
+          {"--reduction", reduction},
+          {"--bucket-kib", text(bucket_kib)},
+          {"--log-every", text(c.log_every)},  // the default depends on the terminal
+          {"--checkpoint-dir", checkpoint_dir},
+          {"--checkpoint-every", text(checkpoint_every)},
+          {"--stop-after", text(stop_after)},
+          {"--resume", resume},
+          {"--init-weights", init_weights}};
+}
+
 std::string TrainOptions::to_json() const {
   return nlohmann::json{{"model", model},     {"data", data},         {"test", test},         {"epochs", epochs},
                         {"batch", batch},     {"optimizer", optimizer}, {"lr", lr},           {"momentum", momentum},

@@ -8,6 +8,7 @@
 
 #include "core/lr_schedule.hpp"
 #include "core/optimizer.hpp"
+#include "distributed/agreement.hpp"
 #include "distributed/trainer.hpp"
 
 namespace convoy {
@@ -40,6 +41,9 @@ struct TrainOptions {
   OptimizerConfig optimizer_config() const;
   LrSchedule schedule() const;
   TrainerConfig trainer_config() const;
+  // Every setting that changes what the ranks do together (which collectives, in which order,
+  // on what data), as the command line names it: all ranks must agree on these at start.
+  SettingsTable collective_settings() const;
   // The settings as JSON, stored in checkpoints for `convoy inspect`.
   std::string to_json() const;
 };

@@ -1,5 +1,6 @@
 #include "distributed/agreement.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <sstream>
 
@@ -66,7 +67,52 @@ std::string broadcast_string(Communicator& comm, std::string text, int root) {
   return text;
 }
 
+// name NUL value NUL ... (names and values hold no NUL: options and paths cannot).
+std::string serialize(const SettingsTable& settings) {
+  std::string text;
+  for (const auto& [name, value] : settings) text += name + '\0' + value + '\0';
+  return text;
+}
+
+SettingsTable deserialize(const std::string& text) {
+  SettingsTable settings;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t name_end = text.find('\0', at);
+    const size_t value_end = text.find('\0', name_end + 1);
+    settings.emplace_back(text.substr(at, name_end - at), text.substr(name_end + 1, value_end - name_end - 1));
+    at = value_end + 1;
+  }
+  return settings;
+}
+
+// The index of the first entry that differs (name or value), or -1 if the tables are equal.
+int64_t first_difference(const SettingsTable& a, const SettingsTable& b) {
+  const size_t n = std::max(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i)
+    if (i >= a.size() || i >= b.size() || a[i] != b[i]) return static_cast<int64_t>(i);
+  return -1;
+}
+
 }  // namespace
+
+void check_settings_on_all_ranks(Communicator& comm, const SettingsTable& settings, const std::string& what) {
+  if (comm.size() == 1) return;
+  const std::string mine = serialize(settings);
+  const SettingsTable reference = deserialize(broadcast_string(comm, mine, 0));
+  const bool differs = first_difference(reference, settings) >= 0;
+  int64_t lowest = differs ? comm.size() - comm.rank() : 0;  // as in check_same_on_all_ranks
+  comm.allreduce_max(&lowest, 1);
+  if (lowest == 0) return;
+  const int odd = comm.size() - static_cast<int>(lowest);
+  const SettingsTable other = deserialize(broadcast_string(comm, mine, odd));
+  const auto i = static_cast<size_t>(first_difference(reference, other));
+  const auto value = [i](const SettingsTable& t) { return i < t.size() ? "'" + t[i].second + "'" : "<none>"; };
+  const std::string name = i < reference.size() ? reference[i].first : other[i].first;
+  throw ConfigError(detail::concat("ranks disagree on ", what, " ", name, ": rank 0 has ", value(reference), ", rank ",
+                                   odd, " has ", value(other),
+                                   " (every rank must run with the same settings; same command line on every rank?)"));
+}
 
 bool any_rank(Communicator& comm, bool flag) {
   if (comm.size() == 1) return flag;

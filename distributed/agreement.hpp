@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "distributed/communicator.hpp"
 
@@ -19,6 +21,15 @@ bool any_rank(Communicator& comm, bool flag);
 // `what`, rank 0's value, the lowest rank that differs from it and that rank's value, and how
 // many ranks differ. For start-up checks (same model, data and settings) and tests.
 void check_same_on_all_ranks(Communicator& comm, uint64_t value, const std::string& what);
+
+// A table of named settings (name, value as text), in the same order on every rank.
+using SettingsTable = std::vector<std::pair<std::string, std::string>>;
+
+// Throws ConfigError on every rank if any setting differs from rank 0's. The message names
+// the first setting (in table order) that differs on the lowest differing rank, with rank 0's
+// value and that rank's: "ranks disagree on <what> <name>: rank 0 has '<a>', rank R has '<b>'".
+// Tables of different lengths or names are reported the same way (a missing entry as <none>).
+void check_settings_on_all_ranks(Communicator& comm, const SettingsTable& settings, const std::string& what);
 
 // Runs `action` on every rank and agrees on the outcome, so that a failure on one rank (a file
 // only it cannot open, say) is seen by all instead of leaving them waiting in a later

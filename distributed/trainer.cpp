@@ -42,10 +42,13 @@ void Trainer::synchronize_start(const DatasetInfo& train) {
   std::string settings = optimizer_.config().to_json().dump() + schedule_.to_json().dump();
   settings += std::to_string(config_.global_batch) + "/" + std::to_string(config_.seed) + "/" +
               std::to_string(config_.epochs) + "/" + std::to_string(config_.shuffle) + std::to_string(config_.drop_last) +
-              "/" + reduction_name(config_.reduction) + "/" + std::to_string(config_.bucket_bytes);
+              "/" + reduction_name(config_.reduction) + "/" + std::to_string(config_.bucket_bytes) + "/" +
+              std::to_string(config_.log_every) + "/" + std::to_string(config_.checkpoint_every) + "/" +
+              std::to_string(config_.stop_after);
   // Ranks that cut other buckets or reduce another way would wait in different collectives.
   check_same_on_all_ranks(comm_, fnv1a(settings),
-                          "training settings (optimizer, schedule, batch, seed, epochs, reduction, bucket size)");
+                          "training settings (optimizer, schedule, batch, seed, epochs, reduction, bucket size, "
+                          "log, checkpoint and stop intervals)");
   comm_.broadcast(model_.parameters(), model_.parameter_count() * static_cast<int64_t>(sizeof(float)), 0);
   check_same_on_all_ranks(comm_, fnv1a(model_.parameters(), model_.parameter_count() * sizeof(float)),
                           "initial parameters");

@@ -44,6 +44,34 @@ TEST(AgreementMpi, DifferingValuesAreCaughtOnEveryRank) {
   }
 }
 
+TEST(AgreementMpi, DifferingSettingIsNamedWithBothValues) {
+  Communicator& comm = world();
+  const SettingsTable same = {{"--batch", "64"}, {"--log-every", "100"}};
+  EXPECT_NO_THROW(check_settings_on_all_ranks(comm, same, "the setting"));
+  const int odd = comm.size() - 1;
+  SettingsTable mine = same;
+  if (comm.rank() == odd) mine[1].second = "20";
+  try {
+    check_settings_on_all_ranks(comm, mine, "the setting");
+    FAIL() << "rank " << comm.rank() << " did not throw";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("ranks disagree on the setting --log-every: rank 0 has '100', rank " +
+                                         std::to_string(odd) + " has '20'"),
+              std::string::npos)
+        << e.what();
+  }
+  // An entry only one rank has is reported as missing on the others.
+  SettingsTable longer = same;
+  if (comm.rank() == 1) longer.emplace_back("--resume", "auto");
+  try {
+    check_settings_on_all_ranks(comm, longer, "the setting");
+    FAIL() << "rank " << comm.rank() << " did not throw";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--resume: rank 0 has <none>, rank 1 has 'auto'"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(AgreementMpi, OneRanksFailureIsSeenByAll) {
   Communicator& comm = world();
   int calls = 0;
