@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "io/checkpoint.hpp"
 #include "io/checkpoint_directory.hpp"
+#include "io/regular_file.hpp"
 
 namespace convoy {
 namespace {
@@ -89,6 +90,7 @@ TrainingCursor CheckpointKeeper::restore(const std::string& resume, std::vector<
 
 std::string CheckpointKeeper::read_resume_checkpoint(const std::string& resume, TrainingState& s) const {
   if (resume != "auto") {
+    require_regular_file(resume, "--resume");
     s = read_checkpoint(resume, model_.fingerprint());
     return resume;
   }

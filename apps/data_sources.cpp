@@ -25,7 +25,12 @@ std::unique_ptr<BatchReader> open_dataset(const std::string& path, const std::st
 ModelSpec resolve_model(const std::string& name_or_file, const DatasetInfo& data) {
   const bool is_file = name_or_file.size() > 5 && name_or_file.ends_with(".json");
   if (!is_file) return builtin_model(name_or_file, data.sample, data.classes);
-  ModelSpec spec = read_model_file(name_or_file, data.sample, data.classes);
+  ModelSpec spec;
+  try {
+    spec = read_model_file(name_or_file, data.sample, data.classes);
+  } catch (const IoError& e) {
+    throw IoError(std::string("--model: ") + e.what());
+  }
   CONVOY_CHECK(spec.input == data.sample, ShapeError, "model file '", name_or_file, "': input ", spec.input.str(),
                " does not match the data's samples ", data.sample.str());
   CONVOY_CHECK(spec.classes >= data.classes, ShapeError, "model file '", name_or_file, "': ", spec.classes,

@@ -13,6 +13,7 @@
 #include "distributed/agreement.hpp"
 #include "distributed/evaluate.hpp"
 #include "io/checkpoint.hpp"
+#include "io/regular_file.hpp"
 
 namespace convoy {
 namespace {
@@ -28,6 +29,7 @@ int run_eval(const EvalOptions& o, Communicator& comm) {
   CONVOY_CHECK(o.threads >= 0, ConfigError, "--threads ", o.threads, ": expected >= 1");
   check_settings_on_all_ranks(
       comm, {{"--checkpoint", o.checkpoint}, {"--data", o.data}, {"--batch", std::to_string(o.batch)}}, "the setting");
+  require_regular_file(o.checkpoint, "--checkpoint");
   const TrainingState state = read_checkpoint(o.checkpoint);
   const int threads = o.threads > 0 ? o.threads : default_threads();
   const std::unique_ptr<Model> model = model_from_checkpoint(state, o.checkpoint, o.batch, threads);
@@ -59,6 +61,7 @@ void add_inspect_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("inspect", "Print what a checkpoint holds (verifies it first)");
   cmd->add_option("checkpoint", *path, "Checkpoint file")->required();
   cmd->callback([path, &exit_code] {
+    require_regular_file(*path, "checkpoint");
     std::printf("%s\n", describe_checkpoint(read_checkpoint(*path), *path).c_str());
     exit_code = kExitOk;
   });

@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/model.hpp"
 #include "distributed/trainer.hpp"
+#include "io/regular_file.hpp"
 
 namespace convoy {
 namespace {
@@ -79,6 +80,7 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   Model model(resolve_model(o.model, info), per_rank, config.threads);
   model.initialize(o.seed);
   if (!o.init_weights.empty()) {
+    require_regular_file(o.init_weights, "--init-weights");
     // Every rank reads the file: it is small beside the data, and the ranks then check they agree.
     for (const std::string& extra : import_weights(model, read_weights_file(o.init_weights), o.init_weights))
       if (root) std::fprintf(stderr, "convoy: warning: --init-weights: %s is not in the model, ignored\n", extra.c_str());

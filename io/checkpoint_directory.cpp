@@ -41,7 +41,8 @@ std::vector<StepFile> list_checkpoints(const std::string& dir) {
   CONVOY_CHECK(!ec, IoError, "cannot list checkpoint folder '", dir, "': ", ec.message());
   for (const auto& entry : it) {
     const auto step = parse_step(entry.path().filename().string());
-    if (step && !entry.is_directory(ec)) files.push_back({*step, entry.path().string()});
+    // Only regular files: reading a FIFO of that name would block.
+    if (step && entry.is_regular_file(ec)) files.push_back({*step, entry.path().string()});
   }
   std::sort(files.begin(), files.end(), [](const StepFile& a, const StepFile& b) { return a.step > b.step; });
   return files;

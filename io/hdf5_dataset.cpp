@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "io/hdf5_handle.hpp"
+#include "io/regular_file.hpp"
 
 namespace convoy {
 
@@ -92,6 +93,7 @@ std::vector<std::string> read_class_names(hid_t labels, const std::string& path)
 Handle open_file(const std::string& path) {
   std::error_code ec;
   CONVOY_CHECK(std::filesystem::exists(path, ec), IoError, "HDF5 dataset '", path, "': file not found");
+  require_regular_file(path, "HDF5 dataset");
   CONVOY_CHECK(H5Fis_hdf5(path.c_str()) > 0, IoError, "HDF5 dataset '", path,
                "': not an HDF5 file (no HDF5 signature found)");
   H5Eclear2(H5E_DEFAULT);

@@ -3,10 +3,12 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "io/regular_file.hpp"
 
 namespace convoy {
 
 ModelSpec read_model_file(const std::string& path, const Shape& input, int64_t classes) {
+  require_regular_file(path, "model file");
   std::ifstream in(path);
   CONVOY_CHECK(in.good(), IoError, "model file '", path, "': cannot open (missing or unreadable)");
   nlohmann::json j;

@@ -174,5 +174,15 @@ TEST_F(Resume, CheckpointsKeepTheUsualFileModeAndInspectDescribesThem) {
   EXPECT_NE(eval.output.find("test: loss="), std::string::npos) << eval.output;
 }
 
+// --resume auto reads the folder's newest checkpoint: a FIFO of that name is passed over.
+TEST_F(Resume, ResumeAutoPassesOverAFifoNamedLikeACheckpoint) {
+  TempDir ckpt;
+  ASSERT_EQ(run_command(train(ckpt.path(), "--stop-after 2")).exit_code, 3);
+  ASSERT_EQ(run_command("mkfifo " + ckpt.file("step-9.ckpt")).exit_code, 0);
+  const CommandResult r = run_command("timeout 20 " + train(ckpt.path(), "--resume auto --stop-after 3"));
+  EXPECT_EQ(r.exit_code, 3) << r.output;  // 124: blocked reading the FIFO
+  EXPECT_NE(r.output.find("resume: " + ckpt.file("step-2.ckpt")), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace convoy

@@ -106,6 +106,38 @@ TEST_F(TrainCommand, BadInputGetsOneClearLineAndNonZeroExit) {
   }
 }
 
+// Opening a FIFO blocks until something writes to it: every input path is checked first.
+TEST_F(TrainCommand, NonRegularInputsAreRefusedNamingTheOptionAndWhatTheyAre) {
+  TempDir dir;
+  ASSERT_EQ(run_command("mkfifo " + dir.file("fifo") + " " + dir.file("fifo.json")).exit_code, 0);
+  const std::string fifo = dir.file("fifo");
+  const std::string convoy = "timeout 10 " + std::string(CONVOY_BINARY);
+  const std::string train_cmd = convoy + " train --model lenet5 --epochs 1 --batch 20 --progress lines --data ";
+  const std::string data = dir_->file("train.h5");
+  struct Case {
+    std::string command, expected;
+  };
+  const std::vector<Case> cases = {
+      {train_cmd + fifo, "--data: HDF5 dataset '" + fifo + "': expected a regular file, found a FIFO"},
+      {train_cmd + dir.path(), "--data: HDF5 dataset '" + dir.path() + "': expected a regular file, found a folder"},
+      {train_cmd + data + " --test " + fifo, "--test: HDF5 dataset '" + fifo + "': expected a regular file, found a FIFO"},
+      {train_cmd + data + " --model " + dir.file("fifo.json"),
+       "--model: model file '" + dir.file("fifo.json") + "': expected a regular file, found a FIFO"},
+      {train_cmd + data + " --resume " + fifo, "--resume '" + fifo + "': expected a regular file, found a FIFO"},
+      {train_cmd + data + " --init-weights " + fifo,
+       "--init-weights '" + fifo + "': expected a regular file, found a FIFO"},
+      {train_cmd + data + " --resume " + dir.path(), "--resume '" + dir.path() + "': expected a regular file, found a folder"},
+      {convoy + " eval --data " + data + " --checkpoint " + fifo,
+       "--checkpoint '" + fifo + "': expected a regular file, found a FIFO"},
+      {convoy + " inspect " + fifo, "checkpoint '" + fifo + "': expected a regular file, found a FIFO"},
+  };
+  for (const Case& c : cases) {
+    const CommandResult r = run_command(c.command);
+    EXPECT_EQ(r.exit_code, 1) << c.command << "\n" << r.output;  // 124: blocked on the FIFO
+    EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.command << "\n" << r.output;
+  }
+}
+
 TEST(ConvertCommand, RejectsBadIdxFilesNamingThem) {
   TempDir dir;
   testing::write_fashion_mnist_slice("t10k", 10, dir.file("images"), dir.file("labels"));
