@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "apps/cli_checks.hpp"
 #include "apps/exit_codes.hpp"
 #include "apps/runtime_info.hpp"
+#include "apps/train_options.hpp"
 #include "core/conv2d.hpp"
 #include "core/kernels/cpu_features.hpp"
 #include "core/kernels/fma_peak.hpp"
@@ -173,11 +176,17 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure training/inference images/s and convolution GFLOP/s");
   cmd->add_option("--model", o->model, "Built-in model")->capture_default_str();
-  cmd->add_option("--batch", o->batch, "Training batch")->capture_default_str();
-  cmd->add_option("--inference-batch", o->inference_batch, "Inference batch")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "Threads (default: the cores available)");
-  cmd->add_option("--steps", o->steps, "Training steps per repeat")->capture_default_str();
-  cmd->add_option("--repeats", o->repeats, "Repeats; the median is reported")->capture_default_str();
+  cmd->add_option("--batch", o->batch, "Training batch")->capture_default_str()->check(integer_in(1, kMaxBatch));
+  cmd->add_option("--inference-batch", o->inference_batch, "Inference batch")
+      ->capture_default_str()
+      ->check(integer_in(1, kMaxBatch));
+  cmd->add_option("--threads", o->threads, "Threads (default: the cores available)")->check(integer_in(1, kMaxThreads));
+  cmd->add_option("--steps", o->steps, "Training steps per repeat")
+      ->capture_default_str()
+      ->check(integer_in(1, std::numeric_limits<int64_t>::max()));
+  cmd->add_option("--repeats", o->repeats, "Repeats; the median is reported")
+      ->capture_default_str()
+      ->check(integer_in(1, std::numeric_limits<int>::max()));
   cmd->add_flag("--layers", o->layers, "Also print per-layer forward/backward times");
   cmd->add_flag("--shapes", o->shapes, "Benchmark the five reference convolution shapes instead of a model");
   cmd->callback([o, &exit_code] {

@@ -4,10 +4,12 @@
 #include <string>
 
 #include "apps/checkpoint_model.hpp"
+#include "apps/cli_checks.hpp"
 #include "apps/commands.hpp"
 #include "apps/data_sources.hpp"
 #include "apps/exit_codes.hpp"
 #include "apps/runtime_info.hpp"
+#include "apps/train_options.hpp"
 #include "core/error.hpp"
 #include "core/model.hpp"
 #include "distributed/agreement.hpp"
@@ -25,8 +27,6 @@ struct EvalOptions {
 };
 
 int run_eval(const EvalOptions& o, Communicator& comm) {
-  CONVOY_CHECK(o.batch > 0, ConfigError, "--batch ", o.batch, ": expected a positive batch size");
-  CONVOY_CHECK(o.threads >= 0, ConfigError, "--threads ", o.threads, ": expected >= 1");
   check_settings_on_all_ranks(
       comm, {{"--checkpoint", o.checkpoint}, {"--data", o.data}, {"--batch", std::to_string(o.batch)}}, "the setting");
   require_regular_file(o.checkpoint, "--checkpoint");
@@ -51,8 +51,9 @@ void add_eval_command(CLI::App& app, Communicator& comm, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate a checkpoint's model on an HDF5 dataset");
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint file (step-<N>.ckpt)")->required();
   cmd->add_option("--data", o->data, "Dataset (HDF5)")->required();
-  cmd->add_option("--threads", o->threads, "OpenMP threads per rank (default: the cores available)");
-  cmd->add_option("--batch", o->batch, "Samples per forward pass")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "OpenMP threads per rank (default: the cores available)")
+      ->check(integer_in(1, kMaxThreads));
+  cmd->add_option("--batch", o->batch, "Samples per forward pass")->capture_default_str()->check(integer_in(1, kMaxBatch));
   cmd->callback([o, &comm, &exit_code] { exit_code = run_eval(*o, comm); });
 }
 

@@ -1,9 +1,11 @@
 #include "apps/train_options.hpp"
 
 #include <cmath>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
+#include "apps/cli_checks.hpp"
 #include "apps/runtime_info.hpp"
 #include "core/error.hpp"
 
@@ -12,56 +14,72 @@ namespace convoy {
 void TrainOptions::add_to(CLI::App& cmd) {
   // A repeated option takes its last value, so wrappers can pass defaults and users override them.
   cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  // Every number and word is checked here, so a bad value is a usage error (exit code 2).
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr double kHuge = std::numeric_limits<double>::max();
   cmd.add_option("--model", model, "Built-in model (keras-cnn, lenet5) or a JSON model file")->capture_default_str();
   cmd.add_option("--data", data, "Training set (HDF5, made by convoy convert)")->required();
   cmd.add_option("--test", test, "Test set, evaluated after every epoch and at the end");
-  cmd.add_option("--epochs", epochs, "Epochs to train")->capture_default_str();
-  cmd.add_option("--batch", batch, "Global batch size (samples per step over all ranks)")->capture_default_str();
-  cmd.add_option("--optimizer", optimizer, "sgd or adam")->capture_default_str();
-  cmd.add_option("--lr", lr, "Learning rate")->capture_default_str();
-  cmd.add_option("--momentum", momentum, "SGD momentum")->capture_default_str();
+  cmd.add_option("--epochs", epochs, "Epochs to train")->capture_default_str()->check(integer_in(0, kMax));
+  cmd.add_option("--batch", batch, "Global batch size (samples per step over all ranks)")
+      ->capture_default_str()
+      ->check(integer_in(1, kMaxBatch));
+  cmd.add_option("--optimizer", optimizer, "sgd or adam")->capture_default_str()->check(one_of({"sgd", "adam"}));
+  cmd.add_option("--lr", lr, "Learning rate")->capture_default_str()->check(number_in(0, false, kHuge, true));
+  cmd.add_option("--momentum", momentum, "SGD momentum")->capture_default_str()->check(number_in(0, true, 1, false));
   cmd.add_flag("--nesterov", nesterov, "Nesterov momentum (SGD)");
-  cmd.add_option("--weight-decay", weight_decay, "L2 weight decay")->capture_default_str();
+  cmd.add_option("--weight-decay", weight_decay, "L2 weight decay")
+      ->capture_default_str()
+      ->check(number_in(0, true, kHuge, true));
   cmd.add_option("--lr-step", lr_step, "Multiply the learning rate by --lr-gamma every this many epochs (0: never)")
-      ->capture_default_str();
-  cmd.add_option("--lr-gamma", lr_gamma, "Learning-rate decay factor")->capture_default_str();
-  cmd.add_option("--threads", threads, "OpenMP threads per rank (default: OMP_NUM_THREADS or the cores available)");
-  cmd.add_option("--seed", seed, "Seed of every random stream (init, shuffle)")->capture_default_str();
-  cmd.add_option("--log-every", log_every, "Steps between progress reports (default 20 on a terminal, else 100)");
-  cmd.add_option("--progress", progress, "auto, bar or lines")->capture_default_str();
+      ->capture_default_str()
+      ->check(integer_in(0, kMax));
+  cmd.add_option("--lr-gamma", lr_gamma, "Learning-rate decay factor")
+      ->capture_default_str()
+      ->check(number_in(0, false, 1, true));
+  cmd.add_option("--threads", threads, "OpenMP threads per rank (default: OMP_NUM_THREADS or the cores available)")
+      ->check(integer_in(1, kMaxThreads));
+  cmd.add_option("--seed", seed, "Seed of every random stream (init, shuffle)")
+      ->capture_default_str()
+      ->check(unsigned_integer());
+  cmd.add_option("--log-every", log_every, "Steps between progress reports (default 20 on a terminal, else 100)")
+      ->check(integer_in(1, kMax));
+  cmd.add_option("--progress", progress, "auto, bar or lines")
+      ->capture_default_str()
+      ->check(one_of({"auto", "bar", "lines"}));
   cmd.add_option("--metrics", metrics, "Append metrics as JSON lines to this file (rank 0)");
-  cmd.add_option("--bucket-kib", bucket_kib, "Gradient all-reduce bucket size in KiB")->capture_default_str();
+  cmd.add_option("--bucket-kib", bucket_kib, "Gradient all-reduce bucket size in KiB")
+      ->capture_default_str()
+      ->check(integer_in(1, kMaxBucketKib));
   cmd.add_option("--reduction", reduction,
                  "Gradient sum over ranks: ordered (fixed order: the same bits as one rank, see README) or mpi "
                  "(MPI_Iallreduce: less traffic with many ranks)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(one_of({"ordered", "mpi"}));
   cmd.add_option("--checkpoint-dir", checkpoint_dir, "Write step-<N>.ckpt checkpoints here (rank 0)");
   cmd.add_option("--checkpoint-every", checkpoint_every,
                  "Steps between checkpoints (0: only at the end and on preemption)")
-      ->capture_default_str();
-  cmd.add_option("--keep", keep, "Checkpoints kept (the newest)")->capture_default_str();
+      ->capture_default_str()
+      ->check(integer_in(0, kMax));
+  cmd.add_option("--keep", keep, "Checkpoints kept (the newest)")
+      ->capture_default_str()
+      ->check(integer_in(1, std::numeric_limits<int>::max()));
   cmd.add_option("--stop-after", stop_after,
-                 "Checkpoint and stop once this many steps are done in total (time-boxed jobs; exit code 3)");
+                 "Checkpoint and stop once this many steps are done in total (time-boxed jobs; exit code 3)")
+      ->check(integer_in(0, kMax));
   cmd.add_option("--init-weights", init_weights, "Start from this weights file (convoy export) instead of random weights");
   cmd.add_option("--resume", resume, "auto (newest valid checkpoint in --checkpoint-dir, if any) or a checkpoint file");
 }
 
 void TrainOptions::validate() const {
-  CONVOY_CHECK(epochs >= 0, ConfigError, "--epochs ", epochs, ": expected >= 0");
-  CONVOY_CHECK(batch > 0, ConfigError, "--batch ", batch, ": expected a positive batch size");
-  CONVOY_CHECK(threads >= 0, ConfigError, "--threads ", threads, ": expected >= 1");
-  CONVOY_CHECK(std::isfinite(lr) && lr > 0, ConfigError, "--lr ", lr, ": expected a positive learning rate");
-  CONVOY_CHECK(log_every >= 0, ConfigError, "--log-every ", log_every, ": expected >= 1");
-  CONVOY_CHECK(progress == "auto" || progress == "bar" || progress == "lines", ConfigError, "--progress '", progress,
-               "': expected auto, bar or lines");
-  CONVOY_CHECK(bucket_kib > 0, ConfigError, "--bucket-kib ", bucket_kib, ": expected > 0");
-  parse_reduction(reduction);
-  CONVOY_CHECK(checkpoint_every >= 0, ConfigError, "--checkpoint-every ", checkpoint_every, ": expected >= 0");
-  CONVOY_CHECK(stop_after >= 0, ConfigError, "--stop-after ", stop_after, ": expected >= 0");
-  CONVOY_CHECK(keep >= 1, ConfigError, "--keep ", keep, ": expected >= 1");
-  CONVOY_CHECK(resume != "auto" || !checkpoint_dir.empty(), ConfigError, "--resume auto needs --checkpoint-dir");
-  optimizer_config().validate();
-  schedule().validate();
+  // Single values were checked while parsing; what is left spans options. A usage error too.
+  try {
+    CONVOY_CHECK(resume != "auto" || !checkpoint_dir.empty(), ConfigError, "--resume auto needs --checkpoint-dir");
+    optimizer_config().validate();
+    schedule().validate();
+  } catch (const ConfigError& e) {
+    throw CLI::ValidationError(e.what());
+  }
 }
 
 bool TrainOptions::progress_bar() const {

@@ -13,6 +13,11 @@
 
 namespace convoy {
 
+// Upper bounds of a few options, far above any real use, so derived sizes cannot overflow.
+constexpr int64_t kMaxBatch = int64_t{1} << 31;
+constexpr int kMaxThreads = 4096;
+constexpr int64_t kMaxBucketKib = int64_t{1} << 30;
+
 struct TrainOptions {
   std::string model = "keras-cnn";  // a built-in name or a JSON model file
   std::string data, test, metrics;
@@ -34,8 +39,10 @@ struct TrainOptions {
   int keep = 3;
   int64_t stop_after = 0;  // steps in total; 0: run to the end
 
+  // Registers the options with their checks: a bad value is a CLI::ValidationError (exit 2).
   void add_to(CLI::App& cmd);
-  // Throws ConfigError naming the first bad option.
+  // The checks that span options (--resume auto needs --checkpoint-dir, --nesterov needs
+  // --momentum > 0): throws CLI::ValidationError naming the options.
   void validate() const;
   bool progress_bar() const;
   OptimizerConfig optimizer_config() const;

@@ -21,12 +21,24 @@ double seconds(Trainer::Clock::time_point a, Trainer::Clock::time_point b) {
 
 }  // namespace
 
+void TrainerConfig::validate() const {
+  const auto at_least = [](const char* field, int64_t value, int64_t min) {
+    CONVOY_CHECK(value >= min, ConfigError, "trainer config: ", field, " is ", value, ", expected >= ", min);
+  };
+  at_least("epochs", epochs, 0);
+  at_least("global_batch", global_batch, 1);
+  at_least("threads", threads, 1);
+  at_least("log_every", log_every, 1);
+  at_least("eval_batch", eval_batch, 1);
+  at_least("bucket_bytes", bucket_bytes, 1);
+  at_least("checkpoint_every", checkpoint_every, 0);
+  at_least("stop_after", stop_after, 0);
+}
+
 Trainer::Trainer(Model& model, Optimizer& optimizer, LrSchedule schedule, Communicator& comm, TrainerConfig config)
     : model_(model), optimizer_(optimizer), schedule_(schedule), comm_(comm), config_(config), rank_sum_(comm) {
   schedule_.validate();
-  CONVOY_CHECK(config_.global_batch > 0, ConfigError, "--batch ", config_.global_batch,
-               ": expected a positive batch size");
-  CONVOY_CHECK(config_.epochs >= 0, ConfigError, "--epochs ", config_.epochs, ": expected >= 0");
+  config_.validate();
   const int64_t per_rank = (config_.global_batch + comm_.size() - 1) / comm_.size();
   CONVOY_CHECK(model_.max_batch() >= per_rank, ConfigError, "model built for batches of ", model_.max_batch(),
                ", but each rank needs up to ", per_rank);

@@ -33,6 +33,9 @@ struct TrainerConfig {
   Reduction reduction = Reduction::ordered;  // Note [Ordered reduction]
   int64_t checkpoint_every = 0;       // steps; 0 = only at the end and on preemption
   int64_t stop_after = 0;             // stop (as if preempted) once this many steps are done; 0 = never
+
+  // Throws ConfigError naming the first field out of range (a log_every of 0 would divide by zero).
+  void validate() const;
 };
 
 // Where a run stands: enough, with parameters and optimizer state, to continue exactly.
@@ -48,7 +51,8 @@ enum class StopReason { finished, preempted };
 class Trainer {
  public:
   // The model must be built for at least ceil(global_batch / ranks) samples. Throws ConfigError
-  // for a batch size of 0 or larger than the dataset (checked in fit, which knows the data).
+  // for a config that does not validate, or a batch larger than the dataset (checked in fit,
+  // which knows the data).
   Trainer(Model& model, Optimizer& optimizer, LrSchedule schedule, Communicator& comm, TrainerConfig config);
 
   // Called on every rank when all ranks agreed a checkpoint is due: every checkpoint_every

@@ -33,5 +33,15 @@ TEST(BenchCommand, RejectsAnUnknownModelNamingIt) {
   EXPECT_NE(r.output.find("resnet-9000"), std::string::npos) << r.output;
 }
 
+TEST(BenchCommand, BadNumbersAreUsageErrors) {
+  for (const char* args : {"--steps 0", "--repeats 0", "--batch 0", "--inference-batch -1", "--threads 0"}) {
+    const CommandResult r = run_command(std::string(CONVOY_BINARY) + " bench --model lenet5 " + args);
+    EXPECT_EQ(r.exit_code, 2) << args << ": " << r.output;
+    EXPECT_NE(r.output.find(std::string(args).substr(0, std::string(args).find(' ')) + ": expected an integer in ["),
+              std::string::npos)
+        << args << ": " << r.output;
+  }
+}
+
 }  // namespace
 }  // namespace convoy

@@ -91,11 +91,8 @@ struct BadInput {
 TEST_F(TrainCommand, BadInputGetsOneClearLineAndNonZeroExit) {
   const std::vector<BadInput> cases = {
       {"missing file", "", "nope.h5", dir_->file("nope.h5")},
-      {"batch 0", " --batch 0", "--batch 0"},
       {"batch larger than the dataset", " --batch 5000", "larger than the training set"},
       {"unknown model", " --model resnet-9000", "resnet-9000"},
-      {"negative learning rate", " --lr -0.1", "--lr -0.1"},
-      {"unknown optimizer", " --optimizer rmsprop", "rmsprop"},
   };
   for (const BadInput& c : cases) {
     const CommandResult r = run_command(train("--epochs 1" + c.args, c.data));
@@ -135,6 +132,51 @@ TEST_F(TrainCommand, NonRegularInputsAreRefusedNamingTheOptionAndWhatTheyAre) {
     const CommandResult r = run_command(c.command);
     EXPECT_EQ(r.exit_code, 1) << c.command << "\n" << r.output;  // 124: blocked on the FIFO
     EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.command << "\n" << r.output;
+  }
+}
+
+// A bad command line is a usage error: exit code 2 and a message naming the option, the
+// accepted values and what was given. Nothing is silently wrapped, rounded or defaulted.
+TEST_F(TrainCommand, BadNumbersAndWordsAreUsageErrors) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--seed -1", "--seed: expected an integer in [0, 18446744073709551615], found '-1'"},
+      {"--seed 18446744073709551616", "--seed: expected an integer in [0, 18446744073709551615], found '18446744073709551616'"},
+      {"--seed 1e23", "--seed: expected an integer in [0, 18446744073709551615], found '1e23'"},
+      {"--seed 0x10", "--seed: expected an integer in [0, 18446744073709551615], found '0x10'"},
+      {"--batch 0", "--batch: expected an integer in [1, 2147483648], found '0'"},
+      {"--batch 99999999999999999999", "--batch: expected an integer in [1, 2147483648], found '99999999999999999999'"},
+      {"--epochs -1", "--epochs: expected an integer in [0, 9223372036854775807], found '-1'"},
+      {"--threads 0", "--threads: expected an integer in [1, 4096], found '0'"},
+      {"--log-every 0", "--log-every: expected an integer in [1, 9223372036854775807], found '0'"},
+      {"--bucket-kib 0", "--bucket-kib: expected an integer in [1, 1073741824], found '0'"},
+      {"--checkpoint-every -5", "--checkpoint-every: expected an integer in [0, 9223372036854775807], found '-5'"},
+      {"--stop-after -1", "--stop-after: expected an integer in [0, 9223372036854775807], found '-1'"},
+      {"--keep 0", "--keep: expected an integer in [1, 2147483647], found '0'"},
+      {"--lr-step -1", "--lr-step: expected an integer in [0, 9223372036854775807], found '-1'"},
+      {"--lr -0.1", "--lr: expected a finite number in (0.0, 1.7976931348623157e+308], found '-0.1'"},
+      {"--lr nan", "--lr: expected a finite number in (0.0, 1.7976931348623157e+308], found 'nan'"},
+      {"--lr inf", "--lr: expected a finite number in (0.0, 1.7976931348623157e+308], found 'inf'"},
+      {"--momentum 1", "--momentum: expected a finite number in [0.0, 1.0), found '1'"},
+      {"--weight-decay -1", "--weight-decay: expected a finite number in [0.0, 1.7976931348623157e+308], found '-1'"},
+      {"--lr-gamma 0", "--lr-gamma: expected a finite number in (0.0, 1.0], found '0'"},
+      {"--optimizer rmsprop", "--optimizer: expected sgd or adam, found 'rmsprop'"},
+      {"--progress fancy", "--progress: expected auto, bar or lines, found 'fancy'"},
+      {"--reduction ring", "--reduction: expected ordered or mpi, found 'ring'"},
+      {"--resume auto", "--resume auto needs --checkpoint-dir"},
+      {"--optimizer adam --nesterov", "--nesterov needs --momentum > 0"},
+  };
+  for (const auto& [args, expected] : cases) {
+    const CommandResult r = run_command(train("--epochs 1 " + args));
+    EXPECT_EQ(r.exit_code, 2) << args << ": " << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << args << ": " << r.output;
+  }
+  const std::string eval = std::string(CONVOY_BINARY) + " eval --checkpoint x.ckpt --data " + dir_->file("test.h5");
+  for (const auto& [args, expected] :
+       std::vector<std::pair<std::string, std::string>>{{" --batch 0", "--batch: expected an integer in [1, 2147483648], found '0'"},
+                                                        {" --threads -1", "--threads: expected an integer in [1, 4096], found '-1'"}}) {
+    const CommandResult r = run_command(eval + args);
+    EXPECT_EQ(r.exit_code, 2) << args << ": " << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << args << ": " << r.output;
   }
 }
 

@@ -102,6 +102,26 @@ TEST(Trainer, StopsWithAClearErrorWhenTheLossDiverges) {
   }
 }
 
+TEST(Trainer, ConfigOutOfRangeIsAConfigErrorNamingTheField) {
+  LocalCommunicator comm;
+  Model model(small_cnn(), 8, 1);
+  auto opt = make_optimizer({.type = "adam"}, model.parameter_count());
+  const auto message = [&](const TrainerConfig& config) {
+    try {
+      Trainer trainer(model, *opt, {}, comm, config);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(message({.global_batch = 8, .log_every = 0}), "trainer config: log_every is 0, expected >= 1");
+  EXPECT_EQ(message({.global_batch = 8, .threads = 0}), "trainer config: threads is 0, expected >= 1");
+  EXPECT_EQ(message({.global_batch = 8, .bucket_bytes = 0}), "trainer config: bucket_bytes is 0, expected >= 1");
+  EXPECT_EQ(message({.global_batch = 8, .eval_batch = -1}), "trainer config: eval_batch is -1, expected >= 1");
+  EXPECT_EQ(message({.global_batch = 8, .stop_after = -2}), "trainer config: stop_after is -2, expected >= 0");
+  EXPECT_EQ(message({.global_batch = 8}), "accepted");
+}
+
 TEST(Trainer, RejectsBatchSizesThatCannotWork) {
   LocalCommunicator comm;
   Model model(small_cnn(), 8, 1);
