@@ -1,5 +1,7 @@
 #include "apps/checkpointing.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -41,6 +43,21 @@ void CheckpointKeeper::save(const TrainingCursor& cursor, const std::vector<std:
   if (run_.dir.empty() || cursor.global_step == last_saved_step_) return;
   last_saved_step_ = cursor.global_step;
   if (comm_.rank() != 0) return;
+  // A diverged state must never replace (or, through pruning, push out) a good checkpoint.
+  const float* p = model_.parameters();
+  const auto bad = std::find_if(p, p + model_.parameter_count(), [](float v) { return !std::isfinite(v); });
+  CONVOY_CHECK(bad == p + model_.parameter_count(), ConfigError, "not writing the checkpoint of step ",
+               cursor.global_step, ": parameter ", bad - p, " is ", *bad, " (training diverged); ",
+               last_path_.empty() ? std::string("this run wrote none before") : "the last good one is " + last_path_);
+  const float* buffers = model_.buffers();
+  CONVOY_CHECK(std::all_of(buffers, buffers + model_.buffer_count(), [](float v) { return std::isfinite(v); }),
+               ConfigError, "not writing the checkpoint of step ", cursor.global_step,
+               ": the model's buffers (running statistics) are not finite (training diverged)");
+  for (const OptimizerBuffer& b : optimizer_.state()) {
+    const bool finite = std::all_of(b.values.begin(), b.values.end(), [](float v) { return std::isfinite(v); });
+    CONVOY_CHECK(finite, ConfigError, "not writing the checkpoint of step ", cursor.global_step, ": optimizer state '",
+                 b.name, "' is not finite (training diverged)");
+  }
   TrainingState s;
   s.model_spec_json = model_.spec().to_json().dump();
   s.model_fingerprint = model_.fingerprint();

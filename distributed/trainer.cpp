@@ -156,7 +156,7 @@ StopReason Trainer::train_epoch(Sampler& sampler, BatchReader& train, TrainingOb
     interval.tally.add({loss_sum, static_cast<double>(correct), static_cast<double>(batch.labels.size())});
     ++cursor_.batch_in_epoch;
 
-    const bool stop = stop_agreed();
+    const bool stop = stop_agreed(std::isfinite(loss_sum));
     if (cursor_.batch_in_epoch % config_.log_every == 0 || cursor_.batch_in_epoch == steps_per_epoch) {
       epoch_tally.add(report_interval(interval, steps_per_epoch, observer));
     }
@@ -172,9 +172,16 @@ StopReason Trainer::train_epoch(Sampler& sampler, BatchReader& train, TrainingOb
   return StopReason::finished;
 }
 
-bool Trainer::stop_agreed() {
-  return (stop_flag_ != nullptr && any_rank(comm_, stop_flag_->load())) ||
-         (config_.stop_after > 0 && cursor_.global_step >= config_.stop_after);
+bool Trainer::stop_agreed(bool loss_finite) {
+  // Each flag as size - rank, so the max over ranks names the lowest rank that raised it (0: none).
+  const int64_t me = comm_.size() - comm_.rank();
+  int64_t flags[2] = {stop_flag_ != nullptr && stop_flag_->load() ? me : 0, loss_finite ? 0 : me};
+  if (comm_.size() > 1) comm_.allreduce_max(flags, 2);
+  // Every step, not only logged ones: a checkpoint or another step from a non-finite state is lost work.
+  CONVOY_CHECK(flags[1] == 0, ConfigError, "training diverged: the loss on rank ", comm_.size() - flags[1],
+               " is not finite (nan or inf) at step ", cursor_.global_step, " (epoch ", cursor_.epoch + 1,
+               "); try a lower learning rate or another optimizer");
+  return flags[0] != 0 || (config_.stop_after > 0 && cursor_.global_step >= config_.stop_after);
 }
 
 Trainer::Tally Trainer::report_interval(Interval& interval, int64_t steps_per_epoch, TrainingObserver& observer) {

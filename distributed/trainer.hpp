@@ -98,8 +98,9 @@ class Trainer {
   std::vector<char> plan_epoch(Sampler& sampler, BatchReader& train) const;
   // The steps of the current epoch from the cursor on; adds the reported (all-rank) sums.
   StopReason train_epoch(Sampler& sampler, BatchReader& train, TrainingObserver& observer, Tally& epoch_tally);
-  // Collective: a stop signal on any rank, or --stop-after reached.
-  bool stop_agreed();
+  // Collective: a stop signal on any rank, or stop_after reached. Throws ConfigError on every
+  // rank when the step's loss was not finite on any rank (one all-reduce carries both).
+  bool stop_agreed(bool loss_finite);
   // Collective: sums the interval over ranks, checks the loss, reports it and starts a new interval.
   Tally report_interval(Interval& interval, int64_t steps_per_epoch, TrainingObserver& observer);
   EpochReport epoch_report(const Tally& tally, double seconds, BatchReader* test);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -286,6 +287,33 @@ Hdf5Dataset Hdf5Dataset::open(const std::string& path, const Hdf5OpenOptions& op
   return Hdf5Dataset(std::move(d));
 }
 
+namespace {
+
+// values [distinct, H, W, C] holds the distinct samples of the sorted request `order`, in
+// order: each must be finite.
+void check_finite(const std::string& path, const float* values,
+                  const std::vector<std::pair<int64_t, int64_t>>& order, int64_t distinct, int64_t sample_numel) {
+  for (int64_t i = 0; i < distinct * sample_numel; ++i) {
+    if (std::isfinite(values[i])) [[likely]]
+      continue;
+    // The slot's sample index: the slot-th distinct index of the sorted request.
+    const int64_t slot = i / sample_numel;
+    int64_t seen = -1, previous = -1, index = -1;
+    for (const auto& entry : order) {
+      if (entry.first != previous) ++seen;
+      previous = entry.first;
+      if (seen == slot) {
+        index = entry.first;
+        break;
+      }
+    }
+    throw IoError(detail::concat("HDF5 dataset '", path, "': /images sample ", index, " holds a non-finite value (",
+                                 values[i], " at element ", i % sample_numel, " of the sample, in H,W,C order)"));
+  }
+}
+
+}  // namespace
+
 void Hdf5Dataset::read(std::span<const int64_t> indices, float* images_nchw, int32_t* labels) {
   Impl& d = *impl_;
   h5::silence_errors();
@@ -343,6 +371,9 @@ void Hdf5Dataset::read(std::span<const int64_t> indices, float* images_nchw, int
     }
     done += end - start;
   }
+
+  // A NaN or infinity in the data would silently poison the model: refuse it, naming the sample.
+  if (d.is_float) check_finite(d.path, d.scratch_f32.data(), d.order, done, sample_numel);
 
   // Scatter: scratch [distinct, H, W, C] -> images_nchw [indices.size(), C, H, W].
   constexpr float kScale = 1.0f / 255.0f;

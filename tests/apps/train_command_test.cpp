@@ -1,10 +1,14 @@
 // End-to-end tests of `convoy convert` and `convoy train` on slices of the real Fashion-MNIST.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
+#include "io/checkpoint.hpp"
 #include "tests/apps/fashion_slice.hpp"
 #include "tests/apps/run_command.hpp"
 
@@ -133,6 +137,26 @@ TEST_F(TrainCommand, NonRegularInputsAreRefusedNamingTheOptionAndWhatTheyAre) {
     EXPECT_EQ(r.exit_code, 1) << c.command << "\n" << r.output;  // 124: blocked on the FIFO
     EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.command << "\n" << r.output;
   }
+}
+
+// The loss turns NaN between two logged steps: the run stops at once, on the step it happened,
+// and no checkpoint is written from the diverged state.
+TEST_F(TrainCommand, DivergenceBetweenLoggedStepsStopsWithOnlyFiniteCheckpoints) {
+  TempDir ckpt;
+  const CommandResult r = run_command(train("--model lenet5 --epochs 1 --batch 20 --optimizer sgd --lr 1e30"
+                                            " --log-every 1000 --checkpoint-every 1 --keep 1000 --threads 1"
+                                            " --checkpoint-dir " + ckpt.path()));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("training diverged: the loss on rank 0 is not finite"), std::string::npos) << r.output;
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(ckpt.path())) {
+    if (entry.path().extension() != ".ckpt") continue;
+    const TrainingState s = read_checkpoint(entry.path().string());
+    EXPECT_TRUE(std::all_of(s.parameters.begin(), s.parameters.end(), [](float p) { return std::isfinite(p); }))
+        << entry.path();
+    ++checked;
+  }
+  EXPECT_LT(checked, 10) << "the run went on for " << checked << " steps after diverging";
 }
 
 // A bad command line is a usage error: exit code 2 and a message naming the option, the

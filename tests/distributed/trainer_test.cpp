@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/error.hpp"
@@ -100,6 +101,33 @@ TEST(Trainer, StopsWithAClearErrorWhenTheLossDiverges) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("training diverged"), std::string::npos) << e.what();
   }
+}
+
+// Between logged steps too: no checkpoint is ever asked for from a diverged state.
+TEST(Trainer, NonFiniteLossStopsOnTheStepItHappens) {
+  LocalCommunicator comm;
+  Model model(small_cnn(), 8, 1);
+  model.initialize(1);
+  auto opt = make_optimizer({.type = "sgd"}, model.parameter_count());
+  Trainer trainer(model, *opt, {.base_lr = 1e30f}, comm,
+                  {.epochs = 3, .global_batch = 8, .log_every = 1000, .checkpoint_every = 1});
+  int checkpoints = 0;
+  trainer.set_checkpoint_hook([&](const TrainingCursor&) {
+    ++checkpoints;
+    EXPECT_TRUE(std::all_of(model.parameters(), model.parameters() + model.parameter_count(),
+                            [](float p) { return std::isfinite(p); }))
+        << "checkpoint asked for at step " << trainer.cursor().global_step << " with non-finite parameters";
+  });
+  SyntheticReader data(64, 4, kSample, 1);
+  TrainingObserver silent;
+  try {
+    trainer.fit(data, nullptr, silent);
+    FAIL() << "a learning rate of 1e30 trained without complaint";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("training diverged: the loss on rank 0 is not finite"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_LT(trainer.cursor().global_step, 8) << "diverged only noticed at the epoch's end";
 }
 
 TEST(Trainer, ConfigOutOfRangeIsAConfigErrorNamingTheField) {

@@ -205,6 +205,33 @@ TEST(Hdf5Dataset, ReadsRank3Float32AndOtherIntegerLabels) {
   }
 }
 
+TEST(Hdf5Dataset, NonFiniteFloatImageIsAnErrorNamingTheSample) {
+  TempDir dir;
+  const std::string path = dir.file("nan.h5");
+  std::vector<float> pixels(5 * 2 * 3, 0.25f);
+  pixels[3 * 6 + 4] = std::nanf("");
+  pixels[4 * 6 + 1] = INFINITY;
+  {
+    RawFile f(path);
+    H5Dclose(f.dataset("images", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {5, 2, 3}, pixels));
+    f.labels_i32({0, 1, 0, 1, 0});
+  }
+  Hdf5Dataset d = Hdf5Dataset::open(path);
+  std::vector<float> images(3 * 6);
+  std::vector<int32_t> labels(3);
+  const std::vector<int64_t> finite = {2, 0, 1};
+  d.read(finite, images.data(), labels.data());
+  for (const std::vector<int64_t>& request : {std::vector<int64_t>{0, 3}, std::vector<int64_t>{2, 3, 1}}) {
+    const std::string message = error_message<IoError>([&] { d.read(request, images.data(), labels.data()); });
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+    EXPECT_NE(message.find("/images sample 3 holds a non-finite value (nan at element 4"), std::string::npos)
+        << message;
+  }
+  const std::vector<int64_t> last = {4};
+  const std::string message = error_message<IoError>([&] { d.read(last, images.data(), labels.data()); });
+  EXPECT_NE(message.find("/images sample 4 holds a non-finite value (inf at element 1"), std::string::npos) << message;
+}
+
 TEST(Hdf5Dataset, MissingImagesIsNamed) {
   TempDir dir;
   const std::string path = dir.file("x.h5");
