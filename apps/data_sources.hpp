@@ -15,6 +15,10 @@ namespace convoy {
 std::unique_ptr<BatchReader> open_dataset(const std::string& path, const std::string& option,
                                           int64_t expected_classes, int64_t batch_hint);
 
+// The classes a JSON model file (a name ending in .json) outputs; 0 for a built-in model name
+// or a file that leaves its classes to the data.
+int64_t model_file_classes(const std::string& name_or_file);
+
 // A built-in model name, or a path to a JSON model file (ending in .json), for this data.
 ModelSpec resolve_model(const std::string& name_or_file, const DatasetInfo& data);
 

@@ -1,8 +1,10 @@
 // convoy eval and convoy inspect: what a checkpoint holds, and how well it does on a dataset.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "apps/activity.hpp"
 #include "apps/checkpoint_model.hpp"
 #include "apps/cli_checks.hpp"
 #include "apps/commands.hpp"
@@ -32,8 +34,11 @@ int run_eval(const EvalOptions& o, Communicator& comm) {
   require_regular_file(o.checkpoint, "--checkpoint");
   const TrainingState state = read_checkpoint(o.checkpoint);
   const int threads = o.threads > 0 ? o.threads : default_threads();
+  std::optional<Activity> building(std::in_place,
+                                   "building the checkpoint's model for batches of " + std::to_string(o.batch));
   const std::unique_ptr<Model> model = model_from_checkpoint(state, o.checkpoint, o.batch, threads);
   const ModelSpec& spec = model->spec();
+  building.reset();
   std::unique_ptr<BatchReader> data = open_dataset(o.data, "--data", spec.classes, o.batch);
   CONVOY_CHECK(data->info().sample == spec.input, ShapeError, "--data '", o.data, "': samples are ",
                data->info().sample.str(), ", the checkpoint's model expects ", spec.input.str());

@@ -1,13 +1,32 @@
 // The convoy executable: subcommands train, eval, convert, bench, inspect.
 #include <cstdio>
 #include <exception>
+#include <new>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "apps/activity.hpp"
 #include "apps/bench_command.hpp"
 #include "apps/commands.hpp"
 #include "apps/exit_codes.hpp"
 #include "distributed/make_communicator.hpp"
+
+namespace {
+
+// Note [Failing ranks]: the message names the rank; with several ranks MPI_Abort ends every
+// rank now, instead of leaving the others waiting in a collective for this one.
+int fail(convoy::Communicator& comm, const std::string& message) {
+  if (comm.size() > 1) {
+    std::fprintf(stderr, "convoy: error on rank %d (%s): %s\n", comm.rank(), comm.host().c_str(), message.c_str());
+    std::fflush(stderr);
+    comm.abort(convoy::kExitError);
+  }
+  std::fprintf(stderr, "convoy: error: %s\n", message.c_str());
+  return convoy::kExitError;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace convoy;
@@ -39,16 +58,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return kExitUsage;
+  } catch (const std::bad_alloc&) {
+    // Note [Out of memory]
+    const std::string& what = Activity::failed();
+    return fail(*comm, "out of memory" + (what.empty() ? std::string() : " while " + what));
   } catch (const std::exception& e) {
-    // Note [Failing ranks]: the message names the rank; with several ranks MPI_Abort ends every
-    // rank now, instead of leaving the others waiting in a collective for this one.
-    if (comm->size() > 1) {
-      std::fprintf(stderr, "convoy: error on rank %d (%s): %s\n", comm->rank(), comm->host().c_str(), e.what());
-      std::fflush(stderr);
-      comm->abort(kExitError);
-    }
-    std::fprintf(stderr, "convoy: error: %s\n", e.what());
-    return kExitError;
+    return fail(*comm, e.what());
   }
   return exit_code;
 }

@@ -1,8 +1,10 @@
 // convoy train: options, start-up, the training run, the final summary line.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "apps/activity.hpp"
 #include "apps/checkpointing.hpp"
 #include "apps/commands.hpp"
 #include "apps/data_sources.hpp"
@@ -26,9 +28,24 @@ struct TrainData {
   std::unique_ptr<BatchReader> test;
 };
 
+// The classes the model outputs when known before the data is read: --classes, or the model
+// file's; 0 when they come from the data. Labels are checked against them, naming any outside.
+int64_t known_classes(const TrainOptions& o) {
+  const int64_t from_file = model_file_classes(o.model);
+  CONVOY_CHECK(o.classes == 0 || from_file == 0 || o.classes == from_file, ConfigError, "--classes ", o.classes,
+               ": the model file '", o.model, "' outputs ", from_file);
+  return o.classes > 0 ? o.classes : from_file;
+}
+
 TrainData open_train_data(const TrainOptions& o, int64_t per_rank) {
   TrainData d;
-  d.train = open_dataset(o.data, "--data", 0, per_rank);
+  const int64_t classes = known_classes(o);
+  d.train = open_dataset(o.data, "--data", classes, per_rank);
+  if (classes == 0 && d.train->info().class_names.empty())
+    std::fprintf(stderr,
+                 "convoy: warning: --data '%s' has no class_names: %lld classes from its largest label; "
+                 "give --classes if its highest classes may be missing\n",
+                 o.data.c_str(), static_cast<long long>(d.train->info().classes));
   CONVOY_CHECK(o.batch <= d.train->info().size, ConfigError, "--batch ", o.batch, ": larger than the training set of ",
                d.train->info().size, " samples in ", o.data);
   if (!o.test.empty()) d.test = open_dataset(o.test, "--test", d.train->info().classes, per_rank);
@@ -77,6 +94,8 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   const DatasetInfo& info = data.train->info();
 
   const TrainerConfig config = o.trainer_config();
+  std::optional<Activity> building(std::in_place, "building the model '" + o.model + "' for batches of " +
+                                                      std::to_string(per_rank) + " samples a rank");
   Model model(resolve_model(o.model, info), per_rank, config.threads);
   model.initialize(o.seed);
   if (!o.init_weights.empty()) {
@@ -86,6 +105,7 @@ int run_train(const TrainOptions& o, Communicator& comm) {
       if (root) std::fprintf(stderr, "convoy: warning: --init-weights: %s is not in the model, ignored\n", extra.c_str());
   }
   auto optimizer = make_optimizer(o.optimizer_config(), model.parameter_count());
+  building.reset();
   const LrSchedule schedule = o.schedule();
   Trainer trainer(model, *optimizer, schedule, comm, config);
   CheckpointKeeper keeper(comm, {.dir = o.checkpoint_dir, .keep = o.keep, .settings_json = o.to_json(), .seed = o.seed,
@@ -104,6 +124,7 @@ int run_train(const TrainOptions& o, Communicator& comm) {
     trainer.set_stop_flag(&stop_requested());
     trainer.set_checkpoint_hook([&](const TrainingCursor& at) { keeper.save(at, reporter.history()); });
   }
+  const Activity training("training");
   if (trainer.fit(*data.train, data.test.get(), observer, start) == StopReason::preempted) {
     if (root) print_preempted(trainer, keeper);
     return kExitPreempted;

@@ -91,6 +91,37 @@ std::vector<std::string> read_class_names(hid_t labels, const std::string& path)
   return names;
 }
 
+// Refuses a dataset whose declared extent the file does not hold: a chunked one must have every
+// chunk written, a contiguous or compact one its whole size. Unwritten parts would read as the
+// fill value (a header of a few bytes can declare 10^9 samples of zeros), and sizing buffers by
+// a declared count the file cannot back ends in an allocation of gigabytes.
+void check_stored(hid_t dataset, const hsize_t* dims, int rank, size_t element_bytes, const std::string& path,
+                  const char* name) {
+  const std::string declared = dims_str(dims, rank);
+  Handle dcpl = checked(H5Dget_create_plist(dataset), H5Pclose, path, "H5Dget_create_plist");
+  if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
+    hsize_t chunk[H5S_MAX_RANK] = {};
+    check(H5Pget_chunk(dcpl.get(), rank, chunk), path, "H5Pget_chunk");
+    hsize_t expected = 1;
+    for (int i = 0; i < rank; ++i)
+      if (__builtin_mul_overflow(expected, (dims[i] + chunk[i] - 1) / std::max<hsize_t>(chunk[i], 1), &expected))
+        expected = ~hsize_t{0};
+    Handle space = checked(H5Dget_space(dataset), H5Sclose, path, "H5Dget_space");
+    hsize_t stored = 0;
+    check(H5Dget_num_chunks(dataset, space.get(), &stored), path, "H5Dget_num_chunks");
+    CONVOY_CHECK(stored >= expected, IoError, "HDF5 dataset '", path, "': ", name, " declares ", declared,
+                 " but the file stores only ", stored, " of its ", expected,
+                 " chunks (unwritten data would read as zeros; truncated or never filled?)");
+    return;
+  }
+  hsize_t bytes = element_bytes;
+  for (int i = 0; i < rank; ++i)
+    if (__builtin_mul_overflow(bytes, dims[i], &bytes)) bytes = ~hsize_t{0};
+  const hsize_t stored = H5Dget_storage_size(dataset);
+  CONVOY_CHECK(stored >= bytes, IoError, "HDF5 dataset '", path, "': ", name, " declares ", declared, " (", bytes,
+               " bytes) but the file stores ", stored, " bytes of it (truncated or never filled?)");
+}
+
 Handle open_file(const std::string& path) {
   std::error_code ec;
   CONVOY_CHECK(std::filesystem::exists(path, ec), IoError, "HDF5 dataset '", path, "': file not found");
@@ -139,6 +170,7 @@ ImagesLayout images_layout(hid_t file, const std::string& path) {
   layout.dims[3] = rank == 4 ? dims[3] : 1;
   CONVOY_CHECK(layout.dims[0] > 0 && layout.dims[1] > 0 && layout.dims[2] > 0 && layout.dims[3] > 0, ShapeError,
                "HDF5 dataset '", path, "': /images: expected every dimension > 0, found ", dims_str(dims, rank));
+  check_stored(images.get(), dims, rank, layout.is_float ? 4 : 1, path, "/images");
   Handle dcpl = checked(H5Dget_create_plist(images.get()), H5Pclose, path, "H5Dget_create_plist /images");
   if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
     check(H5Pget_chunk(dcpl.get(), rank, layout.chunk), path, "H5Pget_chunk /images");
@@ -197,6 +229,7 @@ FileLabels read_labels(hid_t file, int64_t n, const std::string& path) {
                  "], found rank ", lrank, " ", dims_str(ldims, std::max(lrank, 0)));
     CONVOY_CHECK(static_cast<int64_t>(ldims[0]) == n, ShapeError, "HDF5 dataset '", path, "': /images has ", n,
                  " samples but /labels has ", ldims[0]);
+    check_stored(labels.get(), ldims, 1, H5Tget_size(type.get()), path, "/labels");
   }
   FileLabels result;
   result.values.resize(static_cast<size_t>(n));

@@ -28,7 +28,8 @@ struct Hdf5OpenOptions {
 // Images are read only for the samples asked for, by hyperslab.
 class Hdf5Dataset {
  public:
-  // Throws IoError (missing file, not HDF5, missing dataset, wrong type, label out of range),
+  // Throws IoError (missing file, not a regular file, not HDF5, missing dataset, wrong type,
+  // a declared extent the file does not store, label out of range),
   // ShapeError (wrong rank, images and labels counts differ) or ConfigError (expected_classes
   // disagrees with class_names); each message names the file and dataset.
   static Hdf5Dataset open(const std::string& path, const Hdf5OpenOptions& options = {});

@@ -159,6 +159,46 @@ TEST_F(TrainCommand, DivergenceBetweenLoggedStepsStopsWithOnlyFiniteCheckpoints)
   EXPECT_LT(checked, 10) << "the run went on for " << checked << " steps after diverging";
 }
 
+// Without class_names the class count is given (--classes, a model file) or taken from the
+// largest label with a warning; a label outside the given count is named by its index.
+TEST_F(TrainCommand, ClassCountComesFromNamesOrIsGivenAndLabelsOutsideItAreNamed) {
+  TempDir dir;
+  const std::string data = dir.file("unnamed.h5");
+  const CommandResult converted =
+      run_command(std::string(CONVOY_BINARY) + " convert idx --class-names none --images " +
+                  dir_->file("test-images") + " --labels " + dir_->file("test-labels") + " -o " + data);
+  ASSERT_EQ(converted.exit_code, 0) << converted.output;
+  std::ofstream(dir.file("five.json")) << R"({"name": "five", "input": [1, 28, 28], "classes": 5, "layers": [
+      {"type": "flatten", "name": "f"}, {"type": "dense", "name": "d", "options": {"units": 5}}]})";
+  for (const std::string& model : {"--model " + dir.file("five.json"), std::string("--model lenet5 --classes 5")}) {
+    const CommandResult r = run_command(train("--epochs 0 " + model, data));
+    EXPECT_EQ(r.exit_code, 1) << model << ": " << r.output;
+    EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(--data: HDF5 dataset '.*unnamed.h5': /labels\[[0-9]+\] = [5-9] is outside \[0, 5\))")))
+        << model << ": " << r.output;
+  }
+  const CommandResult twelve = run_command(train("--epochs 0 --model lenet5 --classes 12", data));
+  EXPECT_EQ(twelve.exit_code, 0) << twelve.output;
+  EXPECT_NE(twelve.output.find("12 classes"), std::string::npos) << twelve.output;
+  const CommandResult inferred = run_command(train("--epochs 0 --model lenet5", data));
+  EXPECT_EQ(inferred.exit_code, 0) << inferred.output;
+  EXPECT_NE(inferred.output.find("has no class_names: 10 classes from its largest label"), std::string::npos)
+      << inferred.output;
+}
+
+// std::bad_alloc says what was being done.
+TEST_F(TrainCommand, OutOfMemoryNamesWhatWasBeingDone) {
+  TempDir dir;
+  std::ofstream(dir.file("huge.json")) << R"({"name": "huge", "input": [1, 28, 28], "classes": 10, "layers": [
+      {"type": "flatten", "name": "f"}, {"type": "dense", "name": "d1", "options": {"units": 1000000000000}},
+      {"type": "dense", "name": "d2", "options": {"units": 10}}]})";
+  const CommandResult r = run_command(train("--epochs 1 --model " + dir.file("huge.json")));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("convoy: error: out of memory while building the model '" + dir.file("huge.json") +
+                          "' for batches of 64 samples a rank"),
+            std::string::npos)
+      << r.output;
+}
+
 // A bad command line is a usage error: exit code 2 and a message naming the option, the
 // accepted values and what was given. Nothing is silently wrapped, rounded or defaulted.
 TEST_F(TrainCommand, BadNumbersAndWordsAreUsageErrors) {

@@ -232,6 +232,48 @@ TEST(Hdf5Dataset, NonFiniteFloatImageIsAnErrorNamingTheSample) {
   EXPECT_NE(message.find("/images sample 4 holds a non-finite value (inf at element 1"), std::string::npos) << message;
 }
 
+// A few hundred bytes of header can declare 5x10^7 samples that were never written: they would
+// read as zeros (and their labels fill gigabytes). The file must store what it declares.
+TEST(Hdf5Dataset, DeclaredSizeTheFileDoesNotStoreIsRefusedBeforeAllocating) {
+  TempDir dir;
+  const auto make = [&](const std::string& path, hsize_t declared, bool write_images) {
+    const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hsize_t dims[4] = {declared, 4, 4, 1}, chunk[4] = {1024, 4, 4, 1};
+    const hid_t space = H5Screate_simple(4, dims, nullptr);
+    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 4, chunk);
+    const hid_t images = H5Dcreate2(file, "images", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (write_images) {  // every chunk written (with one value): only /labels is missing then
+      const hsize_t one[4] = {1, 4, 4, 1};
+      const hid_t mem = H5Screate_simple(4, one, nullptr);
+      const std::vector<uint8_t> pixels(16, 7);
+      for (hsize_t c = 0; c < declared; c += 1024) {
+        const hsize_t offset[4] = {c, 0, 0, 0};
+        H5Sselect_hyperslab(space, H5S_SELECT_SET, offset, nullptr, one, nullptr);
+        H5Dwrite(images, H5T_NATIVE_UINT8, mem, space, H5P_DEFAULT, pixels.data());
+      }
+      H5Sclose(mem);
+    }
+    const hid_t lspace = H5Screate_simple(1, dims, nullptr);
+    const hid_t labels = H5Dcreate2(file, "labels", H5T_STD_I32LE, lspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    for (hid_t h : {labels, images}) H5Dclose(h);
+    for (hid_t h : {lspace, space}) H5Sclose(h);
+    H5Pclose(dcpl);
+    H5Fclose(file);
+  };
+  make(dir.file("empty.h5"), 50'000'000, false);
+  EXPECT_LT(std::filesystem::file_size(dir.file("empty.h5")), 10'000u);
+  std::string message = error_message<IoError>([&] { Hdf5Dataset::open(dir.file("empty.h5")); });
+  EXPECT_NE(message.find("/images declares [50000000, 4, 4, 1] but the file stores only 0 of its 48829 chunks"),
+            std::string::npos)
+      << message;
+  make(dir.file("no-labels.h5"), 5000, true);
+  message = error_message<IoError>([&] { Hdf5Dataset::open(dir.file("no-labels.h5")); });
+  EXPECT_NE(message.find("/labels declares [5000] (20000 bytes) but the file stores 0 bytes of it"),
+            std::string::npos)
+      << message;
+}
+
 TEST(Hdf5Dataset, MissingImagesIsNamed) {
   TempDir dir;
   const std::string path = dir.file("x.h5");
