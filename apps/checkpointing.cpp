@@ -4,11 +4,14 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <regex>
 
 #include "core/error.hpp"
+#include "distributed/agreement.hpp"
 #include "io/checkpoint.hpp"
 #include "io/checkpoint_directory.hpp"
 #include "io/regular_file.hpp"
+#include "io/run_folder.hpp"
 
 namespace convoy {
 namespace {
@@ -27,16 +30,30 @@ void broadcast_string(Communicator& comm, std::string& s) {
   comm.broadcast(s.data(), n, 0);
 }
 
+// "step-<N>.ckpt", the names checkpoint_path gives.
+bool is_checkpoint_name(const std::string& name) {
+  return std::regex_match(name, std::regex(R"(step-[0-9]+\.ckpt)"));
+}
+
 }  // namespace
 
 CheckpointKeeper::CheckpointKeeper(Communicator& comm, CheckpointRun run, Model& model, Optimizer& optimizer,
                                    const LrSchedule& schedule, const DatasetInfo& data)
     : comm_(comm), run_(std::move(run)), model_(model), optimizer_(optimizer), schedule_(schedule), data_(data) {
-  if (!run_.dir.empty() && comm_.rank() == 0) {
-    std::error_code ec;
-    std::filesystem::create_directories(run_.dir, ec);
-    CONVOY_CHECK(!ec, IoError, "--checkpoint-dir '", run_.dir, "': cannot create: ", ec.message());
-  }
+  if (run_.dir.empty()) return;
+  // Rank 0 writes; every rank learns whether it can, before any step is trained.
+  run_on_all_ranks(comm_, "preparing --checkpoint-dir", [this] {
+    if (comm_.rank() != 0) return;
+    try {
+      prepare_writable_folder(run_.dir);
+      lock_.emplace(run_.dir);
+    } catch (const IoError& e) {
+      throw IoError(std::string("--checkpoint-dir: ") + e.what());
+    }
+    // Under the lock no live writer owns a checkpoint temporary: they are left by killed writes.
+    for (const std::string& path : remove_stale_temporaries(run_.dir, is_checkpoint_name))
+      std::printf("removed %s (the temporary file of an interrupted checkpoint write)\n", path.c_str());
+  });
 }
 
 void CheckpointKeeper::save(const TrainingCursor& cursor, const std::vector<std::string>& metrics_history) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "core/optimizer.hpp"
 #include "distributed/communicator.hpp"
 #include "distributed/trainer.hpp"
+#include "io/run_folder.hpp"
 #include "io/training_state.hpp"
 
 namespace convoy {
@@ -23,7 +25,8 @@ struct CheckpointRun {
   int64_t global_batch = 0;
 };
 
-// Rank 0 writes (atomically, see io/atomic_file.hpp); every rank calls save() and restore() at
+// Rank 0 writes (atomically, see io/atomic_file.hpp) into a folder it checked writable, holds
+// locked and cleared of dead temporaries at construction; every rank calls save() and restore() at
 // the same points. Resuming, rank 0 reads and verifies the checkpoint and broadcasts it, so the
 // other ranks need no access to the file and every counter is restored on every rank.
 class CheckpointKeeper {
@@ -55,6 +58,7 @@ class CheckpointKeeper {
   Optimizer& optimizer_;
   LrSchedule schedule_;
   DatasetInfo data_;
+  std::optional<FolderLock> lock_;  // rank 0, while the run lives: Note [Run folder lock]
   int64_t last_saved_step_ = -1;
   std::string last_path_;
 };

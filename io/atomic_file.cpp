@@ -45,6 +45,14 @@ std::string atomic_temp_path(const std::string& path) {
   return (p.parent_path() / ("." + p.filename().string() + ".tmp-" + std::to_string(::getpid()))).string();
 }
 
+std::optional<std::string> atomic_temp_target(const std::string& filename) {
+  const size_t tmp = filename.rfind(".tmp-");
+  if (filename.size() < 2 || filename[0] != '.' || tmp == std::string::npos || tmp <= 1) return std::nullopt;
+  const std::string pid = filename.substr(tmp + 5);
+  if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return filename.substr(1, tmp - 1);
+}
+
 void write_file_atomically(const std::string& path, std::span<const std::span<const std::byte>> pieces) {
   const std::string temp_path = atomic_temp_path(path);
   // 0666 lets the umask decide the final mode, as for any file the user's programs create.

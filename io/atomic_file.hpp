@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -10,6 +11,10 @@ namespace convoy {
 // The temporary name used while `path` is written: ".<name>.tmp-<pid>" in the same folder,
 // so the final rename stays within one file system.
 std::string atomic_temp_path(const std::string& path);
+
+// The file name a temporary of atomic_temp_path would have become ("step-5.ckpt" for
+// ".step-5.ckpt.tmp-123"), or nullopt for any other name.
+std::optional<std::string> atomic_temp_target(const std::string& filename);
 
 // Writes the pieces, in order, to the temporary file, fsyncs it, renames it over `path` and
 // fsyncs the folder. The file gets the mode a plain create under the process umask gives.

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "io/atomic_file.hpp"
 #include "io/hdf5_handle.hpp"
 #include "io/regular_file.hpp"
 
@@ -464,7 +465,7 @@ Hdf5DatasetWriter::Hdf5DatasetWriter(const std::string& path, const std::array<i
   h5::silence_errors();
   Impl& d = *impl_;
   d.path = path;
-  d.tmp_path = path + ".tmp";
+  d.tmp_path = atomic_temp_path(path);  // hidden and per process: never a user's file
   d.dims = dims_nhwc;
   d.classes = static_cast<int64_t>(class_names.size());
   CONVOY_CHECK(dims_nhwc[0] > 0 && dims_nhwc[1] > 0 && dims_nhwc[2] > 0 && dims_nhwc[3] > 0, ConfigError,
@@ -473,7 +474,7 @@ Hdf5DatasetWriter::Hdf5DatasetWriter(const std::string& path, const std::array<i
   CONVOY_CHECK(options.deflate_level >= 0 && options.deflate_level <= 9, ConfigError, "HDF5 dataset '", path,
                "': expected a deflate level in [0, 9], found ", options.deflate_level);
   const std::string& tmp = d.tmp_path;
-  d.file = checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, tmp, "H5Fcreate");
+  d.file = checked(H5Fcreate(tmp.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, tmp, "H5Fcreate");
 
   const hsize_t dims[4] = {static_cast<hsize_t>(dims_nhwc[0]), static_cast<hsize_t>(dims_nhwc[1]),
                            static_cast<hsize_t>(dims_nhwc[2]), static_cast<hsize_t>(dims_nhwc[3])};

@@ -65,7 +65,7 @@ struct Hdf5WriteOptions {
 };
 
 // Writes a dataset in pieces: append() samples in order, then commit(). The file is built as
-// `path + ".tmp"` and renamed onto `path` by commit(), so a crash never leaves a half-written
+// atomic_temp_path(path) (".<name>.tmp-<pid>" beside it) and renamed onto `path` by commit(), so a crash never leaves a half-written
 // dataset under the real name; destroying an uncommitted writer deletes the temporary file.
 class Hdf5DatasetWriter {
  public:

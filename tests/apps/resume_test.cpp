@@ -2,12 +2,15 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "io/checkpoint.hpp"
@@ -182,6 +185,55 @@ TEST_F(Resume, ResumeAutoPassesOverAFifoNamedLikeACheckpoint) {
   const CommandResult r = run_command("timeout 20 " + train(ckpt.path(), "--resume auto --stop-after 3"));
   EXPECT_EQ(r.exit_code, 3) << r.output;  // 124: blocked reading the FIFO
   EXPECT_NE(r.output.find("resume: " + ckpt.file("step-2.ckpt")), std::string::npos) << r.output;
+}
+
+// A checkpoint folder nothing can be written to is found before the first step, not at the
+// first checkpoint (as root a chmod does not stop writes: /proc refuses files to everyone).
+TEST_F(Resume, UnwritableCheckpointFolderIsRefusedAtStart) {
+  TempDir dir;
+  std::ofstream(dir.file("a-file")) << "not a folder";
+  for (const std::string& folder : {std::string("/proc"), dir.file("a-file")}) {
+    const CommandResult r = run_command(train(folder, "--epochs 1"));
+    EXPECT_EQ(r.exit_code, 1) << folder << ": " << r.output;
+    EXPECT_NE(r.output.find("--checkpoint-dir: folder '" + folder + "': "), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("step "), std::string::npos) << "trained before refusing\n" << r.output;
+  }
+}
+
+// Temporaries of killed checkpoint writes are removed at start; other files stay.
+TEST_F(Resume, StaleCheckpointTemporariesAreRemovedAtStart) {
+  TempDir ckpt;
+  for (const char* name : {".step-7.ckpt.tmp-99999", ".step-12.ckpt.tmp-1", ".notes.txt.tmp-5", "notes.txt"})
+    std::ofstream(ckpt.file(name)) << "x";
+  const CommandResult r = run_command(train(ckpt.path(), "--stop-after 1"));
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("removed " + ckpt.file(".step-7.ckpt.tmp-99999")), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(ckpt.file(".step-7.ckpt.tmp-99999")));
+  EXPECT_FALSE(std::filesystem::exists(ckpt.file(".step-12.ckpt.tmp-1")));
+  EXPECT_TRUE(std::filesystem::exists(ckpt.file(".notes.txt.tmp-5")));
+  EXPECT_TRUE(std::filesystem::exists(ckpt.file("notes.txt")));
+  EXPECT_TRUE(std::filesystem::exists(ckpt.file("step-1.ckpt")));
+}
+
+// Two runs sharing a checkpoint folder would prune and resume each other's checkpoints.
+TEST_F(Resume, SecondRunOnALockedCheckpointFolderIsRefused) {
+  TempDir ckpt;
+  const std::string lock = ckpt.file(".convoy.lock");
+  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  const std::string holder = "pid 4242 on testhost\n";
+  ASSERT_EQ(::write(fd, holder.data(), holder.size()), static_cast<ssize_t>(holder.size()));
+  const CommandResult refused = run_command(train(ckpt.path(), "--stop-after 1"));
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("--checkpoint-dir: folder '" + ckpt.path() +
+                                "' is in use by another convoy run (pid 4242 on testhost, lock file '" + lock + "')"),
+            std::string::npos)
+      << refused.output;
+  EXPECT_FALSE(std::filesystem::exists(ckpt.file("step-1.ckpt")));
+  ::close(fd);  // released: the next run may use the folder
+  const CommandResult after = run_command(train(ckpt.path(), "--stop-after 1"));
+  EXPECT_EQ(after.exit_code, 3) << after.output;
 }
 
 }  // namespace

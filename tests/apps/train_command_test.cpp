@@ -273,6 +273,22 @@ TEST(ConvertCommand, RejectsBadIdxFilesNamingThem) {
   EXPECT_FALSE(std::ifstream(dir.file("x.h5")).good()) << "a failed conversion left a file behind";
 }
 
+// convert builds its output under a hidden per-process name: a user's "<output>.tmp" is theirs.
+TEST(ConvertCommand, LeavesAFileNamedLikeTheOldTemporaryAlone) {
+  TempDir dir;
+  testing::write_fashion_mnist_slice("t10k", 10, dir.file("images"), dir.file("labels"));
+  std::ofstream(dir.file("out.h5.tmp")) << "my notes";
+  const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " + dir.file("images") +
+                                      " --labels " + dir.file("labels") + " -o " + dir.file("out.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(dir.file("out.h5.tmp"));
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), {}), "my notes");
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) names.push_back(entry.path().filename());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"images", "labels", "out.h5", "out.h5.tmp"}));
+}
+
 TEST(ConvoyCli, EverySubcommandHasHelp) {
   for (const char* sub : {"train", "convert", "convert idx"}) {
     const CommandResult r = run_command(std::string(CONVOY_BINARY) + " " + sub + " --help");

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "io/atomic_file.hpp"
 #include "tests/io/io_test_util.hpp"
 
 namespace convoy {
@@ -404,9 +405,9 @@ TEST(Hdf5Dataset, WriterChecksItsInputAndLeavesNoPartialFile) {
     writer.append(2, s.images.data(), s.labels.data());
     EXPECT_THROW(writer.append(3, s.images.data(), s.labels.data()), ConfigError);  // 2 + 3 > 4
     EXPECT_THROW(writer.commit(), ConfigError);                                     // only 2 of 4
-    EXPECT_TRUE(std::filesystem::exists(path + ".tmp"));
+    EXPECT_TRUE(std::filesystem::exists(atomic_temp_path(path)));
   }
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(atomic_temp_path(path)));
   EXPECT_FALSE(std::filesystem::exists(path));
   EXPECT_THROW(Hdf5DatasetWriter(path, {0, 2, 2, 1}, {}), ConfigError);
 
@@ -432,7 +433,7 @@ TEST(Hdf5Dataset, Hdf5ErrorStackBecomesOneLineMessage) {
   ::testing::internal::CaptureStderr();
   const std::string message = error_message<IoError>([&] { Hdf5DatasetWriter(path, {1, 1, 1, 1}, {}); });
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");  // HDF5's own printing is off
-  EXPECT_NE(message.find("HDF5 file '" + path + ".tmp': H5Fcreate failed: H5Fcreate: unable to create file"),
+  EXPECT_NE(message.find("HDF5 file '" + atomic_temp_path(path) + "': H5Fcreate failed: H5Fcreate: unable to create file"),
             std::string::npos)
       << message;
   EXPECT_NE(message.find("No such file or directory"), std::string::npos) << message;
