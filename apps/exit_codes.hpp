@@ -6,6 +6,7 @@ namespace convoy {
 constexpr int kExitOk = 0;
 constexpr int kExitError = 1;      // bad input, I/O or communication failure: the message says which
 constexpr int kExitUsage = 2;      // bad command line
-constexpr int kExitPreempted = 3;  // stopped by a signal after writing a checkpoint: requeue and --resume auto
+constexpr int kExitPreempted = 3;  // stopped early (a signal, --stop-after) after writing a checkpoint: requeue and --resume auto
+constexpr int kExitStoppedUnsaved = 4;  // stopped early without a checkpoint (no --checkpoint-dir): nothing saved
 
 }  // namespace convoy

@@ -3,6 +3,7 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -10,6 +11,7 @@
 #include "apps/bench_command.hpp"
 #include "apps/commands.hpp"
 #include "apps/exit_codes.hpp"
+#include "apps/signals.hpp"
 #include "distributed/make_communicator.hpp"
 
 namespace {
@@ -30,6 +32,8 @@ int fail(convoy::Communicator& comm, const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace convoy;
+  // Note [Preemption]: before anything else, so a signal during start-up cannot kill the run.
+  if (argc > 1 && std::string_view(argv[1]) == "train") install_stop_signal_handlers();
   // Started by mpirun: an MPI communicator; otherwise the world of one (no MPI start-up cost).
   std::unique_ptr<Communicator> comm;
   try {

@@ -6,12 +6,11 @@
 namespace convoy {
 namespace {
 
-std::atomic<bool> g_stop{false};
 std::atomic<int> g_signal{0};
 
 extern "C" void on_stop_signal(int signum) {
-  if (g_stop.exchange(true)) _exit(128 + signum);  // second signal: leave now
-  g_signal.store(signum);
+  int none = 0;
+  if (!g_signal.compare_exchange_strong(none, signum)) _exit(128 + signum);  // second signal: leave now
 }
 
 }  // namespace
@@ -20,10 +19,17 @@ void install_stop_signal_handlers() {
   struct sigaction action = {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
-  for (int signum : {SIGUSR1, SIGTERM, SIGINT}) sigaction(signum, &action, nullptr);
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int signum : {SIGUSR1, SIGTERM, SIGINT}) {
+    sigaction(signum, &action, nullptr);
+    sigaddset(&stop_signals, signum);
+  }
+  // Pending ones are delivered now, to the handler.
+  sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
 }
 
-const std::atomic<bool>& stop_requested() { return g_stop; }
+const std::atomic<int>& stop_requested() { return g_signal; }
 
 int stop_signal() { return g_signal.load(); }
 

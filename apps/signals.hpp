@@ -6,16 +6,20 @@
 namespace convoy {
 
 // Note [Preemption]
-// The first signal sets a flag; the trainer checks it at every step boundary, all ranks agree
-// (a tiny all-reduce), rank 0 writes a checkpoint and convoy exits with kExitPreempted. A second
-// signal exits at once (128 + signal) without touching any checkpoint: the temporary file of
-// an interrupted write is never renamed over the last good one.
+// The first signal records its number; the trainer checks it at every step boundary, all ranks
+// agree (a tiny all-reduce, which also names the lowest rank that was signalled), rank 0 writes
+// a checkpoint and convoy exits with kExitPreempted, or kExitStoppedUnsaved without
+// --checkpoint-dir. A second signal exits at once (128 + signal) without touching any
+// checkpoint: the temporary file of an interrupted write is never renamed over the last good one.
+// The handlers are installed first thing in main for `convoy train`, and the signals unblocked
+// (a parent may have blocked them), so a signal during start-up stops after the first step
+// instead of killing the process.
 // Open MPI's mpirun forwards SIGUSR1/SIGUSR2 to every rank; SIGTERM to mpirun becomes a kill
 // after a short grace period, so SIGUSR1 is the reliable preemption signal.
 void install_stop_signal_handlers();
 
-// The flag the handlers set (the trainer reads it).
-const std::atomic<bool>& stop_requested();
+// The number of the first stop signal received, 0 while none (the trainer reads it).
+const std::atomic<int>& stop_requested();
 
 // The signal that set the flag, 0 if none.
 int stop_signal();

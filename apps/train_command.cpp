@@ -68,11 +68,16 @@ void print_startup(const TrainOptions& o, const Model& model, const DatasetInfo&
   std::fflush(stdout);
 }
 
-void print_preempted(const Trainer& trainer, const CheckpointKeeper& keeper) {
-  const std::string why = stop_signal() ? "signal " + std::to_string(stop_signal()) : "--stop-after";
+// Rank 0: what stopped the run (on which rank) and what was saved.
+void print_preempted(const Trainer& trainer, const CheckpointKeeper& keeper, int64_t stop_after) {
+  const StopCause& cause = trainer.stop_cause();
+  const std::string why = cause.rank >= 0
+                              ? "signal " + std::to_string(cause.code) + " on rank " + std::to_string(cause.rank)
+                              : "--stop-after " + std::to_string(stop_after);
   std::printf("stopped by %s at step %lld; %s\n", why.c_str(), static_cast<long long>(trainer.cursor().global_step),
-              keeper.last_path().empty() ? "no checkpoint (no --checkpoint-dir)"
-                                         : ("checkpoint " + keeper.last_path() + "; resume with --resume auto").c_str());
+              keeper.last_path().empty()
+                  ? "no checkpoint (no --checkpoint-dir): nothing saved"
+                  : ("checkpoint " + keeper.last_path() + "; resume with --resume auto").c_str());
 }
 
 // Collective: the final evaluation on --test; rank 0 prints it and adds it to the metrics.
@@ -119,15 +124,14 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   ProgressReporter reporter(stdout, o.progress_bar(), o.epochs, o.batch, root ? o.metrics : "", std::move(history));
   TrainingObserver silent;
   TrainingObserver& observer = root ? static_cast<TrainingObserver&>(reporter) : silent;
-  if (!o.checkpoint_dir.empty()) {
-    install_stop_signal_handlers();
-    trainer.set_stop_flag(&stop_requested());
+  // The handlers were installed first thing in main (Note [Preemption]).
+  trainer.set_stop_flag(&stop_requested());
+  if (!o.checkpoint_dir.empty())
     trainer.set_checkpoint_hook([&](const TrainingCursor& at) { keeper.save(at, reporter.history()); });
-  }
   const Activity training("training");
   if (trainer.fit(*data.train, data.test.get(), observer, start) == StopReason::preempted) {
-    if (root) print_preempted(trainer, keeper);
-    return kExitPreempted;
+    if (root) print_preempted(trainer, keeper, o.stop_after);
+    return o.checkpoint_dir.empty() ? kExitStoppedUnsaved : kExitPreempted;
   }
   if (data.test) final_test(trainer, *data.test, reporter, root);
   if (root && !keeper.last_path().empty()) std::printf("checkpoint: %s\n", keeper.last_path().c_str());

@@ -175,13 +175,19 @@ StopReason Trainer::train_epoch(Sampler& sampler, BatchReader& train, TrainingOb
 bool Trainer::stop_agreed(bool loss_finite) {
   // Each flag as size - rank, so the max over ranks names the lowest rank that raised it (0: none).
   const int64_t me = comm_.size() - comm_.rank();
-  int64_t flags[2] = {stop_flag_ != nullptr && stop_flag_->load() ? me : 0, loss_finite ? 0 : me};
-  if (comm_.size() > 1) comm_.allreduce_max(flags, 2);
+  const int64_t code = stop_flag_ != nullptr ? stop_flag_->load() : 0;
+  int64_t flags[3] = {code != 0 ? me : 0, loss_finite ? 0 : me, code};
+  if (comm_.size() > 1) comm_.allreduce_max(flags, 3);
   // Every step, not only logged ones: a checkpoint or another step from a non-finite state is lost work.
   CONVOY_CHECK(flags[1] == 0, ConfigError, "training diverged: the loss on rank ", comm_.size() - flags[1],
                " is not finite (nan or inf) at step ", cursor_.global_step, " (epoch ", cursor_.epoch + 1,
                "); try a lower learning rate or another optimizer");
-  return flags[0] != 0 || (config_.stop_after > 0 && cursor_.global_step >= config_.stop_after);
+  if (flags[0] != 0) {
+    stop_cause_ = {.rank = comm_.size() - static_cast<int>(flags[0]), .code = static_cast<int>(flags[2])};
+    return true;
+  }
+  stop_cause_ = {};
+  return config_.stop_after > 0 && cursor_.global_step >= config_.stop_after;
 }
 
 Trainer::Tally Trainer::report_interval(Interval& interval, int64_t steps_per_epoch, TrainingObserver& observer) {

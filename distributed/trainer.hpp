@@ -48,6 +48,12 @@ struct TrainingCursor {
 // Why fit() returned.
 enum class StopReason { finished, preempted };
 
+// What stopped a preempted fit(), the same on every rank.
+struct StopCause {
+  int rank = -1;  // the lowest rank whose stop flag was set; -1: stop_after was reached
+  int code = 0;   // the largest stop flag value over the ranks (a signal number)
+};
+
 class Trainer {
  public:
   // The model must be built for at least ceil(global_batch / ranks) samples. Throws ConfigError
@@ -59,8 +65,9 @@ class Trainer {
   // steps, on preemption, and when fit() finishes (possibly at a step already saved). Rank 0's
   // caller writes it; a throw there ends the job through main's abort.
   void set_checkpoint_hook(std::function<void(const TrainingCursor&)> hook) { checkpoint_hook_ = std::move(hook); }
-  // A flag a signal handler may set; checked at every step boundary, agreed over all ranks.
-  void set_stop_flag(const std::atomic<bool>* flag) { stop_flag_ = flag; }
+  // A flag a signal handler may set (non-zero: stop, the value a code such as the signal
+  // number); checked at every step boundary, agreed over all ranks, reported in stop_cause().
+  void set_stop_flag(const std::atomic<int>* flag) { stop_flag_ = flag; }
 
   // Makes every rank start from rank 0's parameters and verifies all ranks run the same model,
   // data and settings (ConfigError naming what differs otherwise).
@@ -73,6 +80,8 @@ class Trainer {
   EvalReport evaluate(BatchReader& data);
 
   const TrainingCursor& cursor() const { return cursor_; }
+  // Valid after fit() returned StopReason::preempted.
+  const StopCause& stop_cause() const { return stop_cause_; }
 
   using Clock = std::chrono::steady_clock;
 
@@ -117,7 +126,8 @@ class Trainer {
   Tensor logits_grad_;
   Batch empty_batch_;  // what a rank without samples in a step trains on
   std::function<void(const TrainingCursor&)> checkpoint_hook_;
-  const std::atomic<bool>* stop_flag_ = nullptr;
+  const std::atomic<int>* stop_flag_ = nullptr;
+  StopCause stop_cause_;
   double allreduce_wait_ = 0.0;
   std::unique_ptr<GradientReducer> reducer_;  // the current fit()'s
 };

@@ -40,7 +40,7 @@ for model in keras-cnn lenet5; do
     "${launcher[@]}" "$convoy" train --model "$model" --data "$data" --batch 64 --optimizer sgd --lr 0.01 \
       --threads "$threads" --reduction "$reduction" --epochs 1 --stop-after "$steps" --log-every 50 --progress lines \
       --metrics "$metrics" > "$work/log" 2>&1 || status=$?
-    if [ "${status:-0}" -ne 0 ] && [ "${status:-0}" -ne 3 ]; then  # 3: stopped by --stop-after
+    if [ "${status:-0}" -ne 0 ] && [ "${status:-0}" -ne 4 ]; then  # 4: stopped by --stop-after, nothing saved
       echo "data_parallel.sh: $model $layout/$reduction failed (exit $status):" >&2
       cat "$work/log" >&2
       exit 1

@@ -113,5 +113,19 @@ TEST_F(MpiStart, EvalWithAnotherCheckpointOrDatasetOnOneRankIsRefused) {
   EXPECT_NE(same.output.find("test: loss="), std::string::npos) << same.output;
 }
 
+// A signal that reached one rank only: every rank stops at the same step, and the message
+// names the signal and the rank, not --stop-after.
+TEST_F(MpiStart, SignalOnOneRankIsReportedWithThatRank) {
+  const std::string wrapper = dir_->file("signal-rank1.sh");
+  std::ofstream(wrapper) << "#!/bin/sh\nif [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then (sleep 1; kill -USR1 $$) & fi\nexec "
+                         << CONVOY_BINARY << " \"$@\"\n";
+  std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
+  const CommandResult r = run_command(mpirun(2) + wrapper + " " + train("--epochs 500"));
+  EXPECT_NE(r.exit_code, 124) << "timed out\n" << r.output;
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("stopped by signal 10 on rank 1 at step"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("nothing saved"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace convoy

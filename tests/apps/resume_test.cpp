@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "io/checkpoint.hpp"
@@ -234,6 +236,80 @@ TEST_F(Resume, SecondRunOnALockedCheckpointFolderIsRefused) {
   ::close(fd);  // released: the next run may use the folder
   const CommandResult after = run_command(train(ckpt.path(), "--stop-after 1"));
   EXPECT_EQ(after.exit_code, 3) << after.output;
+}
+
+// Runs convoy with SIGUSR1 blocked and already pending, as a parent that blocked it might
+// start it: the signal reaches convoy during start-up, as soon as it can take it.
+CommandResult run_with_pending_usr1(const std::string& args) {
+  std::vector<std::string> words;
+  std::istringstream in(args);
+  for (std::string w; in >> w;) words.push_back(w);
+  std::vector<char*> argv;
+  std::string binary = CONVOY_BINARY;
+  argv.push_back(binary.data());
+  for (std::string& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  TempDir out;
+  const std::string log = out.file("log");
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, nullptr);
+    ::raise(SIGUSR1);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream text(log);
+  r.output.assign(std::istreambuf_iterator<char>(text), {});
+  return r;
+}
+
+std::string train_args(const std::string& extra) {
+  return " train --model lenet5 --epochs 2 --batch 50 --threads 1 --progress lines " + extra;
+}
+
+TEST_F(Resume, SignalDuringStartUpStopsAfterTheFirstStepWithTheDocumentedCode) {
+  TempDir ckpt;
+  const CommandResult saved =
+      run_with_pending_usr1(train_args("--data " + dir_->file("train.h5") + " --checkpoint-dir " + ckpt.path()));
+  EXPECT_EQ(saved.exit_code, 3) << saved.output;
+  EXPECT_NE(saved.output.find("stopped by signal 10 on rank 0 at step 1; checkpoint " + ckpt.file("step-1.ckpt")),
+            std::string::npos)
+      << saved.output;
+  EXPECT_TRUE(std::filesystem::exists(ckpt.file("step-1.ckpt")));
+  // Without a checkpoint folder: said so, and another code (requeueing would start over).
+  const CommandResult unsaved = run_with_pending_usr1(train_args("--data " + dir_->file("train.h5")));
+  EXPECT_EQ(unsaved.exit_code, 4) << unsaved.output;
+  EXPECT_NE(unsaved.output.find("stopped by signal 10 on rank 0 at step 1; no checkpoint (no --checkpoint-dir): "
+                                "nothing saved"),
+            std::string::npos)
+      << unsaved.output;
+}
+
+TEST_F(Resume, Usr1WithoutCheckpointFolderStopsWithCode4) {
+  TempDir dir;
+  const std::string pid_file = dir.file("pid"), metrics = dir.file("metrics.jsonl");
+  std::thread signaller([&] {
+    for (int i = 0; i < 2000 && !std::filesystem::exists(metrics); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    run_command("kill -USR1 $(cat " + pid_file + ")");
+  });
+  const CommandResult r = run_command("(" + std::string(CONVOY_BINARY) + train_args("--data " + dir_->file("train.h5")) +
+                                      " --epochs 200 --log-every 1 --metrics " + metrics + " & echo $! > " + pid_file +
+                                      "; wait $!)");
+  signaller.join();
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  EXPECT_NE(r.output.find("stopped by signal 10 on rank 0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("nothing saved"), std::string::npos) << r.output;
 }
 
 }  // namespace
