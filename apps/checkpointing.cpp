@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "core/error.hpp"
+#include "core/hash.hpp"
 #include "distributed/agreement.hpp"
 #include "io/checkpoint.hpp"
 #include "io/checkpoint_directory.hpp"
@@ -35,7 +36,33 @@ bool is_checkpoint_name(const std::string& name) {
   return std::regex_match(name, std::regex(R"(step-[0-9]+\.ckpt)"));
 }
 
+// A setting as the command line wrote it: floats (stored as float32) with %g, not 0.8999999761581421.
+std::string setting_text(const nlohmann::json& v) {
+  if (!v.is_number_float()) return v.dump();
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v.get<double>());
+  return text;
+}
+
+// The keys whose values differ, as " key: saved -> now" for each.
+std::string changed_settings(const nlohmann::json& saved, const nlohmann::json& now) {
+  std::string out;
+  for (const auto& [key, value] : now.items())
+    if (!saved.contains(key) || saved.at(key) != value)
+      out += " " + key + ": " + (saved.contains(key) ? setting_text(saved.at(key)) : "(none)") + " -> " +
+             setting_text(value);
+  return out;
+}
+
 }  // namespace
+
+uint64_t dataset_fingerprint(const DatasetInfo& data) {
+  uint64_t h = fnv1a(&data.size, sizeof data.size);
+  h = fnv1a(data.sample.str(), h);
+  h = fnv1a(&data.classes, sizeof data.classes, h);
+  for (const std::string& name : data.class_names) h = fnv1a(name + '\n', h);
+  return fnv1a(&data.content_hash, sizeof data.content_hash, h);
+}
 
 CheckpointKeeper::CheckpointKeeper(Communicator& comm, CheckpointRun run, Model& model, Optimizer& optimizer,
                                    const LrSchedule& schedule, const DatasetInfo& data)
@@ -91,6 +118,7 @@ void CheckpointKeeper::save(const TrainingCursor& cursor, const std::vector<std:
   s.world_size = comm_.size();
   s.global_batch = run_.global_batch;
   s.dataset_size = data_.size;
+  s.dataset_fingerprint = dataset_fingerprint(data_);
   for (int i = 0; i < data_.sample.rank(); ++i) s.sample_shape.push_back(data_.sample[i]);
   s.metrics_history = metrics_history;
   s.settings_json = run_.settings_json;
@@ -148,9 +176,18 @@ void CheckpointKeeper::check_resumable(const TrainingState& s, const std::string
                s.dataset_size, " samples, --data has ", data_.size);
   CONVOY_CHECK(s.seed == run_.seed, ConfigError, "--resume: checkpoint '", path, "' was trained with --seed ", s.seed,
                ", this run has ", run_.seed, " (the sample order would change)");
+  // Format 1 recorded no fingerprint (0): those checkpoints are checked by size alone.
+  CONVOY_CHECK(s.dataset_fingerprint == 0 || s.dataset_fingerprint == dataset_fingerprint(data_), ConfigError,
+               "--resume: checkpoint '", path, "' was trained on another dataset of ", s.dataset_size,
+               " samples (its labels, classes or sample shape differ from --data's)");
   const OptimizerConfig saved = OptimizerConfig::from_json(nlohmann::json::parse(s.optimizer_json));
   CONVOY_CHECK(saved.type == optimizer_.config().type, ConfigError, "--resume: checkpoint '", path,
                "' was trained with --optimizer ", saved.type, ", this run asks for ", optimizer_.config().type);
+  const std::string changed = changed_settings(nlohmann::json::parse(s.optimizer_json), optimizer_.config().to_json()) +
+                              changed_settings(nlohmann::json::parse(s.schedule_json), schedule_.to_json());
+  CONVOY_CHECK(changed.empty(), ConfigError, "--resume: checkpoint '", path,
+               "' was trained with other optimizer or schedule settings:", changed,
+               " (start a new run, or resume with the checkpoint's settings)");
   CONVOY_CHECK(static_cast<int64_t>(s.parameters.size()) == model_.parameter_count(), IoError, "checkpoint '", path,
                "': ", s.parameters.size(), " parameters, the model has ", model_.parameter_count());
   CONVOY_CHECK(static_cast<int64_t>(s.buffers.size()) == model_.buffer_count(), IoError, "checkpoint '", path,

@@ -17,6 +17,10 @@
 
 namespace convoy {
 
+// A hash of the training data's size, sample shape, classes, class names and content hash,
+// stored in checkpoints so a resume on another dataset of the same size is refused.
+uint64_t dataset_fingerprint(const DatasetInfo& data);
+
 struct CheckpointRun {
   std::string dir;                // where step-<N>.ckpt files go; empty: no checkpoints
   int keep = 3;                   // newest checkpoints kept

@@ -15,6 +15,7 @@ struct DatasetInfo {
   Shape sample;          // one sample as the model sees it: [C, H, W]
   int64_t classes = 0;   // labels are in [0, classes)
   std::vector<std::string> class_names;  // may be empty
+  uint64_t content_hash = 0;  // a hash of the data's content the reader can take cheaply (HDF5: every label); 0 if none
 };
 
 // A batch as the model consumes it. Images are float NCHW scaled to [0, 1].

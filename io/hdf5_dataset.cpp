@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/hash.hpp"
 #include "io/atomic_file.hpp"
 #include "io/hdf5_handle.hpp"
 #include "io/regular_file.hpp"
@@ -314,6 +315,8 @@ Hdf5Dataset Hdf5Dataset::open(const std::string& path, const Hdf5OpenOptions& op
   FileLabels labels = read_labels(d->file.get(), n, path);
   d->info.classes = class_count(labels, options.expected_classes, path);
   d->labels.assign(labels.values.begin(), labels.values.end());
+  // Every label, already in memory: another dataset of the same size and classes differs here.
+  d->info.content_hash = fnv1a(d->labels.data(), d->labels.size() * sizeof(int32_t));
   d->info.size = n;
   d->info.sample = Shape{static_cast<int64_t>(d->dims[3]), static_cast<int64_t>(d->dims[1]),
                          static_cast<int64_t>(d->dims[2])};

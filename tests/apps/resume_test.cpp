@@ -135,11 +135,24 @@ TEST_F(Resume, ChangedSettingsThatMatterAreRefused) {
         {"--resume auto --seed 5", "--seed 4"},
         {"--resume auto --optimizer adam", "--optimizer sgd"},
         {"--resume auto --model keras-cnn", "another model"},
+        {"--resume auto --momentum 0.8", "momentum: 0.9 -> 0.8"},
+        {"--resume auto --weight-decay 0.001", "weight_decay: 0 -> 0.001"},
         {"--resume " + ckpt.file("missing.ckpt"), "missing.ckpt"}}) {
     const CommandResult r = run_command(train(ckpt.path(), args));
     EXPECT_EQ(r.exit_code, 1) << args << ": " << r.output;
     EXPECT_NE(r.output.find(message), std::string::npos) << args << ": " << r.output;
   }
+  // Another dataset of the same size and classes: other labels.
+  testing::write_fashion_mnist_slice("t10k", 1500, ckpt.file("images"), ckpt.file("labels"));
+  ASSERT_EQ(run_command(std::string(CONVOY_BINARY) + " convert idx --images " + ckpt.file("images") + " --labels " +
+                        ckpt.file("labels") + " -o " + ckpt.file("other.h5"))
+                .exit_code,
+            0);
+  std::string other = train(ckpt.path(), "--resume auto");
+  other.replace(other.find(dir_->file("train.h5")), dir_->file("train.h5").size(), ckpt.file("other.h5"));
+  const CommandResult r = run_command(other);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("was trained on another dataset of 1500 samples"), std::string::npos) << r.output;
   // Settings that may change (epochs to run) are accepted.
   EXPECT_EQ(run_command(train(ckpt.path(), "--resume auto --epochs 1")).exit_code, 0);
 }
