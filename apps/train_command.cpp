@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "apps/activity.hpp"
 #include "apps/checkpointing.hpp"
@@ -16,6 +17,7 @@
 #include "apps/weights_exchange.hpp"
 #include "core/error.hpp"
 #include "core/model.hpp"
+#include "distributed/host_map.hpp"
 #include "distributed/trainer.hpp"
 #include "io/regular_file.hpp"
 
@@ -52,16 +54,19 @@ TrainData open_train_data(const TrainOptions& o, int64_t per_rank) {
   return d;
 }
 
-// Rank 0 prints the model, the data and the run's shape; every rank warns about its cores.
+// Collective. Rank 0 prints the model, the data, the run's shape and the ranks on each host;
+// every rank warns about its cores.
 void print_startup(const TrainOptions& o, const Model& model, const DatasetInfo& info, Communicator& comm,
                    int threads) {
   const bool root = comm.rank() == 0;
+  const std::vector<std::string> hosts = gather_host_names(comm);
   if (root) {
     std::printf("%s\n", model.summary().c_str());
     std::printf("data: %s, %lld samples %s, %lld classes; global batch %lld over %d rank%s%s\n", o.data.c_str(),
                 static_cast<long long>(info.size), info.sample.str().c_str(), static_cast<long long>(info.classes),
                 static_cast<long long>(o.batch), comm.size(), comm.size() == 1 ? "" : "s",
                 comm.size() == 1 ? "" : (", " + o.reduction + " reduction").c_str());
+    if (comm.size() > 1) std::printf("%s\n", describe_hosts(hosts).c_str());
   }
   const std::string line = startup_line(comm.rank(), comm.size(), comm.host(), threads);
   if (root || line.find("warning") != std::string::npos) std::printf("%s\n", line.c_str());
