@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "apps/activity.hpp"
+#include "apps/activity_observer.hpp"
 #include "apps/checkpointing.hpp"
 #include "apps/commands.hpp"
 #include "apps/data_sources.hpp"
@@ -96,6 +97,7 @@ void final_test(Trainer& trainer, BatchReader& test, ProgressReporter& reporter,
 
 int run_train(const TrainOptions& o, Communicator& comm) {
   o.validate();
+  comm.set_activity("start-up (settings, data, model, checkpoint)");
   // Before any other collective: ranks that differ here would wait in different ones forever.
   check_settings_on_all_ranks(comm, o.collective_settings(), "the setting");
   const bool root = comm.rank() == 0;
@@ -128,7 +130,7 @@ int run_train(const TrainOptions& o, Communicator& comm) {
 
   ProgressReporter reporter(stdout, o.progress_bar(), o.epochs, o.batch, root ? o.metrics : "", std::move(history));
   TrainingObserver silent;
-  TrainingObserver& observer = root ? static_cast<TrainingObserver&>(reporter) : silent;
+  ActivityObserver observer(root ? static_cast<TrainingObserver&>(reporter) : silent, comm);
   // The handlers were installed first thing in main (Note [Preemption]).
   trainer.set_stop_flag(&stop_requested());
   if (!o.checkpoint_dir.empty())
@@ -138,6 +140,7 @@ int run_train(const TrainOptions& o, Communicator& comm) {
     if (root) print_preempted(trainer, keeper, o.stop_after);
     return o.checkpoint_dir.empty() ? kExitStoppedUnsaved : kExitPreempted;
   }
+  comm.set_activity("final test");
   if (data.test) final_test(trainer, *data.test, reporter, root);
   if (root && !keeper.last_path().empty()) std::printf("checkpoint: %s\n", keeper.last_path().c_str());
   return kExitOk;

@@ -44,6 +44,9 @@ class Communicator {
   // Copies root's bytes to every rank.
   virtual void broadcast(void* data, int64_t bytes, int root) = 0;
   virtual void barrier() = 0;
+  // What this rank is doing ("training, epoch 2 step 40"), named when a collective stalls
+  // (Note [Stall watchdog] in distributed/watchdog.hpp). The world of one ignores it.
+  virtual void set_activity(const std::string& activity) {}
   // Ends every rank of the job at once (MPI_Abort); used only by main after an exception.
   [[noreturn]] virtual void abort(int exit_code) noexcept = 0;
 };

@@ -6,8 +6,10 @@
 #include <climits>
 #include <cstdlib>
 #include <exception>
+#include <string>
 
 #include "core/error.hpp"
+#include "distributed/watchdog.hpp"
 
 namespace convoy {
 namespace {
@@ -31,22 +33,25 @@ int as_int_count(int64_t count, const char* operation) {
   return static_cast<int>(count);
 }
 
+// A non-blocking collective whose wait() polls under the watchdog (Note [Stall watchdog]).
 class MpiRequest final : public CommRequest {
  public:
-  // The names errors give the completion calls: "Wait (Iallreduce)", "Test (Iallreduce)".
-  MpiRequest(int rank, const char* wait_name, const char* test_name)
-      : rank_(rank), wait_name_(wait_name), test_name_(test_name) {}
+  // `operation` names it in errors: "Iallreduce (float sum, 4096 elements)".
+  MpiRequest(int rank, std::string operation, StallWatchdog& watchdog)
+      : rank_(rank), operation_(std::move(operation)), test_name_("Test (" + operation_ + ")"), watchdog_(watchdog) {}
   ~MpiRequest() override {
     // The buffer may be reused only after completion; an error cannot escape a destructor.
-    if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+    // While an exception unwinds (a failed or stalled collective), main is about to abort the
+    // job (Note [Failing ranks]) and this wait might never end: skip it.
+    if (request_ != MPI_REQUEST_NULL && std::uncaught_exceptions() == 0) MPI_Wait(&request_, MPI_STATUS_IGNORE);
   }
   void wait() override {
-    if (request_ != MPI_REQUEST_NULL) check(MPI_Wait(&request_, MPI_STATUS_IGNORE), wait_name_, rank_);
+    if (request_ != MPI_REQUEST_NULL) watchdog_.wait(operation_, [this] { return test(); });
   }
   bool test() override {
     if (request_ == MPI_REQUEST_NULL) return true;
     int done = 0;
-    check(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), test_name_, rank_);
+    check(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), test_name_.c_str(), rank_);
     return done != 0;  // a completed request is set to MPI_REQUEST_NULL by MPI
   }
 
@@ -54,8 +59,9 @@ class MpiRequest final : public CommRequest {
 
  private:
   int rank_;
-  const char* wait_name_;
-  const char* test_name_;
+  std::string operation_;
+  std::string test_name_;
+  StallWatchdog& watchdog_;
 };
 
 // Blocking collectives take an int count: larger buffers go in pieces, all ranks cutting alike.
@@ -99,8 +105,18 @@ struct MpiCommunicator::Impl {
     if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
   }
 
+  // A blocking collective: the non-blocking one, waited for under the watchdog. `operation`
+  // names it in errors as the caller knows it ("Bcast").
+  template <typename Start>
+  void run(const char* operation, int64_t count, int rank, Start start) {
+    MpiRequest request(rank, detail::concat(operation, " (", count, " elements)"), watchdog);
+    check(start(&request.request_), operation, rank);
+    request.wait();
+  }
+
   Environment environment;  // first member: finalised last
   MPI_Comm comm = MPI_COMM_NULL;
+  StallWatchdog watchdog = StallWatchdog::from_environment();
 };
 
 MpiCommunicator::MpiCommunicator(int* argc, char*** argv) : impl_(std::make_unique<Impl>(argc, argv)) {
@@ -121,39 +137,49 @@ MpiCommunicator::~MpiCommunicator() = default;
 
 void MpiCommunicator::allreduce_sum(float* data, int64_t count) {
   in_pieces(data, count, [&](float* p, int n) {
-    check(MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_FLOAT, MPI_SUM, impl_->comm), "Allreduce (float sum)", rank_);
+    impl_->run("Allreduce (float sum)", n, rank_, [&](MPI_Request* r) {
+      return MPI_Iallreduce(MPI_IN_PLACE, p, n, MPI_FLOAT, MPI_SUM, impl_->comm, r);
+    });
   });
 }
 
 void MpiCommunicator::allreduce_sum(double* data, int64_t count) {
   in_pieces(data, count, [&](double* p, int n) {
-    check(MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_DOUBLE, MPI_SUM, impl_->comm), "Allreduce (double sum)", rank_);
+    impl_->run("Allreduce (double sum)", n, rank_, [&](MPI_Request* r) {
+      return MPI_Iallreduce(MPI_IN_PLACE, p, n, MPI_DOUBLE, MPI_SUM, impl_->comm, r);
+    });
   });
 }
 
 void MpiCommunicator::allreduce_sum(int64_t* data, int64_t count) {
   in_pieces(data, count, [&](int64_t* p, int n) {
-    check(MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_INT64_T, MPI_SUM, impl_->comm), "Allreduce (int64 sum)", rank_);
+    impl_->run("Allreduce (int64 sum)", n, rank_, [&](MPI_Request* r) {
+      return MPI_Iallreduce(MPI_IN_PLACE, p, n, MPI_INT64_T, MPI_SUM, impl_->comm, r);
+    });
   });
 }
 
 void MpiCommunicator::allreduce_max(int64_t* data, int64_t count) {
   in_pieces(data, count, [&](int64_t* p, int n) {
-    check(MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_INT64_T, MPI_MAX, impl_->comm), "Allreduce (int64 max)", rank_);
+    impl_->run("Allreduce (int64 max)", n, rank_, [&](MPI_Request* r) {
+      return MPI_Iallreduce(MPI_IN_PLACE, p, n, MPI_INT64_T, MPI_MAX, impl_->comm, r);
+    });
   });
 }
 
 std::unique_ptr<CommRequest> MpiCommunicator::iallreduce_sum(float* data, int64_t count) {
-  auto request = std::make_unique<MpiRequest>(rank_, "Wait (Iallreduce)", "Test (Iallreduce)");
-  check(MPI_Iallreduce(MPI_IN_PLACE, data, as_int_count(count, "Iallreduce"), MPI_FLOAT, MPI_SUM, impl_->comm,
-                       &request->request_),
+  const int n = as_int_count(count, "Iallreduce");
+  auto request =
+      std::make_unique<MpiRequest>(rank_, detail::concat("Iallreduce (float sum, ", n, " elements)"), impl_->watchdog);
+  check(MPI_Iallreduce(MPI_IN_PLACE, data, n, MPI_FLOAT, MPI_SUM, impl_->comm, &request->request_),
         "Iallreduce (float sum)", rank_);
   return request;
 }
 
 std::unique_ptr<CommRequest> MpiCommunicator::iallgather(const float* send, int64_t count, float* recv) {
-  auto request = std::make_unique<MpiRequest>(rank_, "Wait (Iallgather)", "Test (Iallgather)");
   const int n = as_int_count(count, "Iallgather");
+  auto request = std::make_unique<MpiRequest>(rank_, detail::concat("Iallgather (float, ", n, " elements a rank)"),
+                                              impl_->watchdog);
   check(MPI_Iallgather(send, n, MPI_FLOAT, recv, n, MPI_FLOAT, impl_->comm, &request->request_),
         "Iallgather (float)", rank_);
   return request;
@@ -161,17 +187,23 @@ std::unique_ptr<CommRequest> MpiCommunicator::iallgather(const float* send, int6
 
 void MpiCommunicator::allgather(const double* send, int64_t count, double* recv) {
   const int n = as_int_count(count, "Allgather");
-  check(MPI_Allgather(send, n, MPI_DOUBLE, recv, n, MPI_DOUBLE, impl_->comm), "Allgather (double)", rank_);
+  impl_->run("Allgather (double)", n, rank_, [&](MPI_Request* r) {
+    return MPI_Iallgather(send, n, MPI_DOUBLE, recv, n, MPI_DOUBLE, impl_->comm, r);
+  });
 }
 
 void MpiCommunicator::broadcast(void* data, int64_t bytes, int root) {
   // The root is checked by MPI itself (MPI_ERR_ROOT), identically on every rank.
   in_pieces(static_cast<char*>(data), bytes, [&](char* p, int n) {
-    check(MPI_Bcast(p, n, MPI_BYTE, root, impl_->comm), "Bcast", rank_);
+    impl_->run("Bcast", n, rank_, [&](MPI_Request* r) { return MPI_Ibcast(p, n, MPI_BYTE, root, impl_->comm, r); });
   });
 }
 
-void MpiCommunicator::barrier() { check(MPI_Barrier(impl_->comm), "Barrier", rank_); }
+void MpiCommunicator::barrier() {
+  impl_->run("Barrier", 0, rank_, [&](MPI_Request* r) { return MPI_Ibarrier(impl_->comm, r); });
+}
+
+void MpiCommunicator::set_activity(const std::string& activity) { impl_->watchdog.set_activity(activity); }
 
 void MpiCommunicator::abort(int exit_code) noexcept {
   MPI_Abort(impl_->comm != MPI_COMM_NULL ? impl_->comm : MPI_COMM_WORLD, exit_code);

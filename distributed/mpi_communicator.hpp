@@ -13,7 +13,8 @@ namespace convoy {
 // MPI_Finalize. One per process, made by main (see make_communicator). Collectives run on a
 // duplicate of MPI_COMM_WORLD whose error handler returns codes instead of killing the job;
 // every code is checked in one place and a failure throws CommError naming the operation, the
-// rank and MPI's error string.
+// rank and MPI's error string. Every wait, the blocking collectives' included, polls under a
+// deadline (Note [Stall watchdog]): a peer that stops taking part makes it throw CommError.
 //
 // Note [Failing ranks]
 // An exception on one rank must not leave the others waiting in a collective it will never
@@ -44,6 +45,7 @@ class MpiCommunicator final : public Communicator {
   void allgather(const double* send, int64_t count, double* recv) override;
   void broadcast(void* data, int64_t bytes, int root) override;
   void barrier() override;
+  void set_activity(const std::string& activity) override;
   [[noreturn]] void abort(int exit_code) noexcept override;
 
  private:

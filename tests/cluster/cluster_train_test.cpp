@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <regex>
 #include <thread>
 
 #include "io/checkpoint.hpp"
@@ -201,6 +202,29 @@ TEST_F(ClusterTrain, Usr1ToMpirunCheckpointsAndTheResumedRunHasTheBitsOfAnUninte
   EXPECT_TRUE(same_bits(read_checkpoint(once.file("step-63.ckpt")).parameters,
                         read_checkpoint(twice.file("step-63.ckpt")).parameters))
       << "the resumed run's parameters after 63 steps differ from an uninterrupted run's";
+}
+
+// A rank that stops without dying leaves the others in a collective: TCP stays up, no error
+// comes. The stall watchdog (Note [Stall watchdog], default deadline max(20 s, 10 x compute
+// between collectives)) makes them give up, name the operation, and abort the job.
+TEST_F(ClusterTrain, ARankFrozenOnOneHostEndsTheJobNamingTheOperation) {
+  SimulatedCluster cluster(3);
+  TempDir ckpt;
+  const InterruptedRun run = run_and_interrupt(
+      bounded(on(cluster, "-np 3") + train(ckpt.path(), "--epochs 200 --checkpoint-every 10"), 120), ckpt.path(),
+      [&] {
+        run_command("for p in $(ip netns pids " + cluster.host(3) +
+                    "); do [ \"$(cat /proc/$p/comm)\" = convoy ] && kill -STOP $p; done");
+      });
+  const CommandResult& r = run.result;
+  ASSERT_TRUE(run.interrupted) << "the job ended before its first checkpoint:\n" << r.output;
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.exit_code, 124) << "timed out: the job hung with a frozen rank\n" << r.output;
+  EXPECT_LT(run.seconds_after_action, 90.0) << r.output;
+  const std::regex stalled(R"(error on rank \d \()" + cluster.name() +
+                           R"(-n[12]\): stalled: waited \d+ s in (Iallgather|Iallreduce|Allreduce|Bcast|Barrier) \()"
+                           R"(.*, collective \d+ of this rank, during training \()");
+  EXPECT_TRUE(std::regex_search(r.output, stalled)) << "expected a stall message from host 1 or 2 in\n" << r.output;
 }
 
 }  // namespace
