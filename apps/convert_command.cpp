@@ -5,6 +5,7 @@
 
 #include "apps/commands.hpp"
 #include "apps/exit_codes.hpp"
+#include "apps/image_size_option.hpp"
 #include "core/error.hpp"
 #include "io/class_names.hpp"
 #include "io/hdf5_dataset.hpp"
@@ -14,7 +15,7 @@ namespace convoy {
 namespace {
 
 struct ConvertIdxOptions {
-  std::string images, labels, output, class_names = "auto";
+  std::string images, labels, output, class_names = "auto", size, filter = "bilinear";
 };
 
 // "auto": Fashion-MNIST's names when the file names say fashion, else numbered classes;
@@ -36,7 +37,8 @@ std::vector<std::string> parse_class_names(const ConvertIdxOptions& o) {
 }
 
 int run_convert_idx(const ConvertIdxOptions& o) {
-  convert_idx_to_hdf5(o.images, o.labels, o.output, parse_class_names(o));
+  convert_idx_to_hdf5(o.images, o.labels, o.output, parse_class_names(o), {},
+                      parse_resize_target(o.size, o.filter));
   const Hdf5Dataset check = Hdf5Dataset::open(o.output);
   std::printf("wrote %s: %lld samples %s, %lld classes\n", o.output.c_str(),
               static_cast<long long>(check.info().size), check.info().sample.str().c_str(),
@@ -56,6 +58,9 @@ void add_convert_command(CLI::App& app, int& exit_code) {
   sub->add_option("-o,--output", idx->output, "HDF5 file to write")->required();
   sub->add_option("--class-names", idx->class_names,
                   "auto, fashion-mnist, none, or a comma-separated list in label order")
+      ->capture_default_str();
+  sub->add_option("--size", idx->size, "Resize every image to HxW, e.g. 64x64 (default: keep)");
+  sub->add_option("--resize-filter", idx->filter, "area (block means, for shrinking) or bilinear (antialiased)")
       ->capture_default_str();
   sub->callback([idx, &exit_code] { exit_code = run_convert_idx(*idx); });
 }

@@ -65,5 +65,34 @@ TEST(ConvertIdx, LabelWithoutClassNameIsAConfigError) {
   EXPECT_EQ(Hdf5Dataset::open(dir.file("out.h5")).info().classes, 3);
 }
 
+// --size: every sample through resize_image, streamed in blocks (2000 samples: two blocks).
+TEST(ConvertIdx, ResizesEverySample) {
+  TempDir dir;
+  const int n = 2000;
+  std::vector<uint8_t> pixels, labels;
+  for (int i = 0; i < n; ++i) {
+    for (int e = 0; e < 12; ++e) pixels.push_back(testing::pixel(i, e));
+    labels.push_back(static_cast<uint8_t>(i % 3));
+  }
+  write_bytes(dir.file("img"), idx_bytes({n, 3, 4}, pixels), false);
+  write_bytes(dir.file("lab"), idx_bytes({n}, labels), false);
+  convert_idx_to_hdf5(dir.file("img"), dir.file("lab"), dir.file("out.h5"), {}, {},
+                      ResizeTarget{.height = 5, .width = 7, .filter = ResizeFilter::bilinear});
+  Hdf5Dataset d = Hdf5Dataset::open(dir.file("out.h5"));
+  ASSERT_EQ(d.info().size, n);
+  EXPECT_EQ(d.info().sample, (Shape{1, 5, 7}));
+  const std::vector<int64_t> indices = {0, 1500, 1999};
+  std::vector<float> images(3 * 35);
+  std::vector<int32_t> read_labels(3);
+  d.read(indices, images.data(), read_labels.data());
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(read_labels[k], indices[k] % 3);
+    const uint8_t* src = pixels.data() + indices[k] * 12;
+    const Image expected =
+        resize_image(Image{3, 4, 1, std::vector<uint8_t>(src, src + 12)}, 5, 7, ResizeFilter::bilinear);
+    for (int e = 0; e < 35; ++e) EXPECT_FLOAT_EQ(images[k * 35 + e], expected.pixels[e] / 255.0f) << k << "," << e;
+  }
+}
+
 }  // namespace
 }  // namespace convoy
