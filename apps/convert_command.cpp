@@ -4,6 +4,7 @@
 #include <string>
 
 #include "apps/commands.hpp"
+#include "apps/convert_images_command.hpp"
 #include "apps/exit_codes.hpp"
 #include "apps/image_size_option.hpp"
 #include "core/error.hpp"
@@ -63,6 +64,7 @@ void add_convert_command(CLI::App& app, int& exit_code) {
   sub->add_option("--resize-filter", idx->filter, "area (block means, for shrinking) or bilinear (antialiased)")
       ->capture_default_str();
   sub->callback([idx, &exit_code] { exit_code = run_convert_idx(*idx); });
+  add_convert_images_subcommand(*cmd, exit_code);
 }
 
 }  // namespace convoy

@@ -9,7 +9,7 @@ packages=(
   libhdf5-dev
   libboost-serialization-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev libxxhash-dev zlib1g-dev libstb-dev
+  libcli11-dev nlohmann-json3-dev libxxhash-dev zlib1g-dev libstb-dev libpng-dev libjpeg62-turbo-dev
   dataset-fashion-mnist
 )
 # Only for apps/bench/compare_pytorch.py (large: about 170 packages).

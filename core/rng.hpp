@@ -8,10 +8,11 @@ namespace convoy {
 // Note [Counter-based randomness]
 // Convoy has no stateful generator. A random value is hash(seed, purpose, a, b): for
 // initialisation (a = parameter index, b = element), shuffling (a = epoch), dropout (a = step,
-// b = global sample position and element). So results do not depend on how many ranks or
+// b = global sample position and element), an image import's validation split (b = file
+// index). So results do not depend on how many ranks or
 // threads drew before, a resumed run draws exactly what an uninterrupted one would, and any
 // element can be drawn in parallel.
-enum class RandomPurpose : uint64_t { init = 1, shuffle = 2, dropout = 3, augment = 4 };
+enum class RandomPurpose : uint64_t { init = 1, shuffle = 2, dropout = 3, augment = 4, split = 5 };
 
 // 64 well-mixed bits for the given counters (SplitMix64-style finaliser over a keyed combination).
 uint64_t random_bits(uint64_t seed, RandomPurpose purpose, uint64_t a, uint64_t b);

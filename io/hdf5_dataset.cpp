@@ -555,6 +555,31 @@ void Hdf5DatasetWriter::append(int64_t count, const uint8_t* images_nhwc, const 
   d.written += count;
 }
 
+void Hdf5DatasetWriter::shrink(int64_t size) {
+  Impl& d = *impl_;
+  h5::silence_errors();
+  CONVOY_CHECK(!d.committed && size >= d.written && size <= d.dims[0] && size > 0, ConfigError, "HDF5 dataset '",
+               d.path, "': cannot shrink to ", size, " samples, expected [", std::max<int64_t>(d.written, 1), ", ",
+               d.dims[0], "]");
+  d.dims[0] = size;
+  const hsize_t images[4] = {static_cast<hsize_t>(size), static_cast<hsize_t>(d.dims[1]),
+                             static_cast<hsize_t>(d.dims[2]), static_cast<hsize_t>(d.dims[3])};
+  check(H5Dset_extent(d.images.get(), images), d.tmp_path, "H5Dset_extent /images");
+  check(H5Dset_extent(d.labels.get(), images), d.tmp_path, "H5Dset_extent /labels");
+}
+
+void Hdf5DatasetWriter::set_images_attribute(const std::string& name, std::span<const float> values) {
+  Impl& d = *impl_;
+  h5::silence_errors();
+  const std::string what = "writing attribute " + name + " of /images";
+  const hsize_t count[1] = {values.size()};
+  Handle space = checked(H5Screate_simple(1, count, nullptr), H5Sclose, d.tmp_path, what.c_str());
+  Handle attr = checked(H5Acreate2(d.images.get(), name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT,
+                                   H5P_DEFAULT),
+                        H5Aclose, d.tmp_path, what.c_str());
+  check(H5Awrite(attr.get(), H5T_NATIVE_FLOAT, values.data()), d.tmp_path, what.c_str());
+}
+
 void Hdf5DatasetWriter::commit() {
   Impl& d = *impl_;
   h5::silence_errors();

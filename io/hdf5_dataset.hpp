@@ -79,6 +79,11 @@ class Hdf5DatasetWriter {
 
   // Appends `count` samples: images [count, H, W, C] uint8, labels [count].
   void append(int64_t count, const uint8_t* images_nhwc, const int32_t* labels);
+  // Lowers N to `size` (at least the samples appended so far), for writers that learn late that
+  // some samples will not come (an image import skipping bad files). ConfigError otherwise.
+  void shrink(int64_t size);
+  // A float attribute on /images (e.g. "mean" and "std" per channel), written with the file.
+  void set_images_attribute(const std::string& name, std::span<const float> values);
   // Throws ConfigError if fewer than N samples were appended.
   void commit();
 

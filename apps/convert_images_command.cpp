@@ -1,0 +1,108 @@
+#include "apps/convert_images_command.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "apps/exit_codes.hpp"
+#include "apps/image_size_option.hpp"
+#include "apps/runtime_info.hpp"
+#include "core/error.hpp"
+#include "io/image_import.hpp"
+
+namespace convoy {
+namespace {
+
+struct ConvertImagesOptions {
+  std::string folder, output, val_output, size, color = "rgb", filter = "bilinear";
+  bool crop = false, pad = false, skip_bad = false;
+  double val_split = 0.0;
+  uint64_t seed = 0;
+  int threads = 0;
+};
+
+std::string channel_list(const std::vector<float>& values) {
+  std::string s;
+  char text[32];
+  for (float v : values) {
+    std::snprintf(text, sizeof(text), "%.4f", v);
+    s += (s.empty() ? "" : ", ") + std::string(text);
+  }
+  return "[" + s + "]";
+}
+
+int run_convert_images(const ConvertImagesOptions& o) {
+  const ResizeTarget size = parse_resize_target(o.size, o.filter);
+  CONVOY_CHECK(size.active(), ConfigError, "--size: expected HxW, e.g. 64x64");
+  CONVOY_CHECK(o.color == "rgb" || o.color == "grayscale", ConfigError, "--color '", o.color,
+               "': expected rgb or grayscale");
+  CONVOY_CHECK(o.threads >= 0, ConfigError, "--threads ", o.threads, ": expected >= 1");
+  const ImageFolder folder = list_image_folder(o.folder);
+  std::printf("Found %zu files belonging to %zu classes.\n", folder.files.size(), folder.class_names.size());
+  std::fflush(stdout);
+
+  ImageImportOptions options;
+  options.output = o.output;
+  options.val_output = o.val_output;
+  options.val_split = o.val_split;
+  options.seed = o.seed;
+  options.height = size.height;
+  options.width = size.width;
+  options.filter = size.filter;
+  options.channels = o.color == "rgb" ? 3 : 1;
+  options.aspect = o.crop ? AspectMode::crop : o.pad ? AspectMode::pad : AspectMode::stretch;
+  options.skip_bad = o.skip_bad;
+  options.threads = o.threads > 0 ? o.threads : default_threads();
+  options.block = 64 * options.threads;
+  const auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  const bool terminal = stdout_is_terminal();
+  options.progress = [&](int64_t done, int64_t total) {
+    if (!terminal) return;
+    std::printf("\rimporting: %lld/%lld files, %.0f images/s", static_cast<long long>(done),
+                static_cast<long long>(total), done / std::max(seconds(), 1e-9));
+    std::fflush(stdout);
+  };
+  const ImageImportReport r = import_image_folder(folder, options);
+  if (terminal) std::printf("\n");
+  for (const std::string& bad : r.bad) std::fprintf(stderr, "convoy: skipped %s\n", bad.c_str());
+  std::printf("wrote %s: %lld images [%lld, %lld, %lld], %zu classes, mean %s std %s\n", o.output.c_str(),
+              static_cast<long long>(r.train), static_cast<long long>(size.height),
+              static_cast<long long>(size.width), static_cast<long long>(options.channels), folder.class_names.size(),
+              channel_list(r.mean).c_str(), channel_list(r.std).c_str());
+  if (r.validation > 0)
+    std::printf("wrote %s: %lld images\n", o.val_output.c_str(), static_cast<long long>(r.validation));
+  std::printf("imported %zu files in %.2f s (%.0f images/s, %d threads), %zu skipped\n", folder.files.size(),
+              seconds(), folder.files.size() / std::max(seconds(), 1e-9), options.threads, r.bad.size());
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_convert_images_subcommand(CLI::App& convert, int& exit_code) {
+  auto o = std::make_shared<ConvertImagesOptions>();
+  CLI::App* sub = convert.add_subcommand(
+      "images", "From a folder with one sub-folder of images per class (PNG, JPEG, BMP, GIF), as Keras's "
+                "image_dataset_from_directory");
+  sub->add_option("folder", o->folder, "Folder holding one sub-folder per class")->required();
+  sub->add_option("-o,--output", o->output, "HDF5 file to write (the training images)")->required();
+  sub->add_option("--size", o->size, "Height and width of every stored image, e.g. 64x64")->required();
+  sub->add_option("--color", o->color, "rgb or grayscale")->capture_default_str();
+  auto* crop = sub->add_flag("--crop-to-aspect", o->crop, "Centre-crop to the aspect ratio of --size before resizing");
+  auto* pad = sub->add_flag("--pad-to-aspect", o->pad, "Pad with black to the aspect ratio of --size before resizing");
+  crop->excludes(pad);
+  sub->add_option("--resize-filter", o->filter, "area (block means, for shrinking) or bilinear (antialiased)")
+      ->capture_default_str();
+  auto* split = sub->add_option("--val-split", o->val_split, "Fraction of the files for validation, in [0, 1)");
+  auto* val = sub->add_option("--val-output", o->val_output, "HDF5 file for the validation images");
+  split->needs(val);
+  val->needs(split);
+  sub->add_option("--seed", o->seed, "Seed of the validation split")->capture_default_str();
+  sub->add_flag("--skip-bad", o->skip_bad,
+                "Leave out files that cannot be decoded (listed at the end) instead of failing without writing");
+  sub->add_option("--threads", o->threads, "Decoding threads (default: the cores available)");
+  sub->callback([o, &exit_code] { exit_code = run_convert_images(*o); });
+}
+
+}  // namespace convoy
