@@ -52,6 +52,8 @@ ImageFolder list_image_folder(const std::string& root) {
   return folder;
 }
 
+std::vector<std::string> image_files_below(const std::string& folder) { return files_below(folder); }
+
 std::vector<bool> validation_split(int64_t files, double fraction, uint64_t seed) {
   CONVOY_CHECK(fraction >= 0.0 && fraction < 1.0, ConfigError, "validation split: expected a fraction in [0, 1), found ",
                fraction);

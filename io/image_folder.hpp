@@ -22,6 +22,9 @@ struct ImageFolder {
 // IoError naming the root if it is not a readable folder or holds no class folder.
 ImageFolder list_image_folder(const std::string& root);
 
+// The image files (by extension, as above) anywhere below `folder`, sorted by path.
+std::vector<std::string> image_files_below(const std::string& folder);
+
 // Which files go to validation: round-down(fraction * N) of them, chosen by a counter-based
 // draw per file (Note [Counter-based randomness]), so the split depends only on the seed and
 // the listing. fraction in [0, 1) (ConfigError otherwise); returns one flag per file.
