@@ -20,7 +20,7 @@ bool has_image_extension(const fs::path& path) {
 std::vector<std::string> files_below(const fs::path& folder) {
   std::vector<std::string> files;
   std::error_code ec;
-  for (fs::recursive_directory_iterator it(folder, fs::directory_options::follow_directory_symlink, ec), end;
+  for (fs::recursive_directory_iterator it(folder, fs::directory_options::none, ec), end;
        !ec && it != end; it.increment(ec)) {
     if (it->is_regular_file() && has_image_extension(it->path())) files.push_back(it->path().string());
   }

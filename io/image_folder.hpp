@@ -11,7 +11,8 @@ namespace convoy {
 // As Keras's image_dataset_from_directory: the classes are the sub-folders of the root, sorted
 // by name (byte order), labelled 0..C-1. Each class takes every file below its folder, at any
 // depth, whose extension is .png, .jpg, .jpeg, .bmp or .gif (any case), sorted by path; other
-// files (README, .DS_Store) and files directly in the root are not part of the dataset.
+// files (README, .DS_Store) and files directly in the root are not part of the dataset. Links to
+// folders below a class folder are not followed (Keras's default; a link cycle cannot loop).
 struct ImageFolder {
   std::string root;
   std::vector<std::string> class_names;
