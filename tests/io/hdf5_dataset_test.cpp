@@ -275,6 +275,32 @@ TEST(Hdf5Dataset, DeclaredSizeTheFileDoesNotStoreIsRefusedBeforeAllocating) {
       << message;
 }
 
+// A writer that learns late that fewer samples come (an import skipping bad files) shrinks N.
+TEST(Hdf5Dataset, WriterShrinksAndWritesImagesAttributes) {
+  TempDir dir;
+  Hdf5DatasetWriter writer(dir.file("d.h5"), {5, 2, 2, 1}, {"a", "b"});
+  const std::vector<uint8_t> images(12, 9);
+  const std::vector<int32_t> labels = {1, 0, 1};
+  writer.append(3, images.data(), labels.data());
+  EXPECT_THROW(writer.shrink(2), ConfigError);  // below what was appended
+  writer.shrink(3);
+  const std::vector<float> mean = {0.25f};
+  writer.set_images_attribute("mean", mean);
+  writer.commit();
+  Hdf5Dataset d = Hdf5Dataset::open(dir.file("d.h5"));
+  EXPECT_EQ(d.info().size, 3);
+  EXPECT_EQ(d.labels(), labels);
+  const hid_t file = H5Fopen(dir.file("d.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  const hid_t set = H5Dopen2(file, "images", H5P_DEFAULT);
+  const hid_t attr = H5Aopen(set, "mean", H5P_DEFAULT);
+  float value = 0.0f;
+  ASSERT_GE(H5Aread(attr, H5T_NATIVE_FLOAT, &value), 0);
+  EXPECT_EQ(value, 0.25f);
+  H5Aclose(attr);
+  H5Dclose(set);
+  H5Fclose(file);
+}
+
 TEST(Hdf5Dataset, MissingImagesIsNamed) {
   TempDir dir;
   const std::string path = dir.file("x.h5");
