@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/checkpoint.hpp"
 #include "tests/apps/run_command.hpp"
 #include "tests/support/image_files.hpp"
 
@@ -125,6 +126,14 @@ TEST_F(ImageCommands, ImportTrainAndPredictHeldOutFiles) {
                          shell_quoted(held_out_[0])));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find(held_out_[0] + ": dark ("), std::string::npos) << r.output;
+  // A checkpoint whose preprocessing record names the classes needs no --data.
+  TrainingState state = read_checkpoint(checkpoint);
+  state.preprocessing_json = R"({"class_names": ["night", "day", "zebra"]})";
+  write_checkpoint(dir_->file("named.ckpt"), state);
+  r = run_command(convoy("predict --checkpoint " + shell_quoted(dir_->file("named.ckpt")) + " " +
+                         shell_quoted(held_out_.back())));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(held_out_.back() + ": zebra ("), std::string::npos) << r.output;
   r = run_command(convoy("predict --checkpoint " + shell_quoted(checkpoint) + " --class-names a,b " + shell_quoted(held_out_[0])));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("--class-names: 2 class names, the checkpoint's model has 3 classes"), std::string::npos)
