@@ -1,5 +1,7 @@
 #include "io/image_decode.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>

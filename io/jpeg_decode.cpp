@@ -1,6 +1,6 @@
 // JPEG through libjpeg-turbo; fatal errors come back by longjmp (Note [libpng and libjpeg errors]).
-#include <cstdio>
 // jpeglib.h needs size_t and FILE declared before it.
+#include <cstdio>
 #include <jerror.h>
 #include <jpeglib.h>
 
