@@ -1,5 +1,6 @@
 #include "apps/convert_images_command.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -58,10 +59,13 @@ int run_convert_images(const ConvertImagesOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   const bool terminal = stdout_is_terminal();
+  // On a terminal one line rewritten after every block; in a log a line per tenth of the files.
+  int64_t next_line = 0;
   options.progress = [&](int64_t done, int64_t total) {
-    if (!terminal) return;
-    std::printf("\rimporting: %lld/%lld files, %.0f images/s", static_cast<long long>(done),
-                static_cast<long long>(total), done / std::max(seconds(), 1e-9));
+    if (!terminal && done < next_line) return;
+    next_line = done + std::max<int64_t>(total / 10, 1);
+    std::printf("%simporting: %lld/%lld files, %.0f images/s%s", terminal ? "\r" : "", static_cast<long long>(done),
+                static_cast<long long>(total), done / std::max(seconds(), 1e-9), terminal ? "" : "\n");
     std::fflush(stdout);
   };
   const ImageImportReport r = import_image_folder(folder, options);
