@@ -119,6 +119,10 @@ void CheckpointKeeper::save(const TrainingCursor& cursor, const std::vector<std:
   s.global_batch = run_.global_batch;
   s.dataset_size = data_.size;
   s.dataset_fingerprint = dataset_fingerprint(data_);
+  // What prediction needs besides the model: the samples' shape and the classes' names.
+  s.preprocessing_json = nlohmann::json{{"input", {data_.sample[0], data_.sample[1], data_.sample[2]}},
+                                        {"class_names", data_.class_names}}
+                             .dump();
   for (int i = 0; i < data_.sample.rank(); ++i) s.sample_shape.push_back(data_.sample[i]);
   s.metrics_history = metrics_history;
   s.settings_json = run_.settings_json;

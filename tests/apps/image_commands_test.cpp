@@ -124,6 +124,11 @@ TEST_F(ImageCommands, ImportTrainAndPredictHeldOutFiles) {
   }
   EXPECT_EQ(predicted, held_out_.size()) << r.output;
 
+  // The checkpoint remembers the training data's class names: no --data needed.
+  r = run_command(convoy("predict --checkpoint " + shell_quoted(checkpoint) + " " + shell_quoted(held_out_.back())));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(held_out_.back() + ": c stripes ("), std::string::npos) << r.output;
+
   // Plain text, names from --class-names, every file readable: exit 0.
   r = run_command(convoy("predict --checkpoint " + shell_quoted(checkpoint) + " --class-names dark,bright,stripes " +
                          shell_quoted(held_out_[0])));
