@@ -113,7 +113,7 @@ struct ConvShape {
   int64_t n, cin, h, w, cout, k, pad;
 };
 
-// The convolution shapes of issue #5: keras-cnn's three layers, lenet5's first, a ResNet one.
+// The reference convolution shapes: keras-cnn's three layers, lenet5's first, a ResNet one.
 const ConvShape kShapes[] = {{64, 1, 28, 28, 32, 3, 0},
                              {64, 32, 13, 13, 64, 3, 0},
                              {64, 64, 5, 5, 64, 3, 0},

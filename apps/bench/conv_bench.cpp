@@ -1,5 +1,5 @@
 // Convolution microbenchmarks: forward, backward-data and backward-weights of the five
-// reference shapes of issue #5, one thread; GFLOP/s (of the forward's flop count) as a counter.
+// reference shapes (bench_command.cpp), one thread; GFLOP/s (of the forward's flop count) as a counter.
 //   build/bench/apps/bench/convoy_conv_bench --benchmark_filter=56
 #include <benchmark/benchmark.h>
 

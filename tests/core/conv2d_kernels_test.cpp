@@ -121,7 +121,7 @@ TEST(Conv2dKernels, MatchNaiveReferenceOnEveryIsaAndThreadCount) {
   set_isa(original);
 }
 
-// The kernel choice, pinned for issue #5's reference shapes and one geometry per remaining
+// The kernel choice, pinned for the reference shapes of `convoy bench --shapes` and one geometry per remaining
 // kernel, so a change of the rules shows here and not only as a slower benchmark.
 TEST(Conv2dKernels, EachShapeTakesItsKernel) {
   const Isa original = active_isa();
