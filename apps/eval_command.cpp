@@ -1,8 +1,10 @@
 // convoy eval and convoy inspect: what a checkpoint holds, and how well it does on a dataset.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "apps/activity.hpp"
 #include "apps/checkpoint_model.hpp"
@@ -17,16 +19,27 @@
 #include "distributed/agreement.hpp"
 #include "distributed/evaluate.hpp"
 #include "io/checkpoint.hpp"
+#include "io/logits_file.hpp"
 #include "io/regular_file.hpp"
 
 namespace convoy {
 namespace {
 
 struct EvalOptions {
-  std::string checkpoint, data;
+  std::string checkpoint, data, logits;
   int threads = 0;
   int64_t batch = 256;
 };
+
+// Each rank filled only its shard's rows and left the others zero, so the sums over ranks are
+// every sample's logits and label, exactly; rank 0 writes them.
+void write_all_logits(const std::string& path, std::vector<float>& logits, std::vector<int64_t>& labels,
+                      int64_t classes, Communicator& comm) {
+  comm.allreduce_sum(logits.data(), static_cast<int64_t>(logits.size()));
+  comm.allreduce_sum(labels.data(), static_cast<int64_t>(labels.size()));
+  if (comm.rank() == 0) write_logits_file(path, logits, std::vector<int32_t>(labels.begin(), labels.end()), classes);
+  comm.barrier();
+}
 
 int run_eval(const EvalOptions& o, Communicator& comm) {
   check_settings_on_all_ranks(
@@ -42,7 +55,23 @@ int run_eval(const EvalOptions& o, Communicator& comm) {
   std::unique_ptr<BatchReader> data = open_dataset(o.data, "--data", spec.classes, o.batch);
   CONVOY_CHECK(data->info().sample == spec.input, ShapeError, "--data '", o.data, "': samples are ",
                data->info().sample.str(), ", the checkpoint's model expects ", spec.input.str());
-  const EvalReport r = evaluate(*model, *data, comm, threads, o.batch);
+  const int64_t classes = spec.classes, size = data->info().size;
+  std::vector<float> logits;
+  std::vector<int64_t> labels;
+  EvalBatchHook keep_logits;
+  if (!o.logits.empty()) {
+    logits.assign(static_cast<size_t>(size * classes), 0.0f);
+    labels.assign(static_cast<size_t>(size), 0);
+    keep_logits = [&](const Batch& batch, const Tensor& out) {
+      for (size_t i = 0; i < batch.indices.size(); ++i) {
+        const int64_t sample = batch.indices[i];
+        std::copy_n(out.data() + static_cast<int64_t>(i) * classes, classes, logits.data() + sample * classes);
+        labels[static_cast<size_t>(sample)] = batch.labels[i];
+      }
+    };
+  }
+  const EvalReport r = evaluate(*model, *data, comm, threads, o.batch, keep_logits);
+  if (!o.logits.empty()) write_all_logits(o.logits, logits, labels, classes, comm);
   if (comm.rank() == 0)
     std::printf("test: loss=%.4f accuracy=%.2f%% samples=%lld\n", r.loss, 100.0 * r.accuracy,
                 static_cast<long long>(r.samples));
@@ -56,6 +85,8 @@ void add_eval_command(CLI::App& app, Communicator& comm, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate a checkpoint's model on an HDF5 dataset");
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint file (step-<N>.ckpt)")->required();
   cmd->add_option("--data", o->data, "Dataset (HDF5)")->required();
+  cmd->add_option("--logits", o->logits,
+                  "Also write every sample's logits (and label) to this HDF5 file: /logits [N, classes], /labels [N]");
   cmd->add_option("--threads", o->threads, "OpenMP threads per rank (default: the cores available)")
       ->check(integer_in(1, kMaxThreads));
   cmd->add_option("--batch", o->batch, "Samples per forward pass")->capture_default_str()->check(integer_in(1, kMaxBatch));

@@ -7,7 +7,8 @@
 
 namespace convoy {
 
-EvalReport evaluate(Model& model, BatchReader& data, Communicator& comm, int threads, int64_t batch) {
+EvalReport evaluate(Model& model, BatchReader& data, Communicator& comm, int threads, int64_t batch,
+                    const EvalBatchHook& on_batch) {
   const int64_t size = data.info().size;
   const int64_t begin = size * comm.rank() / comm.size(), end = size * (comm.rank() + 1) / comm.size();
   const int64_t step = std::max<int64_t>(1, std::min(batch, model.max_batch()));
@@ -25,7 +26,9 @@ EvalReport evaluate(Model& model, BatchReader& data, Communicator& comm, int thr
   double sums[3] = {0.0, 0.0, 0.0};  // loss, correct, samples
   for (size_t b = 0; b < batches; ++b) {
     const Batch& next = data.next();
-    const LossStats stats = softmax_cross_entropy(model.forward(next.images, ctx), next.labels.data(), 1.0f, nullptr);
+    const Tensor& logits = model.forward(next.images, ctx);
+    if (on_batch) on_batch(next, logits);
+    const LossStats stats = softmax_cross_entropy(logits, next.labels.data(), 1.0f, nullptr);
     sums[0] += stats.loss_sum;
     sums[1] += static_cast<double>(stats.correct);
     sums[2] += static_cast<double>(stats.count);

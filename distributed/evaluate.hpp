@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "core/batch_reader.hpp"
 #include "core/model.hpp"
@@ -12,6 +13,10 @@ namespace convoy {
 
 // Rank r evaluates the contiguous shard [N r / P, N (r+1) / P) in batches of at most
 // min(batch, model.max_batch()); sums are all-reduced, so every rank returns the same report.
-EvalReport evaluate(Model& model, BatchReader& data, Communicator& comm, int threads, int64_t batch);
+// `on_batch`, if given, sees each of this rank's batches with the model's output [n, classes]
+// (the logits) before the loss is taken.
+using EvalBatchHook = std::function<void(const Batch& batch, const Tensor& logits)>;
+EvalReport evaluate(Model& model, BatchReader& data, Communicator& comm, int threads, int64_t batch,
+                    const EvalBatchHook& on_batch = {});
 
 }  // namespace convoy

@@ -3,6 +3,7 @@
 
 #include <hdf5.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -67,5 +68,12 @@ class Handle {
 inline Handle checked(hid_t id, Handle::Closer close, const std::string& file, const char* what) {
   return Handle(check(id, file, what), close);
 }
+
+// Creates an HDF5 file at a temporary name beside `path`, lets `fill` write it (given the open
+// file and the temporary name for messages), closes it and renames it onto `path`. On any
+// failure the temporary is removed and `path` is left as it was; `kind` ("weights file")
+// starts the rename error's message.
+void create_file_atomically(const std::string& path, const char* kind,
+                            const std::function<void(hid_t file, const std::string& tmp)>& fill);
 
 }  // namespace convoy::h5

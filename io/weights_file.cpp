@@ -4,7 +4,6 @@
 #include <system_error>
 
 #include "core/error.hpp"
-#include "io/atomic_file.hpp"
 #include "io/hdf5_handle.hpp"
 
 namespace convoy {
@@ -83,25 +82,10 @@ std::vector<std::string> link_names(hid_t group, const std::string& path) {
 
 void write_weights_file(const std::string& path, const std::vector<WeightTensor>& tensors,
                         const std::string& model_spec_json) {
-  h5::silence_errors();
-  const std::string tmp = atomic_temp_path(path);
-  try {
-    {
-      Handle file = checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, tmp,
-                            "H5Fcreate");
-      write_string_attribute(file.get(), "model_spec", model_spec_json, tmp);
-      for (const WeightTensor& t : tensors) write_tensor(file.get(), t, tmp);
-      check(H5Fclose(file.release()), tmp, "H5Fclose");
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    CONVOY_CHECK(!ec, IoError, "weights file '", path, "': cannot rename the finished temporary file onto it: ",
-                 ec.message());
-  } catch (...) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw;
-  }
+  h5::create_file_atomically(path, "weights file", [&](hid_t file, const std::string& tmp) {
+    write_string_attribute(file, "model_spec", model_spec_json, tmp);
+    for (const WeightTensor& t : tensors) write_tensor(file, t, tmp);
+  });
 }
 
 std::vector<WeightTensor> read_weights_file(const std::string& path) {

@@ -3,10 +3,14 @@
 // go out through convoy export and back in through --init-weights.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <string>
 
 #include "io/checkpoint.hpp"
+#include "io/logits_file.hpp"
 #include "io/weights_file.hpp"
 #include "tests/apps/fashion_slice.hpp"
 #include "tests/apps/run_command.hpp"
@@ -130,6 +134,70 @@ TEST_F(GraphTraining, ExportedWeightsStartAnotherRun) {
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_NE(bad.output.find("/conv1/weight is [8, 1, 3, 3], the model's layer 'conv1' needs [4, 1, 3, 3]"), std::string::npos)
       << bad.output;
+}
+
+struct EvalFigures {
+  double loss = 0.0, accuracy = 0.0;  // accuracy in percent
+  long long samples = 0;
+};
+
+// What convoy eval printed.
+EvalFigures printed(const std::string& output) {
+  EvalFigures f;
+  const size_t at = output.find("test: loss=");
+  if (at != std::string::npos)
+    std::sscanf(output.c_str() + at, "test: loss=%lf accuracy=%lf%% samples=%lld", &f.loss, &f.accuracy, &f.samples);
+  return f;
+}
+
+// Softmax cross-entropy and accuracy recomputed from a logits file.
+EvalFigures recomputed(const LogitsFile& f) {
+  double loss = 0.0;
+  int64_t correct = 0;
+  for (int64_t i = 0; i < f.samples; ++i) {
+    const float* row = f.logits.data() + i * f.classes;
+    const int32_t label = f.labels[static_cast<size_t>(i)];
+    int64_t best = 0;
+    double sum = 0.0;
+    for (int64_t c = 0; c < f.classes; ++c) {
+      if (row[c] > row[best]) best = c;
+      sum += std::exp(static_cast<double>(row[c]) - row[label]);
+    }
+    loss += std::log(sum);
+    correct += best == label;
+  }
+  return {loss / static_cast<double>(f.samples), 100.0 * static_cast<double>(correct) / static_cast<double>(f.samples),
+          static_cast<long long>(f.samples)};
+}
+
+void expect_figures(const std::string& output, const LogitsFile& f) {
+  const EvalFigures p = printed(output), r = recomputed(f);
+  EXPECT_EQ(p.samples, r.samples) << output;
+  EXPECT_NEAR(p.loss, r.loss, 6e-5) << output;          // printed with 4 decimals
+  EXPECT_NEAR(p.accuracy, r.accuracy, 0.006) << output;  // printed with 2
+}
+
+TEST_F(GraphTraining, EvalLogitsHoldEverySampleOnAnyRankCount) {
+  TempDir run;
+  ASSERT_EQ(run_command(train(run.path(), "--epochs 1")).exit_code, 0);
+  // 640 samples over 3 ranks: shards of 213, 213 and 214, so no rank count divides them.
+  const std::string eval = std::string(CONVOY_BINARY) + " eval --threads 1 --batch 100 --checkpoint " +
+                           run.file("step-10.ckpt") + " --data " + dir_->file("train.h5") + " --logits ";
+  const CommandResult one = run_command(eval + run.file("one.h5"));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const LogitsFile a = read_logits_file(run.file("one.h5"));
+  ASSERT_EQ(a.samples, 640);
+  ASSERT_EQ(a.classes, 10);
+  expect_figures(one.output, a);
+
+  const CommandResult three = run_command(mpirun(3) + eval + run.file("three.h5"));
+  ASSERT_EQ(three.exit_code, 0) << three.output;
+  const LogitsFile b = read_logits_file(run.file("three.h5"));
+  ASSERT_EQ(b.samples, 640);
+  EXPECT_EQ(a.labels, b.labels);
+  for (size_t i = 0; i < a.logits.size(); ++i)
+    ASSERT_NEAR(a.logits[i], b.logits[i], 1e-5f * (1.0f + std::fabs(a.logits[i]))) << "logit " << i;
+  expect_figures(three.output, b);
 }
 
 }  // namespace
