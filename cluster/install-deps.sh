@@ -12,9 +12,9 @@ packages=(
   libcli11-dev nlohmann-json3-dev libxxhash-dev zlib1g-dev libstb-dev libpng-dev libjpeg62-turbo-dev
   dataset-fashion-mnist
 )
-# Only for apps/bench/compare_pytorch.py (large: about 170 packages).
+# Only for the PyTorch comparisons (apps/bench/compare_pytorch.py, core/zoo/*.py; large: about 170 packages).
 if [ "${CONVOY_WITH_PYTORCH:-0}" = 1 ]; then
-  packages+=(python3-torch libopenblas0-pthread)
+  packages+=(python3-torch python3-torchvision python3-h5py libopenblas0-pthread)
 fi
 
 missing=()

@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""A zoo model trained by PyTorch with the recipe `convoy train` is given, for accuracy side by side.
+
+    /usr/bin/python3 core/zoo/train_torch.py --model resnet20 --data data/fashion-mnist-train.h5 \
+        --test data/fashion-mnist-t10k.h5 --lr 0.1 --momentum 0.9 --weight-decay 1e-4 \
+        --lr-step 8 --lr-gamma 0.1 --epochs 20 --batch 64 --seed 1 --threads 2 --metrics torch.jsonl
+
+The same data (Convoy's HDF5 files, pixels scaled to [0, 1], no augmentation), the same
+optimizer (SGD with momentum, coupled weight decay on every parameter, as torch.optim.SGD and
+Convoy both do), the same step schedule per epoch, the same batch and epoch count, samples
+reshuffled every epoch. Weights start from PyTorch's own initialisation. After every epoch the
+test set is evaluated in inference mode; the metrics file gets one JSON line per epoch with the
+fields Convoy's --metrics lines use (epoch, train_loss, train_accuracy, test_loss,
+test_accuracy, seconds).
+
+Needs Debian's python3-torch, python3-torchvision and python3-h5py
+(CONVOY_WITH_PYTORCH=1 cluster/install-deps.sh).
+"""
+import argparse
+import json
+import time
+
+import h5py
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from torch_models import torch_model
+
+
+def load(path):
+    """Images [N, C, H, W] float32 in [0, 1] and int64 labels from a Convoy HDF5 dataset."""
+    with h5py.File(path, "r") as f:
+        images = np.array(f["images"])  # [N, H, W, C] uint8
+        labels = np.array(f["labels"]).astype(np.int64)
+    x = torch.from_numpy(images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
+    return x, torch.from_numpy(labels)
+
+
+def evaluate(model, x, y, batch=256):
+    model.eval()
+    loss, correct = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            out = model(x[i:i + batch])
+            loss += F.cross_entropy(out, y[i:i + batch], reduction="sum").item()
+            correct += (out.argmax(1) == y[i:i + batch]).sum().item()
+    return loss / len(x), correct / len(x)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--test", required=True)
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=0.1)
+    ap.add_argument("--momentum", type=float, default=0.9)
+    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--lr-step", type=int, default=8, help="multiply the rate by --lr-gamma every this many epochs")
+    ap.add_argument("--lr-gamma", type=float, default=0.1)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--metrics", help="JSON lines, one per epoch")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    x, y = load(args.data)
+    tx, ty = load(args.test)
+    model = torch_model(args.model, channels=x.shape[1], classes=int(max(y.max(), ty.max())) + 1)
+    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    schedule = torch.optim.lr_scheduler.StepLR(opt, args.lr_step, args.lr_gamma) if args.lr_step > 0 else None
+    shuffle = torch.Generator().manual_seed(args.seed)
+    metrics = open(args.metrics, "w") if args.metrics else None
+    for epoch in range(args.epochs):
+        model.train()
+        start = time.perf_counter()
+        order = torch.randperm(len(x), generator=shuffle)
+        loss_sum, correct = 0.0, 0
+        for i in range(0, len(x), args.batch):
+            idx = order[i:i + args.batch]
+            out = model(x[idx])
+            loss = F.cross_entropy(out, y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(idx)
+            correct += (out.argmax(1) == y[idx]).sum().item()
+        seconds = time.perf_counter() - start
+        if schedule:
+            schedule.step()
+        test_loss, test_accuracy = evaluate(model, tx, ty)
+        line = {"type": "epoch", "epoch": epoch + 1, "train_loss": loss_sum / len(x), "train_accuracy": correct / len(x),
+                "test_loss": test_loss, "test_accuracy": test_accuracy, "seconds": seconds,
+                "images_per_second": len(x) / seconds}
+        print(f"epoch {epoch + 1}/{args.epochs} train loss {line['train_loss']:.4f} accuracy "
+              f"{100 * line['train_accuracy']:.2f}%  test loss {test_loss:.4f} accuracy {100 * test_accuracy:.2f}%  "
+              f"{seconds:.0f} s ({line['images_per_second']:.0f} img/s)", flush=True)
+        if metrics:
+            metrics.write(json.dumps(line) + "\n")
+            metrics.flush()
+
+
+if __name__ == "__main__":
+    main()
