@@ -10,7 +10,11 @@ std::atomic<int> g_signal{0};
 
 extern "C" void on_stop_signal(int signum) {
   int none = 0;
-  if (!g_signal.compare_exchange_strong(none, signum)) _exit(128 + signum);  // second signal: leave now
+  if (g_signal.compare_exchange_strong(none, signum)) return;
+  // Slurm's `scancel --full -s USR1` reaches the batch shell and every rank, so a rank can get
+  // SIGUSR1 twice for one request: it stays a request to checkpoint.
+  if (signum == SIGUSR1) return;
+  _exit(128 + signum);  // a second SIGINT or SIGTERM: leave now
 }
 
 }  // namespace

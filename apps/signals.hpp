@@ -9,8 +9,9 @@ namespace convoy {
 // The first signal records its number; the trainer checks it at every step boundary, all ranks
 // agree (a tiny all-reduce, which also names the lowest rank that was signalled), rank 0 writes
 // a checkpoint and convoy exits with kExitPreempted, or kExitStoppedUnsaved without
-// --checkpoint-dir. A second signal exits at once (128 + signal) without touching any
+// --checkpoint-dir. A second SIGINT or SIGTERM exits at once (128 + signal) without touching any
 // checkpoint: the temporary file of an interrupted write is never renamed over the last good one.
+// A repeated SIGUSR1 is still the one request to checkpoint (schedulers deliver it more than once).
 // The handlers are installed first thing in main for `convoy train`, and the signals unblocked
 // (a parent may have blocked them), so a signal during start-up stops after the first step
 // instead of killing the process.

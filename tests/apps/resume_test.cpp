@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "io/checkpoint.hpp"
 #include "tests/apps/fashion_slice.hpp"
@@ -73,26 +74,47 @@ TEST_F(Resume, StoppedMidEpochAndResumedEqualsUninterruptedBitwise) {
   expect_same_state(read_checkpoint(once.file("step-60.ckpt")), read_checkpoint(twice.file("step-60.ckpt")));
 }
 
-TEST_F(Resume, SignalWritesACheckpointAndResumingFinishesTheSameRun) {
-  TempDir once, twice;
-  ASSERT_EQ(run_command(train(once.path(), "--epochs 6")).exit_code, 0);
-  // SIGUSR1 (Slurm's --signal) once training is under way, as a scheduler would send it.
-  const std::string pid_file = twice.file("pid");
-  const std::string cmd =
-      "(" + train(twice.path(), "--epochs 6 --checkpoint-every 1") + " & echo $! > " + pid_file + "; wait $!)";
+// Starts `cmd` (a shell command that writes the pid of convoy to `pid_file`), sends it `signals`
+// 0.3 s apart once `ready` exists, and returns what it printed and its exit code.
+CommandResult run_and_signal(const std::string& cmd, const std::string& pid_file, const std::string& ready,
+                             const std::vector<int>& signals) {
   std::thread killer([&] {
-    for (int i = 0; i < 1000 && !std::filesystem::exists(twice.file("step-3.ckpt")); ++i) {
+    for (int i = 0; i < 2000 && !std::filesystem::exists(ready); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
     pid_t pid = 0;
     if (FILE* f = std::fopen(pid_file.c_str(), "r")) {
       if (std::fscanf(f, "%d", &pid) != 1) pid = 0;
       std::fclose(f);
     }
-    if (pid > 0) kill(pid, SIGUSR1);
+    for (int signum : signals) {
+      if (pid > 0) kill(pid, signum);
+      // Apart, so each is delivered on its own: signals of one kind pending together merge into one.
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
   });
-  const CommandResult stopped = run_command(cmd);
+  CommandResult r = run_command(cmd);
   killer.join();
+  return r;
+}
+
+TEST_F(Resume, RepeatedUsr1StaysOneCheckpointRequest) {
+  TempDir dir;
+  const std::string pid_file = dir.file("pid");
+  const CommandResult r = run_and_signal(
+      "(" + train(dir.path(), "--epochs 6 --checkpoint-every 1") + " & echo $! > " + pid_file + "; wait $!)", pid_file,
+      dir.file("step-3.ckpt"), {SIGUSR1, SIGUSR1, SIGUSR1});
+  ASSERT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("stopped by signal"), std::string::npos) << r.output;
+}
+
+TEST_F(Resume, SignalWritesACheckpointAndResumingFinishesTheSameRun) {
+  TempDir once, twice;
+  ASSERT_EQ(run_command(train(once.path(), "--epochs 6")).exit_code, 0);
+  // SIGUSR1 (Slurm's --signal) once training is under way, as a scheduler would send it.
+  const std::string pid_file = twice.file("pid");
+  const CommandResult stopped = run_and_signal(
+      "(" + train(twice.path(), "--epochs 6 --checkpoint-every 1") + " & echo $! > " + pid_file + "; wait $!)",
+      pid_file, twice.file("step-3.ckpt"), {SIGUSR1});
   ASSERT_EQ(stopped.exit_code, 3) << stopped.output;
   EXPECT_NE(stopped.output.find("stopped by signal"), std::string::npos) << stopped.output;
   const CommandResult resumed = run_command(train(twice.path(), "--epochs 6 --resume auto"));
