@@ -47,6 +47,9 @@ class Communicator {
   // What this rank is doing ("training, epoch 2 step 40"), named when a collective stalls
   // (Note [Stall watchdog] in distributed/watchdog.hpp). The world of one ignores it.
   virtual void set_activity(const std::string& activity) {}
+  // The training step being computed or reported (1-based, over the whole run), or -1 outside
+  // the training loop; set by the trainer before every step, so it must not allocate.
+  virtual void set_step(int64_t step) {}
   // Ends every rank of the job at once (MPI_Abort); used only by main after an exception.
   [[noreturn]] virtual void abort(int exit_code) noexcept = 0;
 };

@@ -205,6 +205,8 @@ void MpiCommunicator::barrier() {
 
 void MpiCommunicator::set_activity(const std::string& activity) { impl_->watchdog.set_activity(activity); }
 
+void MpiCommunicator::set_step(int64_t step) { impl_->watchdog.set_step(step); }
+
 void MpiCommunicator::abort(int exit_code) noexcept {
   MPI_Abort(impl_->comm != MPI_COMM_NULL ? impl_->comm : MPI_COMM_WORLD, exit_code);
   std::_Exit(exit_code);  // MPI_Abort does not return in Open MPI; this keeps [[noreturn]] honest

@@ -46,6 +46,7 @@ class MpiCommunicator final : public Communicator {
   void broadcast(void* data, int64_t bytes, int root) override;
   void barrier() override;
   void set_activity(const std::string& activity) override;
+  void set_step(int64_t step) override;
   [[noreturn]] void abort(int exit_code) noexcept override;
 
  private:

@@ -150,6 +150,7 @@ StopReason Trainer::train_epoch(Sampler& sampler, BatchReader& train, TrainingOb
     double loss_sum = 0.0;
     int64_t correct = 0;
     const double wait_before = allreduce_wait_;
+    comm_.set_step(cursor_.global_step + 1);
     train_step(batch, sampler.global_batch_size(b), sampler.rank_offset(b, comm_.rank(), comm_.size()), loss_sum,
                correct);
     interval.wait += allreduce_wait_ - wait_before;
@@ -167,8 +168,12 @@ StopReason Trainer::train_epoch(Sampler& sampler, BatchReader& train, TrainingOb
       if (at.batch_in_epoch == steps_per_epoch) at = {at.epoch + 1, 0, at.global_step};
       checkpoint_hook_(at);
     }
-    if (stop) return StopReason::preempted;
+    if (stop) {
+      comm_.set_step(-1);
+      return StopReason::preempted;
+    }
   }
+  comm_.set_step(-1);  // evaluation and the rest are outside steps
   return StopReason::finished;
 }
 

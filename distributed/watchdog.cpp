@@ -42,7 +42,8 @@ void StallWatchdog::wait(const std::string& operation, const std::function<bool(
     if (deadline <= 0 || polls % 64 != 63) continue;
     const double waited = seconds_between(start, Clock::now());
     CONVOY_CHECK(waited < deadline, CommError, "stalled: waited ", static_cast<int64_t>(waited), " s in ", operation,
-                 ", collective ", waits_, " of this rank", activity_.empty() ? "" : ", during ", activity_,
+                 ", collective ", waits_, " of this rank", step_ >= 0 ? ", in training step " : "",
+                 step_ >= 0 ? std::to_string(step_) : "", activity_.empty() ? "" : ", during ", activity_,
                  "; another rank has stopped taking part (frozen, or its host or link is down). The deadline (",
                  deadline, " s) is set by ", kVariable, " (seconds, 0 = off)");
   }

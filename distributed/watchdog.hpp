@@ -45,6 +45,8 @@ class StallWatchdog {
   double deadline_seconds() const;
   // What the caller is doing ("training, epoch 2 step 40"), for the stall message.
   void set_activity(std::string activity) { activity_ = std::move(activity); }
+  // The training step being computed, -1 outside steps: named in the stall message.
+  void set_step(int64_t step) { step_ = step; }
 
  private:
   double fixed_seconds_;
@@ -54,6 +56,7 @@ class StallWatchdog {
   Clock::time_point last_done_{};
   int64_t waits_ = 0;
   std::string activity_;
+  int64_t step_ = -1;
 };
 
 }  // namespace convoy

@@ -30,6 +30,15 @@ TEST(StallWatchdog, ReturnsOnceDoneAndThrowsNamingTheOperationAfterTheDeadline) 
         << message;
     EXPECT_NE(message.find("The deadline (0.05 s) is set by CONVOY_STALL_TIMEOUT"), std::string::npos) << message;
   }
+  watchdog.set_step(41);
+  try {
+    watchdog.wait("Iallreduce (float, 16 elements)", [] { return false; });
+    FAIL() << "expected a CommError";
+  } catch (const CommError& e) {
+    EXPECT_NE(std::string(e.what()).find("collective 3 of this rank, in training step 41, during training"),
+              std::string::npos)
+        << e.what();
+  }
   const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_GE(waited, 0.05);
   EXPECT_LT(waited, 5.0);
