@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Trains zoo models on Fashion-MNIST with their stated recipes and prints one table row each:
+# parameters, GFLOPs per image, input, training images/s, test accuracy after the last epoch,
+# wall time. With TORCH=1 the same recipe also runs in PyTorch (core/zoo/train_torch.py).
+#
+#   core/zoo/train_zoo.sh resnet20 [alexnet googlenet resnet18]     (SEEDS="1 2 3" THREADS=2)
+#
+# Runs take long on a small machine (resnet20: about 25 minutes for 20 epochs on 2 idle cores);
+# each run's log and metrics stay in $OUT (default runs/zoo) and an existing finished run is
+# not repeated. CONVOY is the binary (default build/release/apps/convoy); EPOCHS overrides the
+# recipe's epochs and FASHION_MNIST_DIR the data, to try the script on a slice.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+convoy=${CONVOY:-$root/build/release/apps/convoy}
+src=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+out=${OUT:-$root/runs/zoo}
+threads=${THREADS:-2}
+seeds=${SEEDS:-1}
+mkdir -p "$out"
+
+# The recipes: input size, epochs, then convoy train's optimizer options.
+recipe() {
+  case $1 in
+    resnet20 | resnet32 | resnet56)
+      echo "28 20 --optimizer sgd --lr 0.1 --momentum 0.9 --weight-decay 1e-4 --lr-step 8 --lr-gamma 0.1 --batch 64" ;;
+    resnet18 | googlenet)
+      echo "64 10 --optimizer sgd --lr 0.05 --momentum 0.9 --weight-decay 1e-4 --lr-step 4 --lr-gamma 0.1 --batch 64" ;;
+    alexnet)
+      echo "64 10 --optimizer sgd --lr 0.01 --momentum 0.9 --weight-decay 5e-4 --lr-step 5 --lr-gamma 0.1 --batch 64" ;;
+    *) echo "train_zoo.sh: no recipe for '$1' (resnet20/32/56, resnet18, googlenet, alexnet)" >&2; exit 2 ;;
+  esac
+}
+
+dataset() {  # size -> the train and test files at that size
+  for split in train t10k; do
+    local file="$out/fashion-mnist-$split-$1.h5"
+    [ -f "$file" ] || "$convoy" convert idx --images "$src/$split-images-idx3-ubyte.gz" \
+      --labels "$src/$split-labels-idx1-ubyte.gz" --class-names fashion-mnist --size "$1x$1" -o "$file" >&2
+    echo "$file"
+  done
+}
+
+last_epoch() {  # metrics file -> "accuracy images/s seconds" of the whole run
+  python3 - "$1" <<'EOF'
+import json, sys
+epochs = [json.loads(l) for l in open(sys.argv[1]) if '"type":"epoch"' in l.replace(" ", "")]
+seconds = sum(e["seconds"] for e in epochs)
+rates = sorted(e["images_per_second"] for e in epochs)
+print(f'{100 * epochs[-1]["test_accuracy"]:.2f} {rates[len(rates) // 2]:.0f} {seconds / 60:.1f}')
+EOF
+}
+
+echo "| model | parameters | GFLOPs/image | input | side | seed | epochs | images/s (median epoch) | test accuracy | wall time (min) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for model in "$@"; do
+  read -r size epochs options <<<"$(recipe "$model")"
+  epochs=${EPOCHS:-$epochs}  # a shorter run, to try the script
+  mapfile -t files < <(dataset "$size")
+  summary=$("$convoy" summary --model "$model" --input "1x${size}x${size}" --classes 10)
+  params=$(grep -o '[0-9]* parameters' <<<"$summary" | head -1 | cut -d' ' -f1)
+  gflops=$(grep -o '[0-9.]* GFLOPs forward' <<<"$summary" | cut -d' ' -f1)
+  for seed in $seeds; do
+    run="$out/$model-seed$seed"
+    if ! grep -q '"epoch":'"$epochs"',.*"type":"epoch"' "$run.jsonl" 2>/dev/null; then
+      rm -f "$run.jsonl"
+      # shellcheck disable=SC2086
+      "$convoy" train --model "$model" --data "${files[0]}" --test "${files[1]}" --epochs "$epochs" $options \
+        --seed "$seed" --threads "$threads" --progress lines --metrics "$run.jsonl" > "$run.log" 2>&1
+    fi
+    read -r accuracy rate minutes <<<"$(last_epoch "$run.jsonl")"
+    echo "| $model | $params | $gflops | 1x${size}x${size} | Convoy | $seed | $epochs | $rate | $accuracy% | $minutes |"
+    if [ "${TORCH:-0}" = 1 ]; then
+      torch_run="$out/$model-torch-seed$seed"
+      if ! grep -q '"epoch": '"$epochs"',' "$torch_run.jsonl" 2>/dev/null; then
+        # shellcheck disable=SC2086
+        /usr/bin/python3 "$root/core/zoo/train_torch.py" --model "$model" --data "${files[0]}" --test "${files[1]}" \
+          --epochs "$epochs" ${options#--optimizer sgd } --seed "$seed" \
+          --threads "$threads" --metrics "$torch_run.jsonl" > "$torch_run.log" 2>&1
+      fi
+      read -r accuracy rate minutes <<<"$(last_epoch "$torch_run.jsonl")"
+      echo "| $model | $params | $gflops | 1x${size}x${size} | PyTorch | $seed | $epochs | $rate | $accuracy% | $minutes |"
+    fi
+  done
+done
