@@ -14,9 +14,9 @@
 #include "apps/exit_codes.hpp"
 #include "apps/runtime_info.hpp"
 #include "apps/train_options.hpp"
-#include "core/conv2d.hpp"
 #include "core/kernels/cpu_features.hpp"
 #include "core/kernels/fma_peak.hpp"
+#include "core/kernels/reference_shapes.hpp"
 #include "core/model.hpp"
 #include "core/optimizer.hpp"
 #include "core/rng.hpp"
@@ -109,28 +109,17 @@ void bench_model(const BenchOptions& o, int threads) {
   }
 }
 
-struct ConvShape {
-  int64_t n, cin, h, w, cout, k, pad;
-};
-
-// The reference convolution shapes: keras-cnn's three layers, lenet5's first, a ResNet one.
-const ConvShape kShapes[] = {{64, 1, 28, 28, 32, 3, 0},
-                             {64, 32, 13, 13, 64, 3, 0},
-                             {64, 64, 5, 5, 64, 3, 0},
-                             {64, 1, 28, 28, 6, 5, 2},
-                             {32, 64, 56, 56, 64, 3, 1}};
-
 void bench_shapes(const BenchOptions& o, int threads) {
   double last_forward = 0.0;
   std::printf("conv shapes, %d thread%s, %s kernels: GFLOP/s (forward / backward-data / backward-weights / "
               "forward+backward), then each pass's kernel\n",
               threads, threads == 1 ? "" : "s", isa_name(active_isa()).c_str());
-  for (const ConvShape& s : kShapes) {
-    Conv2d conv({.out_channels = s.cout, .kernel = s.k, .padding = Padding::explicit_, .pad = s.pad});
-    const Conv2dGeometry g = conv.geometry(Shape{s.n, s.cin, s.h, s.w});
-    Tensor input(Shape{s.n, s.cin, s.h, s.w}), weight(Shape{s.cout, s.cin, s.k, s.k}), bias(Shape{s.cout});
-    Tensor output(Shape{s.n, s.cout, g.out_h, g.out_w}), input_grad(input.shape()), weight_grad(weight.shape()),
-        bias_grad(bias.shape());
+  for (const ReferenceConvShape& s : kReferenceConvShapes) {
+    const Conv2dGeometry g = s.geometry();
+    Tensor input(Shape{g.batch, g.in_channels, g.in_h, g.in_w});
+    Tensor weight(Shape{g.out_channels, g.in_channels, g.kernel_h, g.kernel_w}), bias(Shape{g.out_channels});
+    Tensor output(Shape{g.batch, g.out_channels, g.out_h, g.out_w}), input_grad(input.shape()),
+        weight_grad(weight.shape()), bias_grad(bias.shape());
     fill_random(input, 1);
     fill_random(weight, 2);
     fill_random(output, 3);
@@ -158,13 +147,13 @@ void bench_shapes(const BenchOptions& o, int threads) {
     });
     const Conv2dKernelNames kernels = conv2d_kernel_names(g, threads);
     std::printf("  (%lld,%lld,%lld,%lld,%lld,%lld,%lld)  %7.1f %7.1f %7.1f %7.1f   %s / %s / %s\n",
-                static_cast<long long>(s.n), static_cast<long long>(s.cin), static_cast<long long>(s.h),
-                static_cast<long long>(s.w), static_cast<long long>(s.cout), static_cast<long long>(s.k),
+                static_cast<long long>(s.batch), static_cast<long long>(s.in_channels), static_cast<long long>(s.in_h),
+                static_cast<long long>(s.in_w), static_cast<long long>(s.out_channels), static_cast<long long>(s.kernel),
                 static_cast<long long>(s.pad), flops / f / 1e9, flops / bd / 1e9, flops / bw / 1e9,
                 3 * flops / (f + bd + bw) / 1e9, kernels.forward, kernels.backward_data, kernels.backward_weights);
     last_forward = flops / f / 1e9;
   }
-  // Issue #5 sets the large shape against what the cores can do at all, measured now.
+  // The large shape (the last) set against what the cores can do at all, measured now.
   const double peak = measure_fma_peak(0.5);
   std::printf("FMA peak of one core, measured now: %.1f GFLOP/s; the large shape's forward per core: %.0f%% of it\n",
               peak, 100.0 * last_forward / threads / peak);
@@ -188,7 +177,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(integer_in(1, std::numeric_limits<int>::max()));
   cmd->add_flag("--layers", o->layers, "Also print per-layer forward/backward times");
-  cmd->add_flag("--shapes", o->shapes, "Benchmark the five reference convolution shapes instead of a model");
+  cmd->add_flag("--shapes", o->shapes, "Benchmark the reference convolution shapes (core/kernels/reference_shapes.hpp) instead of a model");
   cmd->callback([o, &exit_code] {
     const int threads = o->threads > 0 ? o->threads : available_cores();
     if (o->shapes)

@@ -7,6 +7,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "core/alignment.hpp"
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "core/model_graph.hpp"
@@ -14,10 +15,6 @@
 
 namespace convoy {
 namespace {
-
-constexpr int64_t kAlignFloats = 16;  // 64 bytes
-
-int64_t align_up(int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -97,12 +94,12 @@ void Model::plan() {
     for (const ParameterSpec& p : node.parameter_specs) {
       node.parameter_offsets.push_back(param_offset);
       info.parameters += p.shape.numel();
-      param_offset += align_up(p.shape.numel());
+      param_offset += align_floats(p.shape.numel());
     }
     for (const BufferSpec& b : node.buffer_specs) {
       node.buffer_offsets.push_back(buffer_offset);
       info.buffers += b.shape.numel();
-      buffer_offset += align_up(b.shape.numel());
+      buffer_offset += align_floats(b.shape.numel());
     }
     node.activation = Tensor(g.output_shape);
     node.gradient = Tensor(g.output_shape);

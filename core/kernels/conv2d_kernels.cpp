@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "core/alignment.hpp"
 #include "core/kernels/gemm.hpp"
 #include "core/kernels/gemm_dots.hpp"
 #include "core/kernels/im2col.hpp"
@@ -38,7 +39,7 @@ constexpr int64_t kBandAbove = 1024;  // output pixels per sample above which ch
 // The row stride of a chunk's col and GEMM result: its columns rounded up to 16 floats, so that
 // (the scratch being aligned) the rows the GEMM reads and writes in place start on cache lines.
 // With 484 columns every 64-byte load of them spanned two lines.
-int64_t padded_ld(int64_t columns) { return (columns + 15) / 16 * 16; }
+int64_t padded_ld(int64_t columns) { return align_floats(columns); }
 
 struct Chunk {
   int64_t n0, n1;    // samples [n0, n1)
@@ -199,7 +200,7 @@ int64_t per_thread_floats(const Conv2dGeometry& g, int threads) {
   int64_t floats =
       std::max({g.patch() * cols + g.out_channels * cols, same_band_floats(g), winograd_thread_floats(g)});
   if (forward_shifted(g, pass)) floats = std::max(floats, shifted_floats(g, pass));
-  return (floats + 15) / 16 * 16;
+  return align_floats(floats);
 }
 
 // weight [Cout, Cin, KH, KW] -> reordered [KH, Cout, KW, Cin], the A of the shifted-rows GEMMs.

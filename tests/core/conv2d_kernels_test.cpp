@@ -5,10 +5,12 @@
 
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "core/kernels/cpu_features.hpp"
+#include "core/kernels/reference_shapes.hpp"
 #include "core/rng.hpp"
 
 namespace convoy {
@@ -127,29 +129,36 @@ TEST(Conv2dKernels, EachShapeTakesItsKernel) {
   const Isa original = active_isa();
   if (!set_isa(Isa::avx512)) GTEST_SKIP() << "no AVX-512 here: the choice is im2col throughout";
   auto shape = [](int64_t n, int64_t cin, int64_t hw, int64_t cout, int64_t k, int64_t pad) {
-    return Conv2dGeometry{.batch = n, .in_channels = cin, .in_h = hw, .in_w = hw, .out_channels = cout,
-                          .out_h = hw + 2 * pad - k + 1, .out_w = hw + 2 * pad - k + 1, .kernel_h = k,
-                          .kernel_w = k, .pad_top = pad, .pad_left = pad};
+    return ReferenceConvShape{n, cin, hw, hw, cout, k, pad}.geometry();
   };
   struct Case {
     Conv2dGeometry g;
     std::string forward, backward_data, backward_weights;
   };
-  Conv2dGeometry pooled = shape(64, 32, 13, 64, 3, 0);
+  // One row per reference shape, in the list's order.
+  const Case reference[] = {
+      {{}, "im2col", "im2col", "im2col"},
+      {{}, "winograd", "sample-columns", "im2col"},
+      {{}, "sample-columns", "sample-columns", "im2col"},
+      {{}, "im2col", "im2col", "im2col"},
+      {{}, "winograd", "winograd", "winograd"},
+  };
+  static_assert(std::size(reference) == std::size(kReferenceConvShapes));
+  std::vector<Case> cases;
+  for (size_t i = 0; i < std::size(reference); ++i) {
+    cases.push_back(reference[i]);
+    cases.back().g = kReferenceConvShapes[i].geometry();
+  }
+  Conv2dGeometry pooled = kReferenceConvShapes[1].geometry();
   pooled.fused_relu = pooled.fused_pool = true;
   Conv2dGeometry tall = shape(2, 16, 3, 16, 3, 1);
   tall.in_h = tall.out_h = 96;
-  const Case cases[] = {
-      {shape(64, 1, 28, 32, 3, 0), "im2col", "im2col", "im2col"},
-      {shape(64, 32, 13, 64, 3, 0), "winograd", "sample-columns", "im2col"},
-      {pooled, "winograd", "im2col", "im2col"},
-      {shape(64, 64, 5, 64, 3, 0), "sample-columns", "sample-columns", "im2col"},
-      {shape(64, 1, 28, 6, 5, 2), "im2col", "im2col", "im2col"},
-      {shape(32, 64, 56, 64, 3, 1), "winograd", "winograd", "winograd"},
-      {shape(2, 16, 40, 16, 5, 2), "same", "same", "shifted-rows"},
-      {tall, "same", "same", "im2col"},
-      {shape(2, 4, 40, 24, 3, 1), "shifted-rows", "shifted-rows", "shifted-rows"},
-  };
+  cases.insert(cases.end(), {
+                                {pooled, "winograd", "im2col", "im2col"},
+                                {shape(2, 16, 40, 16, 5, 2), "same", "same", "shifted-rows"},
+                                {tall, "same", "same", "im2col"},
+                                {shape(2, 4, 40, 24, 3, 1), "shifted-rows", "shifted-rows", "shifted-rows"},
+                            });
   for (const Case& c : cases) {
     const Conv2dKernelNames got = conv2d_kernel_names(c.g, 2);
     EXPECT_EQ(got.forward, c.forward) << c.g.in_channels << "x" << c.g.in_h << "x" << c.g.in_w << " -> " << c.g.out_channels;
