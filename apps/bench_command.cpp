@@ -1,6 +1,6 @@
 // convoy bench: like `caffe time`, per-layer forward/backward times and whole-step throughput,
 // on random data in memory (no I/O), reporting medians over repeats.
-#include "apps/bench_command.hpp"
+#include "apps/commands.hpp"
 
 #include <algorithm>
 #include <chrono>

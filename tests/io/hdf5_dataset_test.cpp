@@ -1,4 +1,5 @@
 #include "io/hdf5_dataset.hpp"
+#include "io/hdf5_dataset_writer.hpp"
 
 #include <hdf5.h>
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "io/hdf5_dataset_writer.hpp"
 #include "tests/io/io_test_util.hpp"
 
 namespace convoy {
