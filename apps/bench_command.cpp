@@ -136,13 +136,13 @@ void bench_shapes(const BenchOptions& o, int threads) {
       return median(t);
     };
     const double f = time([&] {
-      conv2d_forward(g, input.data(), weight.data(), bias.data(), output.data(), scratch.data(), threads);
+      conv2d_forward(g, input.data(), weight.data(), bias.data(), output.data(), {scratch.data(), static_cast<size_t>(scratch.numel())}, threads);
     });
     const double bd = time([&] {
-      conv2d_backward_data(g, nullptr, output.data(), weight.data(), input_grad.data(), scratch.data(), threads);
+      conv2d_backward_data(g, nullptr, output.data(), weight.data(), input_grad.data(), {scratch.data(), static_cast<size_t>(scratch.numel())}, threads);
     });
     const double bw = time([&] {
-      conv2d_backward_weights(g, input.data(), nullptr, output.data(), weight_grad.data(), bias_grad.data(), scratch.data(),
+      conv2d_backward_weights(g, input.data(), nullptr, output.data(), weight_grad.data(), bias_grad.data(), {scratch.data(), static_cast<size_t>(scratch.numel())},
                               threads);
     });
     const Conv2dKernelNames kernels = conv2d_kernel_names(g, threads);

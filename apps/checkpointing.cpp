@@ -120,15 +120,18 @@ void CheckpointKeeper::save(const TrainingCursor& cursor, const std::vector<std:
 
 TrainingCursor CheckpointKeeper::restore(const std::string& resume, std::vector<std::string>& history) {
   if (resume.empty()) return {};
-  // Rank 0 decides and reads; the others learn the outcome from broadcasts.
+  // Rank 0 decides and reads; the others learn the outcome from broadcasts. A refusal on rank 0
+  // (a missing or corrupt file, another dataset) is thrown on every rank, not only on rank 0
+  // while the others wait in the broadcast below.
   TrainingState s;
   std::string path;
   int64_t found = 0;
-  if (comm_.rank() == 0) {
+  run_on_all_ranks(comm_, "reading the checkpoint to resume from", [&] {
+    if (comm_.rank() != 0) return;
     path = read_resume_checkpoint(resume, s);
     found = path.empty() ? 0 : 1;
     if (found) check_resumable(s, path);
-  }
+  });
   comm_.broadcast(&found, sizeof found, 0);
   if (!found) return {};
   const TrainingCursor cursor = load_broadcast(s);

@@ -239,6 +239,7 @@ const Tensor& Model::forward(const Tensor& input, const PassContext& ctx) {
   PassContext layer_ctx = ctx;
   layer_ctx.threads = std::min(ctx.threads, threads_);
   layer_ctx.scratch = scratch_.get();
+  layer_ctx.scratch_floats = scratch_floats_;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     Node& node = *nodes_[i];
     for (size_t j = 0; j < node.graph.inputs.size(); ++j) {
@@ -259,6 +260,7 @@ void Model::pass_without_samples(const PassContext& ctx) {
   PassContext layer_ctx = ctx;
   layer_ctx.threads = std::min(ctx.threads, threads_);
   layer_ctx.scratch = scratch_.get();
+  layer_ctx.scratch_floats = scratch_floats_;
   for (auto& node : nodes_) {
     layer_ctx.layer_index = node->graph.spec_index;
     node->graph.layer->pass_without_samples(false, layer_ctx);
@@ -278,6 +280,7 @@ void Model::backward(const Tensor& output_grad, const PassContext& ctx,
   PassContext layer_ctx = ctx;
   layer_ctx.threads = std::min(ctx.threads, threads_);
   layer_ctx.scratch = scratch_.get();
+  layer_ctx.scratch_floats = scratch_floats_;
   int64_t final_from = parameter_count_;
   for (int i = static_cast<int>(nodes_.size()) - 1; i >= 0; --i) {
     Node& node = *nodes_[i];

@@ -364,8 +364,8 @@ void Hdf5Dataset::read(std::span<const int64_t> indices, float* images_nchw, int
   // each distinct sample is read once, then scattered to its requested positions.
   d.order.clear();
   for (size_t i = 0; i < indices.size(); ++i) {
-    CONVOY_CHECK(indices[i] >= 0 && indices[i] < n, ConfigError, "HDF5 dataset '", d.path, "': sample index ",
-                 indices[i], " is outside [0, ", n, ")");
+    CONVOY_ASSERT(indices[i] >= 0 && indices[i] < n, "HDF5 dataset '", d.path, "': sample index ",
+                  indices[i], " is outside [0, ", n, ")");
     d.order.emplace_back(indices[i], static_cast<int64_t>(i));
   }
   std::sort(d.order.begin(), d.order.end());

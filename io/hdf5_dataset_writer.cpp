@@ -103,9 +103,9 @@ Hdf5DatasetWriter::~Hdf5DatasetWriter() = default;
 void Hdf5DatasetWriter::append(int64_t count, const uint8_t* images_nhwc, const int32_t* labels) {
   Impl& d = *impl_;
   h5::silence_errors();
-  CONVOY_CHECK(!d.committed, ConfigError, "HDF5 dataset '", d.path, "': append after commit");
-  CONVOY_CHECK(count >= 0 && d.written + count <= d.dims[0], ConfigError, "HDF5 dataset '", d.path,
-               "': expected at most ", d.dims[0] - d.written, " more samples, found ", count);
+  CONVOY_ASSERT(!d.committed, "HDF5 dataset '", d.path, "': append after commit");
+  CONVOY_ASSERT(count >= 0 && d.written + count <= d.dims[0], "HDF5 dataset '", d.path,
+                "': expected at most ", d.dims[0] - d.written, " more samples, found ", count);
   if (count == 0) return;
   for (int64_t i = 0; i < count; ++i) {
     CONVOY_CHECK(labels[i] >= 0 && (d.classes == 0 || labels[i] < d.classes), ConfigError, "HDF5 dataset '",
@@ -138,9 +138,9 @@ void Hdf5DatasetWriter::append(int64_t count, const uint8_t* images_nhwc, const 
 void Hdf5DatasetWriter::shrink(int64_t size) {
   Impl& d = *impl_;
   h5::silence_errors();
-  CONVOY_CHECK(!d.committed && size >= d.written && size <= d.dims[0] && size > 0, ConfigError, "HDF5 dataset '",
-               d.path, "': cannot shrink to ", size, " samples, expected [", std::max<int64_t>(d.written, 1), ", ",
-               d.dims[0], "]");
+  CONVOY_ASSERT(!d.committed && size >= d.written && size <= d.dims[0] && size > 0, "HDF5 dataset '",
+                d.path, "': cannot shrink to ", size, " samples, expected [", std::max<int64_t>(d.written, 1), ", ",
+                d.dims[0], "]");
   d.dims[0] = size;
   const hsize_t images[4] = {static_cast<hsize_t>(size), static_cast<hsize_t>(d.dims[1]),
                              static_cast<hsize_t>(d.dims[2]), static_cast<hsize_t>(d.dims[3])};
@@ -163,9 +163,9 @@ void Hdf5DatasetWriter::set_images_attribute(const std::string& name, std::span<
 void Hdf5DatasetWriter::commit() {
   Impl& d = *impl_;
   h5::silence_errors();
-  CONVOY_CHECK(!d.committed, ConfigError, "HDF5 dataset '", d.path, "': committed twice");
-  CONVOY_CHECK(d.written == d.dims[0], ConfigError, "HDF5 dataset '", d.path, "': expected ", d.dims[0],
-               " samples before commit, found ", d.written);
+  CONVOY_ASSERT(!d.committed, "HDF5 dataset '", d.path, "': committed twice");
+  CONVOY_ASSERT(d.written == d.dims[0], "HDF5 dataset '", d.path, "': expected ", d.dims[0],
+                " samples before commit, found ", d.written);
   check(H5Fflush(d.file.get(), H5F_SCOPE_GLOBAL), d.tmp_path, "H5Fflush");
   d.labels.reset();
   d.images.reset();

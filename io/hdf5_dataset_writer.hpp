@@ -28,14 +28,16 @@ class Hdf5DatasetWriter {
   Hdf5DatasetWriter& operator=(const Hdf5DatasetWriter&) = delete;
   ~Hdf5DatasetWriter();
 
-  // Appends `count` samples: images [count, H, W, C] uint8, labels [count].
+  // Appends `count` samples: images [count, H, W, C] uint8, labels [count]. A label outside
+  // the classes is a ConfigError; more samples than N, or an append after commit, the caller's
+  // bug (InternalError), as are the misuses of shrink and commit below.
   void append(int64_t count, const uint8_t* images_nhwc, const int32_t* labels);
   // Lowers N to `size` (at least the samples appended so far), for writers that learn late that
-  // some samples will not come (an image import skipping bad files). ConfigError otherwise.
+  // some samples will not come (an image import skipping bad files).
   void shrink(int64_t size);
   // A float attribute on /images (e.g. "mean" and "std" per channel), written with the file.
   void set_images_attribute(const std::string& name, std::span<const float> values);
-  // Throws ConfigError if fewer than N samples were appended.
+  // Requires all N samples appended.
   void commit();
 
   // Rows of one chunk of /images: about 256 KiB per chunk, at least 1 and at most N.

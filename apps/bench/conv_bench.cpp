@@ -25,10 +25,10 @@ void bm_conv(benchmark::State& state) {
       db(b.size()), scratch(conv2d_scratch_floats(g, 1));
   for (auto _ : state) {
     switch (pass) {
-      case kForward: conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch.data(), 1); break;
-      case kBackwardData: conv2d_backward_data(g, nullptr, y.data(), w.data(), dx.data(), scratch.data(), 1); break;
+      case kForward: conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch, 1); break;
+      case kBackwardData: conv2d_backward_data(g, nullptr, y.data(), w.data(), dx.data(), scratch, 1); break;
       case kBackwardWeights:
-        conv2d_backward_weights(g, x.data(), nullptr, y.data(), dw.data(), db.data(), scratch.data(), 1);
+        conv2d_backward_weights(g, x.data(), nullptr, y.data(), dw.data(), db.data(), scratch, 1);
         break;
     }
     benchmark::ClobberMemory();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/kernels/cpu_features.hpp"
 #include "core/kernels/reference_shapes.hpp"
 #include "core/rng.hpp"
@@ -104,9 +105,9 @@ TEST(Conv2dKernels, MatchNaiveReferenceOnEveryIsaAndThreadCount) {
         SCOPED_TRACE(isa_name(isa) + ", " + std::to_string(threads) + " threads, batch " + std::to_string(g.batch));
         std::vector<float> scratch(conv2d_scratch_floats(g, threads)), y(ref.output.size()), dx(x.size(), NAN),
             dw(w.size(), 0.0f), db(b.size(), 0.0f);
-        conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch.data(), threads);
-        conv2d_backward_data(g, y.data(), og.data(), w.data(), dx.data(), scratch.data(), threads);
-        conv2d_backward_weights(g, x.data(), y.data(), og.data(), dw.data(), db.data(), scratch.data(), threads);
+        conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch, threads);
+        conv2d_backward_data(g, y.data(), og.data(), w.data(), dx.data(), scratch, threads);
+        conv2d_backward_weights(g, x.data(), y.data(), og.data(), dw.data(), db.data(), scratch, threads);
         expect_close(y, ref.output, "output");
         expect_close(dx, ref.input_grad, "input_grad");
         expect_close(dw, ref.weight_grad, "weight_grad");
@@ -166,6 +167,25 @@ TEST(Conv2dKernels, EachShapeTakesItsKernel) {
     EXPECT_EQ(got.backward_weights, c.backward_weights) << c.g.in_channels << "x" << c.g.in_h << " -> " << c.g.out_channels;
   }
   set_isa(original);
+}
+
+// In a debug build each pass checks its scratch against conv2d_scratch_floats; a release build
+// skips the check (it plans the chunks again on every call).
+TEST(Conv2dKernels, TooSmallScratchIsAnInternalErrorInDebugBuilds) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "release build: CONVOY_DEBUG_ASSERT is compiled out";
+#else
+  const Conv2dGeometry g = ReferenceConvShape{2, 3, 8, 8, 4, 3, 1}.geometry();
+  std::vector<float> x(g.batch * g.in_channels * g.in_h * g.in_w, 0.5f), w(g.out_channels * g.patch(), 0.1f),
+      b(g.out_channels), y(g.batch * g.out_channels * g.out_pixels()), dx(x.size()), dw(w.size()), db(b.size());
+  std::vector<float> scratch(conv2d_scratch_floats(g, 2) - 1);
+  EXPECT_THROW(conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch, 2), InternalError);
+  EXPECT_THROW(conv2d_backward_data(g, nullptr, y.data(), w.data(), dx.data(), scratch, 2), InternalError);
+  EXPECT_THROW(conv2d_backward_weights(g, x.data(), nullptr, y.data(), dw.data(), db.data(), scratch, 2),
+               InternalError);
+  scratch.resize(scratch.size() + 1);
+  EXPECT_NO_THROW(conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch, 2));
+#endif
 }
 
 }  // namespace

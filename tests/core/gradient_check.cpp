@@ -36,6 +36,7 @@ PassContext BoundLayer::context(int threads) {
   PassContext ctx;
   ctx.threads = threads;
   ctx.scratch = scratch.data();
+  ctx.scratch_floats = static_cast<int64_t>(scratch.size());
   return ctx;
 }
 
