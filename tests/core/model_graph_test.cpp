@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "core/error.hpp"
 #include "core/model.hpp"
@@ -157,6 +159,27 @@ TEST(ModelGraph, DropoutMaskDoesNotDependOnFusion) {
   const std::vector<float> logits(a.data(), a.data() + a.numel());
   const Tensor& b = plain.forward(input, ctx);
   EXPECT_EQ(0, std::memcmp(logits.data(), b.data(), logits.size() * sizeof(float)));
+}
+
+// The model-file example of core/README.md (a residual add and a concat) parses and builds.
+TEST(ModelGraph, ReadmeBranchExampleBuilds) {
+  std::ifstream readme(std::string(CONVOY_SOURCE_DIR) + "/core/README.md");
+  ASSERT_TRUE(readme.good());
+  const std::string text((std::istreambuf_iterator<char>(readme)), std::istreambuf_iterator<char>());
+  const size_t start = text.find("```json\n");
+  ASSERT_NE(start, std::string::npos) << "no JSON example in core/README.md";
+  const size_t end = text.find("```", start + 8);
+  const ModelSpec spec = ModelSpec::from_json(nlohmann::json::parse(text.substr(start + 8, end - start - 8)));
+  const Model model(spec, 2, 1);
+  EXPECT_EQ(model.spec().layers.size(), 11u);
+  bool joined = false;
+  for (const LayerInfo& l : model.layers())
+    if (l.name == "join") {
+      EXPECT_EQ(l.output, (Shape{2, 24, 28, 28}));
+      joined = true;
+    }
+  EXPECT_TRUE(joined);
+  EXPECT_EQ(model.layers().back().output, (Shape{2, 10}));
 }
 
 }  // namespace
