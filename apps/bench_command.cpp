@@ -24,7 +24,6 @@
 #include "core/optimizer.hpp"
 #include "core/rng.hpp"
 #include "core/softmax_cross_entropy.hpp"
-#include "core/zoo.hpp"
 
 namespace convoy {
 namespace {
@@ -62,7 +61,6 @@ ModelSpec bench_spec(const BenchOptions& o) {
   } else if (const std::optional<Shape> named = model_input_shape(o.model)) {
     data.sample = *named;
   } else {
-    builtin_model(o.model, Shape{1, 1, 1}, 1);  // an unknown name: the error lists the known ones
     throw ConfigError("--input: model '" + o.model + "' names no input shape; expected --input CxHxW");
   }
   const int64_t file_classes = model_file_classes(o.model);

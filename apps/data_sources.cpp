@@ -58,7 +58,7 @@ std::optional<Shape> model_input_shape(const std::string& name_or_file) {
     return input.numel() > 0 ? std::optional<Shape>(input) : std::nullopt;
   }
   const std::string text = builtin_model_file(name_or_file);
-  if (text.empty()) return std::nullopt;
+  if (text.empty()) builtin_model(name_or_file, Shape{1, 1, 1}, 1);  // throws, listing the known names
   const nlohmann::json zoo = nlohmann::json::parse(text);
   if (!zoo.contains("example_input")) return std::nullopt;
   const auto dims = zoo["example_input"].get<std::vector<int64_t>>();

@@ -21,7 +21,8 @@ std::unique_ptr<BatchReader> open_dataset(const std::string& path, const std::st
 int64_t model_file_classes(const std::string& name_or_file);
 
 // The sample shape a model names: a model file's "input", or a built-in model's "example_input"
-// (the shape its architecture was designed for); nullopt when it names none or is unknown.
+// (the shape its architecture was designed for); nullopt when it names none. ConfigError
+// listing the known names for an unknown built-in name.
 std::optional<Shape> model_input_shape(const std::string& name_or_file);
 
 // "CxHxW" (such as 3x224x224) as a sample shape; ConfigError naming `option` otherwise.

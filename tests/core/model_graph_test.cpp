@@ -169,7 +169,9 @@ TEST(ModelGraph, ReadmeBranchExampleBuilds) {
   const size_t start = text.find("```json\n");
   ASSERT_NE(start, std::string::npos) << "no JSON example in core/README.md";
   const size_t end = text.find("```", start + 8);
-  const ModelSpec spec = ModelSpec::from_json(nlohmann::json::parse(text.substr(start + 8, end - start - 8)));
+  // As --model reads a file: "classes" in an option becomes the class count.
+  const ModelSpec spec =
+      ModelSpec::from_template(nlohmann::json::parse(text.substr(start + 8, end - start - 8)), Shape{1, 28, 28}, 10);
   const Model model(spec, 2, 1);
   EXPECT_EQ(model.spec().layers.size(), 11u);
   bool joined = false;
