@@ -1,5 +1,6 @@
 #include "io/hdf5_dataset.hpp"
 #include "io/hdf5_dataset_writer.hpp"
+#include "tests/support/error_message.hpp"
 
 #include <hdf5.h>
 
@@ -52,19 +53,7 @@ void expect_samples(const SmallSet& s, const std::vector<int64_t>& indices, cons
   }
 }
 
-template <typename E, typename F>
-std::string error_message(F f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "unexpected exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
+using testing::error_message;
 
 // Raw HDF5 writing for malformed files the Convoy writer refuses to produce.
 class RawFile {
