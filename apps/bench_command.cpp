@@ -1,27 +1,29 @@
 // convoy bench: like `caffe time`, per-layer forward/backward times and whole-step throughput,
 // on random data in memory (no I/O), reporting medians over repeats.
-#include "apps/bench_command.hpp"
+#include "apps/commands.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "apps/cli_checks.hpp"
+#include "apps/data_sources.hpp"
 #include "apps/exit_codes.hpp"
 #include "apps/runtime_info.hpp"
 #include "apps/train_options.hpp"
-#include "core/conv2d.hpp"
+#include "core/error.hpp"
 #include "core/kernels/cpu_features.hpp"
 #include "core/kernels/fma_peak.hpp"
+#include "core/kernels/reference_shapes.hpp"
 #include "core/model.hpp"
 #include "core/optimizer.hpp"
 #include "core/rng.hpp"
 #include "core/softmax_cross_entropy.hpp"
-#include "core/zoo.hpp"
 
 namespace convoy {
 namespace {
@@ -30,6 +32,8 @@ using Clock = std::chrono::steady_clock;
 
 struct BenchOptions {
   std::string model = "keras-cnn";
+  std::string input;    // CxHxW; empty: the model's
+  int64_t classes = 0;  // 0: the model file's, else 10
   int64_t batch = 64;
   int64_t inference_batch = 256;
   int threads = 0;
@@ -48,16 +52,67 @@ void fill_random(Tensor& t, uint64_t seed) {
   for (int64_t i = 0; i < t.numel(); ++i) t[i] = random_uniform(seed, RandomPurpose::augment, 0, i);
 }
 
+// The benchmarked model: --input, else the sample shape the model names (a model file's input,
+// a built-in model's example_input); --classes, else the model file's, else 10.
+ModelSpec bench_spec(const BenchOptions& o) {
+  DatasetInfo data;
+  if (!o.input.empty()) {
+    data.sample = parse_sample_shape(o.input, "--input");
+  } else if (const std::optional<Shape> named = model_input_shape(o.model)) {
+    data.sample = *named;
+  } else {
+    throw ConfigError("--input: model '" + o.model + "' names no input shape; expected --input CxHxW");
+  }
+  const int64_t file_classes = model_file_classes(o.model);
+  data.classes = o.classes > 0 ? o.classes : file_classes > 0 ? file_classes : 10;
+  return resolve_model(o.model, data);
+}
+
+// Median images/s of `steps` calls of `step` (each `batch` images), over o.repeats repeats.
+template <typename Step>
+double images_per_second(const BenchOptions& o, int64_t steps, int64_t batch, Step&& step) {
+  std::vector<double> rates;
+  for (int r = 0; r < o.repeats; ++r) {
+    const auto t0 = Clock::now();
+    for (int64_t s = 0; s < steps; ++s) step();
+    rates.push_back(batch * steps / std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return median(rates);
+}
+
+// Per layer: forward and backward milliseconds of one training step, and forward GFLOP/s.
+template <typename Step>
+void print_layer_times(const BenchOptions& o, Model& model, Step&& step) {
+  model.set_profiling(true);
+  for (int64_t s = 0; s < o.steps; ++s) step();
+  // Columns as wide as the longest name and description (fused layers describe themselves at length).
+  int name_width = 5, type_width = 4;
+  for (const LayerInfo& l : model.layers()) {
+    name_width = std::max(name_width, static_cast<int>(l.name.size()));
+    type_width = std::max(type_width, static_cast<int>(l.description.size()));
+  }
+  std::printf("  %-*s  %-*s %10s %10s %9s\n", name_width, "layer", type_width, "type", "fwd ms", "bwd ms", "fwd GF/s");
+  for (size_t i = 0; i < model.layers().size(); ++i) {
+    const LayerInfo& l = model.layers()[i];
+    const double f = model.forward_seconds()[i] / o.steps, b = model.backward_seconds()[i] / o.steps;
+    const double flops = l.forward_flops * o.batch / model.max_batch();
+    std::printf("  %-*s  %-*s %10.3f %10.3f %9.1f\n", name_width, l.name.c_str(), type_width, l.description.c_str(),
+                1e3 * f, 1e3 * b, f > 0 && flops > 0 ? flops / f / 1e9 : 0.0);
+  }
+  model.set_profiling(false);
+}
+
 // Training step images/s (forward, loss, backward, SGD momentum) and inference images/s.
 void bench_model(const BenchOptions& o, int threads) {
-  const ModelSpec spec = builtin_model(o.model, Shape{1, 28, 28}, 10);
+  const ModelSpec spec = bench_spec(o);
   Model model(spec, std::max(o.batch, o.inference_batch), threads);
   model.initialize(1);
   auto optimizer = make_optimizer({.type = "sgd", .momentum = 0.9f}, model.parameter_count());
-  Tensor images(Shape{o.batch, 1, 28, 28}), grad(Shape{o.batch, 10});
+  const Shape& in = spec.input;
+  Tensor images(Shape{o.batch, in[0], in[1], in[2]}), grad(Shape{o.batch, spec.classes});
   fill_random(images, 2);
   std::vector<int32_t> labels(o.batch);
-  for (int64_t i = 0; i < o.batch; ++i) labels[i] = static_cast<int32_t>(i % 10);
+  for (int64_t i = 0; i < o.batch; ++i) labels[i] = static_cast<int32_t>(i % spec.classes);
   PassContext ctx;
   ctx.threads = threads;
   auto step = [&] {
@@ -67,70 +122,34 @@ void bench_model(const BenchOptions& o, int threads) {
     optimizer->step(model.parameters(), model.gradients(), 0.01f);
   };
   for (int i = 0; i < 5; ++i) step();  // warm up: page faults, packing buffers
-  std::vector<double> train_rates, infer_rates;
-  for (int r = 0; r < o.repeats; ++r) {
-    const auto t0 = Clock::now();
-    for (int64_t s = 0; s < o.steps; ++s) step();
-    train_rates.push_back(o.batch * o.steps / std::chrono::duration<double>(Clock::now() - t0).count());
-  }
-  Tensor big(Shape{o.inference_batch, 1, 28, 28});
+  const double train = images_per_second(o, o.steps, o.batch, step);
+  Tensor big(Shape{o.inference_batch, in[0], in[1], in[2]});
   fill_random(big, 3);
   ctx.training = false;
   model.forward(big, ctx);
   const int64_t infer_steps = std::max<int64_t>(1, o.steps * o.batch / o.inference_batch);
-  for (int r = 0; r < o.repeats; ++r) {
-    const auto t0 = Clock::now();
-    for (int64_t s = 0; s < infer_steps; ++s) model.forward(big, ctx);
-    infer_rates.push_back(o.inference_batch * infer_steps / std::chrono::duration<double>(Clock::now() - t0).count());
-  }
-  std::printf("model %s threads %d: train %.0f images/s (batch %lld), inference %.0f images/s (batch %lld)\n",
-              o.model.c_str(), threads, median(train_rates), static_cast<long long>(o.batch), median(infer_rates),
-              static_cast<long long>(o.inference_batch));
+  const double inference = images_per_second(o, infer_steps, o.inference_batch, [&] { model.forward(big, ctx); });
+  std::printf("model %s (input %s, %lld classes) threads %d: train %.0f images/s (batch %lld), inference %.0f images/s "
+              "(batch %lld)\n",
+              o.model.c_str(), spec.input.str().c_str(), static_cast<long long>(spec.classes), threads, train,
+              static_cast<long long>(o.batch), inference, static_cast<long long>(o.inference_batch));
   if (o.layers) {
     ctx.training = true;
-    model.set_profiling(true);
-    for (int64_t s = 0; s < o.steps; ++s) step();
-    // Columns as wide as the longest name and description (fused layers describe themselves at length).
-    int name_width = 5, type_width = 4;
-    for (const LayerInfo& l : model.layers()) {
-      name_width = std::max(name_width, static_cast<int>(l.name.size()));
-      type_width = std::max(type_width, static_cast<int>(l.description.size()));
-    }
-    std::printf("  %-*s  %-*s %10s %10s %9s\n", name_width, "layer", type_width, "type", "fwd ms", "bwd ms",
-                "fwd GF/s");
-    for (size_t i = 0; i < model.layers().size(); ++i) {
-      const LayerInfo& l = model.layers()[i];
-      const double f = model.forward_seconds()[i] / o.steps, b = model.backward_seconds()[i] / o.steps;
-      const double flops = l.forward_flops * o.batch / model.max_batch();
-      std::printf("  %-*s  %-*s %10.3f %10.3f %9.1f\n", name_width, l.name.c_str(), type_width, l.description.c_str(),
-                  1e3 * f, 1e3 * b, f > 0 && flops > 0 ? flops / f / 1e9 : 0.0);
-    }
-    model.set_profiling(false);
+    print_layer_times(o, model, step);
   }
 }
-
-struct ConvShape {
-  int64_t n, cin, h, w, cout, k, pad;
-};
-
-// The reference convolution shapes: keras-cnn's three layers, lenet5's first, a ResNet one.
-const ConvShape kShapes[] = {{64, 1, 28, 28, 32, 3, 0},
-                             {64, 32, 13, 13, 64, 3, 0},
-                             {64, 64, 5, 5, 64, 3, 0},
-                             {64, 1, 28, 28, 6, 5, 2},
-                             {32, 64, 56, 56, 64, 3, 1}};
 
 void bench_shapes(const BenchOptions& o, int threads) {
   double last_forward = 0.0;
   std::printf("conv shapes, %d thread%s, %s kernels: GFLOP/s (forward / backward-data / backward-weights / "
               "forward+backward), then each pass's kernel\n",
               threads, threads == 1 ? "" : "s", isa_name(active_isa()).c_str());
-  for (const ConvShape& s : kShapes) {
-    Conv2d conv({.out_channels = s.cout, .kernel = s.k, .padding = Padding::explicit_, .pad = s.pad});
-    const Conv2dGeometry g = conv.geometry(Shape{s.n, s.cin, s.h, s.w});
-    Tensor input(Shape{s.n, s.cin, s.h, s.w}), weight(Shape{s.cout, s.cin, s.k, s.k}), bias(Shape{s.cout});
-    Tensor output(Shape{s.n, s.cout, g.out_h, g.out_w}), input_grad(input.shape()), weight_grad(weight.shape()),
-        bias_grad(bias.shape());
+  for (const ReferenceConvShape& s : kReferenceConvShapes) {
+    const Conv2dGeometry g = s.geometry();
+    Tensor input(Shape{g.batch, g.in_channels, g.in_h, g.in_w});
+    Tensor weight(Shape{g.out_channels, g.in_channels, g.kernel_h, g.kernel_w}), bias(Shape{g.out_channels});
+    Tensor output(Shape{g.batch, g.out_channels, g.out_h, g.out_w}), input_grad(input.shape()),
+        weight_grad(weight.shape()), bias_grad(bias.shape());
     fill_random(input, 1);
     fill_random(weight, 2);
     fill_random(output, 3);
@@ -147,24 +166,24 @@ void bench_shapes(const BenchOptions& o, int threads) {
       return median(t);
     };
     const double f = time([&] {
-      conv2d_forward(g, input.data(), weight.data(), bias.data(), output.data(), scratch.data(), threads);
+      conv2d_forward(g, input.data(), weight.data(), bias.data(), output.data(), {scratch.data(), static_cast<size_t>(scratch.numel())}, threads);
     });
     const double bd = time([&] {
-      conv2d_backward_data(g, nullptr, output.data(), weight.data(), input_grad.data(), scratch.data(), threads);
+      conv2d_backward_data(g, nullptr, output.data(), weight.data(), input_grad.data(), {scratch.data(), static_cast<size_t>(scratch.numel())}, threads);
     });
     const double bw = time([&] {
-      conv2d_backward_weights(g, input.data(), nullptr, output.data(), weight_grad.data(), bias_grad.data(), scratch.data(),
+      conv2d_backward_weights(g, input.data(), nullptr, output.data(), weight_grad.data(), bias_grad.data(), {scratch.data(), static_cast<size_t>(scratch.numel())},
                               threads);
     });
     const Conv2dKernelNames kernels = conv2d_kernel_names(g, threads);
     std::printf("  (%lld,%lld,%lld,%lld,%lld,%lld,%lld)  %7.1f %7.1f %7.1f %7.1f   %s / %s / %s\n",
-                static_cast<long long>(s.n), static_cast<long long>(s.cin), static_cast<long long>(s.h),
-                static_cast<long long>(s.w), static_cast<long long>(s.cout), static_cast<long long>(s.k),
+                static_cast<long long>(s.batch), static_cast<long long>(s.in_channels), static_cast<long long>(s.in_h),
+                static_cast<long long>(s.in_w), static_cast<long long>(s.out_channels), static_cast<long long>(s.kernel),
                 static_cast<long long>(s.pad), flops / f / 1e9, flops / bd / 1e9, flops / bw / 1e9,
                 3 * flops / (f + bd + bw) / 1e9, kernels.forward, kernels.backward_data, kernels.backward_weights);
     last_forward = flops / f / 1e9;
   }
-  // Issue #5 sets the large shape against what the cores can do at all, measured now.
+  // The large shape (the last) set against what the cores can do at all, measured now.
   const double peak = measure_fma_peak(0.5);
   std::printf("FMA peak of one core, measured now: %.1f GFLOP/s; the large shape's forward per core: %.0f%% of it\n",
               peak, 100.0 * last_forward / threads / peak);
@@ -175,7 +194,12 @@ void bench_shapes(const BenchOptions& o, int threads) {
 void add_bench_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure training/inference images/s and convolution GFLOP/s");
-  cmd->add_option("--model", o->model, "Built-in model")->capture_default_str();
+  cmd->add_option("--model", o->model, "Built-in model name or JSON model file")->capture_default_str();
+  cmd->add_option("--input", o->input,
+                  "One sample's shape, CxHxW (default: the model file's input, or the shape a built-in model was "
+                  "designed for)");
+  cmd->add_option("--classes", o->classes, "Classes the model outputs (default: the model file's, else 10)")
+      ->check(integer_in(1, kMaxClasses));
   cmd->add_option("--batch", o->batch, "Training batch")->capture_default_str()->check(integer_in(1, kMaxBatch));
   cmd->add_option("--inference-batch", o->inference_batch, "Inference batch")
       ->capture_default_str()
@@ -188,7 +212,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(integer_in(1, std::numeric_limits<int>::max()));
   cmd->add_flag("--layers", o->layers, "Also print per-layer forward/backward times");
-  cmd->add_flag("--shapes", o->shapes, "Benchmark the five reference convolution shapes instead of a model");
+  cmd->add_flag("--shapes", o->shapes, "Benchmark the reference convolution shapes (core/kernels/reference_shapes.hpp) instead of a model");
   cmd->callback([o, &exit_code] {
     const int threads = o->threads > 0 ? o->threads : available_cores();
     if (o->shapes)

@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "distributed/agreement.hpp"
+#include "distributed/broadcast.hpp"
 #include "io/checkpoint.hpp"
 #include "io/checkpoint_directory.hpp"
 #include "io/regular_file.hpp"
@@ -16,20 +17,6 @@
 
 namespace convoy {
 namespace {
-
-void broadcast_floats(Communicator& comm, std::vector<float>& values) {
-  int64_t n = static_cast<int64_t>(values.size());
-  comm.broadcast(&n, sizeof n, 0);
-  values.resize(n);
-  comm.broadcast(values.data(), n * static_cast<int64_t>(sizeof(float)), 0);
-}
-
-void broadcast_string(Communicator& comm, std::string& s) {
-  int64_t n = static_cast<int64_t>(s.size());
-  comm.broadcast(&n, sizeof n, 0);
-  s.resize(n);
-  comm.broadcast(s.data(), n, 0);
-}
 
 // "step-<N>.ckpt", the names checkpoint_path gives.
 bool is_checkpoint_name(const std::string& name) {
@@ -133,15 +120,18 @@ void CheckpointKeeper::save(const TrainingCursor& cursor, const std::vector<std:
 
 TrainingCursor CheckpointKeeper::restore(const std::string& resume, std::vector<std::string>& history) {
   if (resume.empty()) return {};
-  // Rank 0 decides and reads; the others learn the outcome from broadcasts.
+  // Rank 0 decides and reads; the others learn the outcome from broadcasts. A refusal on rank 0
+  // (a missing or corrupt file, another dataset) is thrown on every rank, not only on rank 0
+  // while the others wait in the broadcast below.
   TrainingState s;
   std::string path;
   int64_t found = 0;
-  if (comm_.rank() == 0) {
+  run_on_all_ranks(comm_, "reading the checkpoint to resume from", [&] {
+    if (comm_.rank() != 0) return;
     path = read_resume_checkpoint(resume, s);
     found = path.empty() ? 0 : 1;
     if (found) check_resumable(s, path);
-  }
+  });
   comm_.broadcast(&found, sizeof found, 0);
   if (!found) return {};
   const TrainingCursor cursor = load_broadcast(s);
@@ -201,17 +191,17 @@ void CheckpointKeeper::check_resumable(const TrainingState& s, const std::string
 TrainingCursor CheckpointKeeper::load_broadcast(TrainingState& s) {
   int64_t counters[4] = {s.epoch, s.batch_in_epoch, s.step, s.optimizer_step};
   comm_.broadcast(counters, sizeof counters, 0);
-  broadcast_floats(comm_, s.parameters);
+  broadcast_floats(comm_, s.parameters, 0);
   std::copy(s.parameters.begin(), s.parameters.end(), model_.parameters());
-  broadcast_floats(comm_, s.buffers);
+  broadcast_floats(comm_, s.buffers, 0);
   std::copy(s.buffers.begin(), s.buffers.end(), model_.buffers());
   int64_t buffers = static_cast<int64_t>(s.optimizer_buffers.size());
   comm_.broadcast(&buffers, sizeof buffers, 0);
   s.optimizer_buffers.resize(buffers);
   std::vector<OptimizerBuffer> state;
   for (auto& [name, values] : s.optimizer_buffers) {
-    broadcast_string(comm_, name);
-    broadcast_floats(comm_, values);
+    name = broadcast_string(comm_, name, 0);
+    broadcast_floats(comm_, values, 0);
     state.push_back({name, values});
   }
   optimizer_.restore(counters[3], state);

@@ -4,7 +4,6 @@
 #include <string>
 
 #include "apps/commands.hpp"
-#include "apps/convert_images_command.hpp"
 #include "apps/exit_codes.hpp"
 #include "apps/image_size_option.hpp"
 #include "core/error.hpp"

@@ -1,4 +1,5 @@
-#include "apps/convert_images_command.hpp"
+// convoy convert images: a folder of images, one sub-folder per class, into Convoy's HDF5 layout.
+#include "apps/commands.hpp"
 
 #include <algorithm>
 #include <chrono>

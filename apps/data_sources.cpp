@@ -1,5 +1,10 @@
 #include "apps/data_sources.hpp"
 
+#include <cstdio>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
 #include "apps/activity.hpp"
 #include "core/error.hpp"
 #include "core/zoo.hpp"
@@ -44,6 +49,29 @@ ModelSpec read_model_option(const std::string& path, const Shape& input, int64_t
 int64_t model_file_classes(const std::string& name_or_file) {
   // 0 when the file leaves its classes to the data.
   return is_model_file(name_or_file) ? read_model_option(name_or_file, Shape{1, 1, 1}, 0).classes : 0;
+}
+
+std::optional<Shape> model_input_shape(const std::string& name_or_file) {
+  if (is_model_file(name_or_file)) {
+    // A file that leaves its input to the data gets this empty one.
+    const Shape input = read_model_option(name_or_file, Shape{0, 0, 0}, 0).input;
+    return input.numel() > 0 ? std::optional<Shape>(input) : std::nullopt;
+  }
+  const std::string text = builtin_model_file(name_or_file);
+  if (text.empty()) builtin_model(name_or_file, Shape{1, 1, 1}, 1);  // throws, listing the known names
+  const nlohmann::json zoo = nlohmann::json::parse(text);
+  if (!zoo.contains("example_input")) return std::nullopt;
+  const auto dims = zoo["example_input"].get<std::vector<int64_t>>();
+  CONVOY_ASSERT(dims.size() == 3, "built-in model '", name_or_file, "': example_input of ", dims.size(), " dimensions");
+  return Shape{dims[0], dims[1], dims[2]};
+}
+
+Shape parse_sample_shape(const std::string& text, const std::string& option) {
+  long long c = 0, h = 0, w = 0;
+  char tail = 0;
+  CONVOY_CHECK(std::sscanf(text.c_str(), "%lldx%lldx%lld%c", &c, &h, &w, &tail) == 3 && c > 0 && h > 0 && w > 0,
+               ConfigError, option, " '", text, "': expected CxHxW with positive sizes, such as 3x224x224");
+  return Shape{c, h, w};
 }
 
 ModelSpec resolve_model(const std::string& name_or_file, const DatasetInfo& data) {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/batch_reader.hpp"
@@ -18,6 +19,14 @@ std::unique_ptr<BatchReader> open_dataset(const std::string& path, const std::st
 // The classes a JSON model file (a name ending in .json) outputs; 0 for a built-in model name
 // or a file that leaves its classes to the data.
 int64_t model_file_classes(const std::string& name_or_file);
+
+// The sample shape a model names: a model file's "input", or a built-in model's "example_input"
+// (the shape its architecture was designed for); nullopt when it names none. ConfigError
+// listing the known names for an unknown built-in name.
+std::optional<Shape> model_input_shape(const std::string& name_or_file);
+
+// "CxHxW" (such as 3x224x224) as a sample shape; ConfigError naming `option` otherwise.
+Shape parse_sample_shape(const std::string& text, const std::string& option);
 
 // A built-in model name, or a path to a JSON model file (ending in .json), for this data.
 ModelSpec resolve_model(const std::string& name_or_file, const DatasetInfo& data);

@@ -1,4 +1,4 @@
-// convoy eval and convoy inspect: what a checkpoint holds, and how well it does on a dataset.
+// convoy eval: how well a checkpoint's model does on a dataset, sharded over the ranks.
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -91,17 +91,6 @@ void add_eval_command(CLI::App& app, Communicator& comm, int& exit_code) {
       ->check(integer_in(1, kMaxThreads));
   cmd->add_option("--batch", o->batch, "Samples per forward pass")->capture_default_str()->check(integer_in(1, kMaxBatch));
   cmd->callback([o, &comm, &exit_code] { exit_code = run_eval(*o, comm); });
-}
-
-void add_inspect_command(CLI::App& app, int& exit_code) {
-  auto path = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("inspect", "Print what a checkpoint holds (verifies it first)");
-  cmd->add_option("checkpoint", *path, "Checkpoint file")->required();
-  cmd->callback([path, &exit_code] {
-    require_regular_file(*path, "checkpoint");
-    std::printf("%s\n", describe_checkpoint(read_checkpoint(*path), *path).c_str());
-    exit_code = kExitOk;
-  });
 }
 
 }  // namespace convoy

@@ -8,7 +8,6 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/activity.hpp"
-#include "apps/bench_command.hpp"
 #include "apps/commands.hpp"
 #include "apps/exit_codes.hpp"
 #include "apps/signals.hpp"

@@ -6,7 +6,6 @@
 #include "apps/commands.hpp"
 #include "apps/data_sources.hpp"
 #include "apps/exit_codes.hpp"
-#include "core/error.hpp"
 #include "core/model.hpp"
 
 namespace convoy {
@@ -18,19 +17,9 @@ struct SummaryOptions {
   int64_t classes = 10;
 };
 
-Shape parse_input(const std::string& text) {
-  int64_t c = 0, h = 0, w = 0;
-  char tail = 0;
-  CONVOY_CHECK(std::sscanf(text.c_str(), "%lldx%lldx%lld%c", reinterpret_cast<long long*>(&c),
-                           reinterpret_cast<long long*>(&h), reinterpret_cast<long long*>(&w), &tail) == 3 &&
-                   c > 0 && h > 0 && w > 0,
-               ConfigError, "--input '", text, "': expected CxHxW with positive sizes, such as 3x224x224");
-  return Shape{c, h, w};
-}
-
 int run_summary(const SummaryOptions& o) {
   DatasetInfo data;
-  data.sample = parse_input(o.input);
+  data.sample = parse_sample_shape(o.input, "--input");
   data.classes = o.classes;
   const Model model(resolve_model(o.model, data), 1, 1);
   std::printf("%s\n", model.summary().c_str());

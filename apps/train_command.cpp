@@ -104,6 +104,8 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   const int64_t per_rank = (o.batch + comm.size() - 1) / comm.size();
   const TrainData data = open_train_data(o, per_rank);
   const DatasetInfo& info = data.train->info();
+  CONVOY_CHECK(o.batch <= info.size, ConfigError, "--batch ", o.batch, ": larger than the training set of ",
+               info.size, " samples (--data)");
 
   const TrainerConfig config = o.trainer_config();
   std::optional<Activity> building(std::in_place, "building the model '" + o.model + "' for batches of " +

@@ -79,6 +79,8 @@ void TrainOptions::validate() const {
   // Single values were checked while parsing; what is left spans options. A usage error too.
   try {
     CONVOY_CHECK(resume != "auto" || !checkpoint_dir.empty(), ConfigError, "--resume auto needs --checkpoint-dir");
+    // The library's own checks name no flags; the one that spans options is made here.
+    CONVOY_CHECK(!nesterov || optimizer_config().momentum > 0.0f, ConfigError, "--nesterov needs --momentum > 0");
     optimizer_config().validate();
     schedule().validate();
   } catch (const ConfigError& e) {

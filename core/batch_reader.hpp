@@ -34,7 +34,7 @@ class BatchReader {
   // Replaces any previous plan: the batches to deliver next, each a list of global sample indices.
   virtual void plan(std::vector<std::vector<int64_t>> batches) = 0;
   // The next planned batch; valid until the next call of next() or plan(). Throws the reader's
-  // error (IoError naming the file) if reading failed, ConfigError if nothing is planned.
+  // error (IoError naming the file) if reading failed, InternalError if nothing is planned.
   virtual const Batch& next() = 0;
 };
 

@@ -117,17 +117,18 @@ void Conv2d::forward(std::span<const Tensor> inputs, Tensor& output, const PassC
   const Conv2dGeometry g = geometry(inputs[0].shape());
   if (static_cast<int64_t>(pool_winners_.size()) < g.pool_winner_bytes()) pool_winners_.resize(g.pool_winner_bytes());
   conv2d_forward(g, inputs[0].data(), weight_.data(), options_.bias ? bias_.data() : nullptr, output.data(),
-                 ctx.scratch, ctx.threads, pool_winners_.data());
+                 ctx.scratch_span(), ctx.threads, pool_winners_.data());
 }
 
 void Conv2d::backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,
                       std::span<Tensor> input_grads, const PassContext& ctx) {
   const Conv2dGeometry g = geometry(inputs[0].shape());
   conv2d_backward_weights(g, inputs[0].data(), output.data(), output_grad.data(), weight_grad_.data(),
-                          options_.bias ? bias_grad_.data() : nullptr, ctx.scratch, ctx.threads, pool_winners_.data());
+                          options_.bias ? bias_grad_.data() : nullptr, ctx.scratch_span(), ctx.threads,
+                          pool_winners_.data());
   if (!input_grads[0].empty())
-    conv2d_backward_data(g, output.data(), output_grad.data(), weight_.data(), input_grads[0].data(), ctx.scratch,
-                         ctx.threads, pool_winners_.data());
+    conv2d_backward_data(g, output.data(), output_grad.data(), weight_.data(), input_grads[0].data(),
+                         ctx.scratch_span(), ctx.threads, pool_winners_.data());
 }
 
 }  // namespace convoy

@@ -1,4 +1,5 @@
-// Typed errors and the two checks: CONVOY_CHECK for what a user can cause, CONVOY_ASSERT for bugs.
+// Typed errors and the checks: CONVOY_CHECK for what a user can cause, CONVOY_ASSERT (and the
+// debug-only CONVOY_DEBUG_ASSERT) for bugs.
 #pragma once
 
 #include <sstream>
@@ -60,3 +61,16 @@ std::string concat(const Parts&... parts) {
       throw ::convoy::InternalError(::convoy::detail::concat(                             \
           "internal error at ", __FILE__, ":", __LINE__, ": ", #cond, " ", ##__VA_ARGS__)); \
   } while (0)
+
+// CONVOY_DEBUG_ASSERT(cond, message parts...): CONVOY_ASSERT in debug builds (no NDEBUG, or
+// CONVOY_DEBUG_CHECKS defined) and nothing at all in release builds, for invariants on hot
+// paths whose check costs more than the work it guards (a size computed again, a scan of a
+// buffer). The condition is not evaluated in release builds: it must have no side effects.
+#if !defined(NDEBUG) || defined(CONVOY_DEBUG_CHECKS)
+#define CONVOY_DEBUG_ASSERT(cond, ...) CONVOY_ASSERT(cond, ##__VA_ARGS__)
+#else
+#define CONVOY_DEBUG_ASSERT(cond, ...) \
+  do {                                 \
+    (void)sizeof(!(cond));             \
+  } while (0)
+#endif

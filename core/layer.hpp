@@ -57,7 +57,10 @@ struct PassContext {
   int64_t first_sample = 0;  // position of this rank's sample 0 within the global batch
   int layer_index = 0;    // the layer's position in the ModelSpec: its random streams' key, unchanged by fusion
   float* scratch = nullptr;  // at least scratch_floats() floats, 64-byte aligned, contents undefined
+  int64_t scratch_floats = 0;  // how many floats scratch holds (for the kernels' debug checks)
   const RankSum* rank_sum = nullptr;  // Note [Sums over ranks in a pass]; null: one rank
+
+  std::span<float> scratch_span() const { return {scratch, static_cast<size_t>(scratch_floats)}; }
 
   // The sum over ranks of values [count], in place (nothing to do for one rank).
   void sum_over_ranks(double* values, int64_t count) const {

@@ -12,10 +12,10 @@ float LrSchedule::at(int64_t epoch) const {
 }
 
 void LrSchedule::validate() const {
-  CONVOY_CHECK(base_lr > 0.0f && std::isfinite(base_lr), ConfigError, "--lr ", base_lr,
+  CONVOY_CHECK(base_lr > 0.0f && std::isfinite(base_lr), ConfigError, "learning rate ", base_lr,
                ": expected a positive learning rate");
-  CONVOY_CHECK(step_epochs >= 0, ConfigError, "--lr-step ", step_epochs, ": expected epochs >= 0");
-  CONVOY_CHECK(gamma > 0.0f && gamma <= 1.0f, ConfigError, "--lr-gamma ", gamma, ": expected (0, 1]");
+  CONVOY_CHECK(step_epochs >= 0, ConfigError, "learning-rate step of ", step_epochs, " epochs: expected epochs >= 0");
+  CONVOY_CHECK(gamma > 0.0f && gamma <= 1.0f, ConfigError, "learning-rate decay factor ", gamma, ": expected (0, 1]");
 }
 
 nlohmann::json LrSchedule::to_json() const {

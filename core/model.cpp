@@ -7,6 +7,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "core/alignment.hpp"
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "core/model_graph.hpp"
@@ -14,10 +15,6 @@
 
 namespace convoy {
 namespace {
-
-constexpr int64_t kAlignFloats = 16;  // 64 bytes
-
-int64_t align_up(int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -97,12 +94,12 @@ void Model::plan() {
     for (const ParameterSpec& p : node.parameter_specs) {
       node.parameter_offsets.push_back(param_offset);
       info.parameters += p.shape.numel();
-      param_offset += align_up(p.shape.numel());
+      param_offset += align_floats(p.shape.numel());
     }
     for (const BufferSpec& b : node.buffer_specs) {
       node.buffer_offsets.push_back(buffer_offset);
       info.buffers += b.shape.numel();
-      buffer_offset += align_up(b.shape.numel());
+      buffer_offset += align_floats(b.shape.numel());
     }
     node.activation = Tensor(g.output_shape);
     node.gradient = Tensor(g.output_shape);
@@ -242,6 +239,7 @@ const Tensor& Model::forward(const Tensor& input, const PassContext& ctx) {
   PassContext layer_ctx = ctx;
   layer_ctx.threads = std::min(ctx.threads, threads_);
   layer_ctx.scratch = scratch_.get();
+  layer_ctx.scratch_floats = scratch_floats_;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     Node& node = *nodes_[i];
     for (size_t j = 0; j < node.graph.inputs.size(); ++j) {
@@ -262,6 +260,7 @@ void Model::pass_without_samples(const PassContext& ctx) {
   PassContext layer_ctx = ctx;
   layer_ctx.threads = std::min(ctx.threads, threads_);
   layer_ctx.scratch = scratch_.get();
+  layer_ctx.scratch_floats = scratch_floats_;
   for (auto& node : nodes_) {
     layer_ctx.layer_index = node->graph.spec_index;
     node->graph.layer->pass_without_samples(false, layer_ctx);
@@ -281,6 +280,7 @@ void Model::backward(const Tensor& output_grad, const PassContext& ctx,
   PassContext layer_ctx = ctx;
   layer_ctx.threads = std::min(ctx.threads, threads_);
   layer_ctx.scratch = scratch_.get();
+  layer_ctx.scratch_floats = scratch_floats_;
   int64_t final_from = parameter_count_;
   for (int i = static_cast<int>(nodes_.size()) - 1; i >= 0; --i) {
     Node& node = *nodes_[i];

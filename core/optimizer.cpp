@@ -67,10 +67,10 @@ class Adam final : public Optimizer {
 }  // namespace
 
 void OptimizerConfig::validate() const {
-  CONVOY_CHECK(type == "sgd" || type == "adam", ConfigError, "--optimizer '", type, "': expected sgd or adam");
-  CONVOY_CHECK(momentum >= 0.0f && momentum < 1.0f, ConfigError, "--momentum ", momentum, ": expected [0, 1)");
-  CONVOY_CHECK(!nesterov || momentum > 0.0f, ConfigError, "--nesterov needs --momentum > 0");
-  CONVOY_CHECK(weight_decay >= 0.0f, ConfigError, "--weight-decay ", weight_decay, ": expected >= 0");
+  CONVOY_CHECK(type == "sgd" || type == "adam", ConfigError, "optimizer '", type, "': expected sgd or adam");
+  CONVOY_CHECK(momentum >= 0.0f && momentum < 1.0f, ConfigError, "optimizer momentum ", momentum, ": expected [0, 1)");
+  CONVOY_CHECK(!nesterov || momentum > 0.0f, ConfigError, "Nesterov momentum needs a momentum > 0");
+  CONVOY_CHECK(weight_decay >= 0.0f, ConfigError, "optimizer weight decay ", weight_decay, ": expected >= 0");
   CONVOY_CHECK(beta1 >= 0.0f && beta1 < 1.0f && beta2 >= 0.0f && beta2 < 1.0f, ConfigError,
                "adam betas (", beta1, ", ", beta2, "): expected each in [0, 1)");
   CONVOY_CHECK(epsilon > 0.0f, ConfigError, "adam epsilon ", epsilon, ": expected > 0");

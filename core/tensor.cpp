@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <new>
 
+#include "core/alignment.hpp"
 #include "core/error.hpp"
 
 namespace convoy {
@@ -11,8 +12,8 @@ namespace convoy {
 std::shared_ptr<float[]> allocate_aligned(int64_t count) {
   CONVOY_ASSERT(count >= 0);
   // Round up so the byte count is a multiple of the alignment, as aligned_alloc requires.
-  const size_t bytes = (static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(float) + 63) / 64 * 64;
-  auto* p = static_cast<float*>(std::aligned_alloc(64, bytes));
+  const size_t bytes = static_cast<size_t>(align_floats(std::max<int64_t>(count, 1))) * sizeof(float);
+  auto* p = static_cast<float*>(std::aligned_alloc(kAlignFloats * sizeof(float), bytes));
   if (p == nullptr) throw std::bad_alloc();
   std::fill(p, p + bytes / sizeof(float), 0.0f);
   return std::shared_ptr<float[]>(p, [](float* q) { std::free(q); });

@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <exception>
-#include <sstream>
 
 #include "core/error.hpp"
+#include "core/hex.hpp"
+#include "distributed/broadcast.hpp"
 
 namespace convoy {
 namespace {
@@ -50,21 +51,6 @@ std::string message_of(const std::exception_ptr& error) {
     case ErrorKind::other: break;
   }
   throw CommError(message);
-}
-
-std::string hex(uint64_t value) {
-  std::ostringstream out;
-  out << "0x" << std::hex << value;
-  return out.str();
-}
-
-// Sends root's string to every rank (the length first, so the others can size their buffer).
-std::string broadcast_string(Communicator& comm, std::string text, int root) {
-  int64_t length = static_cast<int64_t>(text.size());
-  comm.broadcast(&length, sizeof length, root);
-  text.resize(static_cast<size_t>(length));
-  comm.broadcast(text.data(), length, root);
-  return text;
 }
 
 // name NUL value NUL ... (names and values hold no NUL: options and paths cannot).

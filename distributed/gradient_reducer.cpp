@@ -15,7 +15,7 @@ std::string reduction_name(Reduction reduction) { return reduction == Reduction:
 Reduction parse_reduction(const std::string& name) {
   if (name == "ordered") return Reduction::ordered;
   if (name == "mpi") return Reduction::mpi;
-  throw ConfigError("--reduction '" + name + "': expected ordered or mpi");
+  throw ConfigError("gradient reduction '" + name + "': expected ordered or mpi");
 }
 
 GradientReducer::GradientReducer(Communicator& comm, float* data, int64_t count, int64_t bucket_bytes,

@@ -11,9 +11,9 @@ namespace convoy {
 
 Sampler::Sampler(int64_t dataset_size, int64_t global_batch, uint64_t seed, bool shuffle, bool drop_last)
     : size_(dataset_size), batch_(global_batch), seed_(seed), shuffle_(shuffle) {
-  CONVOY_CHECK(global_batch > 0, ConfigError, "--batch ", global_batch, ": expected a positive batch size");
+  CONVOY_CHECK(global_batch > 0, ConfigError, "global batch of ", global_batch, ": expected a positive batch size");
   CONVOY_CHECK(dataset_size > 0, ConfigError, "training set of ", dataset_size, " samples: expected at least one");
-  CONVOY_CHECK(!drop_last || dataset_size >= global_batch, ConfigError, "--batch ", global_batch,
+  CONVOY_CHECK(!drop_last || dataset_size >= global_batch, ConfigError, "global batch of ", global_batch,
                " with drop_last: larger than the training set of ", dataset_size,
                " samples, so an epoch would have no step");
   batches_ = drop_last ? size_ / batch_ : (size_ + batch_ - 1) / batch_;

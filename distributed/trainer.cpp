@@ -40,8 +40,8 @@ Trainer::Trainer(Model& model, Optimizer& optimizer, LrSchedule schedule, Commun
   schedule_.validate();
   config_.validate();
   const int64_t per_rank = (config_.global_batch + comm_.size() - 1) / comm_.size();
-  CONVOY_CHECK(model_.max_batch() >= per_rank, ConfigError, "model built for batches of ", model_.max_batch(),
-               ", but each rank needs up to ", per_rank);
+  CONVOY_ASSERT(model_.max_batch() >= per_rank, "model built for batches of ", model_.max_batch(),
+                ", but each rank needs up to ", per_rank);
   logits_grad_ = Tensor(Shape{model_.max_batch(), model_.spec().classes});
 }
 
@@ -99,8 +99,8 @@ void Trainer::train_step(const Batch& batch, int64_t global_batch_size, int64_t 
 }
 
 void Trainer::check_data(const DatasetInfo& info) const {
-  CONVOY_CHECK(config_.global_batch <= info.size, ConfigError, "--batch ", config_.global_batch,
-               ": larger than the training set of ", info.size, " samples");
+  CONVOY_CHECK(config_.global_batch <= info.size, ConfigError, "global batch of ", config_.global_batch,
+               " samples: larger than the training set of ", info.size, " samples");
   CONVOY_CHECK(info.sample == model_.spec().input, ShapeError, "training data samples are ", info.sample.str(),
                ", the model expects ", model_.spec().input.str());
   CONVOY_CHECK(info.classes <= model_.spec().classes, ShapeError, "training data has ", info.classes,
@@ -202,7 +202,7 @@ Trainer::Tally Trainer::report_interval(Interval& interval, int64_t steps_per_ep
   // Every rank sees the same reduced loss, so all stop here together.
   CONVOY_CHECK(std::isfinite(all.loss_sum), ConfigError, "training diverged: the loss is ", all.loss_sum,
                " at step ", cursor_.global_step, " (epoch ", cursor_.epoch + 1,
-               "); try a lower --lr or another optimizer");
+               "); try a lower learning rate or another optimizer");
   const auto now = Clock::now();
   const double elapsed = seconds(interval.start, now);
   StepReport r;

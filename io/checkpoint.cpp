@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "core/error.hpp"
+#include "core/hex.hpp"
 #include "io/atomic_file.hpp"
 #include "io/checkpoint_metadata.hpp"
 
@@ -211,12 +212,6 @@ class PayloadReader {
   uint64_t left_ = 0;
   const char* section_ = "";
 };
-
-std::string hex(uint64_t v) {
-  char buffer[19];
-  std::snprintf(buffer, sizeof buffer, "0x%016llx", static_cast<unsigned long long>(v));
-  return buffer;
-}
 
 [[noreturn]] void throw_checksum_mismatch(const std::string& name, uint64_t stored, uint64_t computed) {
   throw IoError(detail::concat("checkpoint '", name, "': payload checksum mismatch (stored ", hex(stored),

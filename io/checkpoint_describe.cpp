@@ -1,20 +1,14 @@
 // describe_checkpoint (declared in io/checkpoint.hpp): the text `convoy inspect` prints.
 #include <xxhash.h>
 
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/hex.hpp"
 #include "io/checkpoint.hpp"
 
 namespace convoy {
 namespace {
-
-std::string hex(uint64_t v) {
-  char buffer[19];
-  std::snprintf(buffer, sizeof buffer, "0x%016llx", static_cast<unsigned long long>(v));
-  return buffer;
-}
 
 uint64_t hash_floats(const std::vector<float>& values) { return XXH64(values.data(), values.size() * sizeof(float), 0); }
 

@@ -51,7 +51,7 @@ std::vector<StepFile> list_checkpoints(const std::string& dir) {
 }  // namespace
 
 std::string checkpoint_path(const std::string& dir, int64_t step) {
-  CONVOY_CHECK(step >= 0, ConfigError, "checkpoint step must be >= 0, found ", step);
+  CONVOY_ASSERT(step >= 0, "checkpoint step must be >= 0, found ", step);
   return (fs::path(dir) / ("step-" + std::to_string(step) + ".ckpt")).string();
 }
 
@@ -74,7 +74,7 @@ std::optional<FoundCheckpoint> find_latest_checkpoint(const std::string& dir) {
 }
 
 void prune_checkpoints(const std::string& dir, int keep) {
-  CONVOY_CHECK(keep >= 1, ConfigError, "checkpoints to keep must be >= 1, found ", keep);
+  CONVOY_ASSERT(keep >= 1, "checkpoints to keep must be >= 1, found ", keep);
   const auto files = list_checkpoints(dir);
   int valid = 0;
   size_t i = 0;

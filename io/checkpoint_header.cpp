@@ -3,10 +3,10 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/hex.hpp"
 
 namespace convoy {
 namespace {
@@ -28,12 +28,6 @@ uint64_t get_u64(const std::byte* in) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(in[i]) << (8 * i);
   return v;
-}
-
-std::string hex(uint64_t v) {
-  char buffer[19];
-  std::snprintf(buffer, sizeof buffer, "0x%016llx", static_cast<unsigned long long>(v));
-  return buffer;
 }
 
 }  // namespace

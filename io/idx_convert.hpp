@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "io/hdf5_dataset.hpp"
+#include "io/hdf5_dataset_writer.hpp"
 #include "io/image_resize.hpp"
 
 namespace convoy {

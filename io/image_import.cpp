@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "core/error.hpp"
-#include "io/hdf5_dataset.hpp"
+#include "io/hdf5_dataset_writer.hpp"
 
 namespace convoy {
 namespace {

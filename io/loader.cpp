@@ -68,8 +68,8 @@ void Loader::fill(Slot& slot, const std::vector<int64_t>& indices) {
 
 void Loader::plan(std::vector<std::vector<int64_t>> batches) {
   for (size_t b = 0; b < batches.size(); ++b) {
-    CONVOY_CHECK(!batches[b].empty(), ConfigError, "Loader for '", dataset_.path(), "': planned batch ", b,
-                 " is empty; expected at least one sample index");
+    CONVOY_ASSERT(!batches[b].empty(), "Loader for '", dataset_.path(), "': planned batch ", b,
+                  " is empty; expected at least one sample index");
   }
   auto plan = std::make_shared<const std::vector<std::vector<int64_t>>>(std::move(batches));
   std::unique_lock lock(mutex_);
@@ -85,9 +85,9 @@ void Loader::plan(std::vector<std::vector<int64_t>> batches) {
 const Batch& Loader::next() {
   std::unique_lock lock(mutex_);
   const int64_t planned = plan_ ? static_cast<int64_t>(plan_->size()) : 0;
-  CONVOY_CHECK(delivered_ < planned, ConfigError, "Loader for '", dataset_.path(),
-               "': next() called with no planned batch left (", delivered_, " of ", planned,
-               " delivered); call plan() first");
+  CONVOY_ASSERT(delivered_ < planned, "Loader for '", dataset_.path(),
+                "': next() called with no planned batch left (", delivered_, " of ", planned,
+                " delivered); call plan() first");
   released_ = delivered_;  // the batch returned last time is given back
   changed_.notify_all();
   changed_.wait(lock, [this] { return ready_ > delivered_ || error_ != nullptr; });

@@ -36,11 +36,11 @@ class Loader final : public BatchReader {
 
   const DatasetInfo& info() const override { return info_; }
   // Waits for the read in flight (if any) to finish, drops everything read ahead, and starts
-  // reading the new plan. Throws ConfigError for an empty batch.
+  // reading the new plan. An empty batch is the caller's bug (InternalError).
   void plan(std::vector<std::vector<int64_t>> batches) override;
-  // Blocks until the next planned batch is read. Rethrows the I/O thread's error (ConfigError
-  // for an index outside the dataset, IoError from HDF5) when that batch failed; batches read
-  // before the failure are still delivered. Throws ConfigError when no planned batch is left.
+  // Blocks until the next planned batch is read. Rethrows the I/O thread's error (IoError from
+  // HDF5; InternalError for an index outside the dataset) when that batch failed; batches read
+  // before the failure are still delivered. Throws InternalError when no planned batch is left.
   const Batch& next() override;
 
   // Samples read from the file so far (what the I/O thread has fetched, including read-ahead).

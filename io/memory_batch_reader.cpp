@@ -30,11 +30,11 @@ MemoryBatchReader::MemoryBatchReader(Tensor images, std::vector<int32_t> labels,
 
 void MemoryBatchReader::plan(std::vector<std::vector<int64_t>> batches) {
   for (size_t b = 0; b < batches.size(); ++b) {
-    CONVOY_CHECK(!batches[b].empty(), ConfigError, "MemoryBatchReader: planned batch ", b,
-                 " is empty; expected at least one sample index");
+    CONVOY_ASSERT(!batches[b].empty(), "MemoryBatchReader: planned batch ", b,
+                  " is empty; expected at least one sample index");
     for (int64_t index : batches[b]) {
-      CONVOY_CHECK(index >= 0 && index < info_.size, ConfigError, "MemoryBatchReader: planned batch ", b,
-                   " has sample index ", index, ", expected [0, ", info_.size, ")");
+      CONVOY_ASSERT(index >= 0 && index < info_.size, "MemoryBatchReader: planned batch ", b,
+                    " has sample index ", index, ", expected [0, ", info_.size, ")");
     }
   }
   plan_ = std::move(batches);
@@ -42,8 +42,8 @@ void MemoryBatchReader::plan(std::vector<std::vector<int64_t>> batches) {
 }
 
 const Batch& MemoryBatchReader::next() {
-  CONVOY_CHECK(delivered_ < plan_.size(), ConfigError, "MemoryBatchReader: next() called with no planned batch left (",
-               delivered_, " of ", plan_.size(), " delivered); call plan() first");
+  CONVOY_ASSERT(delivered_ < plan_.size(), "MemoryBatchReader: next() called with no planned batch left (",
+                delivered_, " of ", plan_.size(), " delivered); call plan() first");
   const std::vector<int64_t>& indices = plan_[delivered_++];
   const auto n = static_cast<int64_t>(indices.size());
   const int64_t sample_numel = info_.sample.numel();

@@ -19,9 +19,9 @@ class MemoryBatchReader final : public BatchReader {
                     std::vector<std::string> class_names = {});
 
   const DatasetInfo& info() const override { return info_; }
-  // Throws ConfigError for an empty batch or an index outside [0, N).
+  // Throws InternalError (the caller's bug) for an empty batch or an index outside [0, N).
   void plan(std::vector<std::vector<int64_t>> batches) override;
-  // Throws ConfigError when no planned batch is left.
+  // Throws InternalError when no planned batch is left.
   const Batch& next() override;
 
   int64_t samples_read() const { return samples_read_; }

@@ -25,8 +25,8 @@ TUNED_ENV = {
     "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:"
                       "glibc.malloc.top_pad=268435456",
 }
-SHAPES = [(64, 1, 28, 28, 32, 3, 0), (64, 32, 13, 13, 64, 3, 0), (64, 64, 5, 5, 64, 3, 0),
-          (64, 1, 28, 28, 6, 5, 2), (32, 64, 56, 56, 64, 3, 1)]
+# The reference convolution shapes are Convoy's list (core/kernels/reference_shapes.hpp), read
+# from the lines of `convoy bench --shapes` and handed to the PyTorch worker as JSON.
 
 
 def worker(threads, repeats, steps, shapes):
@@ -75,7 +75,7 @@ def worker(threads, repeats, steps, shapes):
             infer = 256 * infer_steps / timed(lambda: model(xi), infer_steps)
         out["models"][name] = {"train": train, "inference": infer}
     if shapes:
-        for n, cin, h, w, cout, k, pad in SHAPES:
+        for n, cin, h, w, cout, k, pad in shapes:
             conv = nn.Conv2d(cin, cout, k, padding=pad)
             x = torch.rand(n, cin, h, w, requires_grad=True)
             oh, ow = h + 2 * pad - k + 1, w + 2 * pad - k + 1
@@ -88,19 +88,19 @@ def worker(threads, repeats, steps, shapes):
     print(json.dumps(out))
 
 
-def run_pytorch(threads, tuned, args, shapes):
+def run_pytorch(threads, tuned, args, shapes=None):
     env = dict(os.environ)
     for key in TUNED_ENV:
         env.pop(key, None)
     if tuned:
         env.update(TUNED_ENV)
     cmd = ["/usr/bin/python3", __file__, "--worker", "--threads", str(threads), "--repeats", str(args.repeats),
-           "--steps", str(args.steps)] + (["--shapes"] if shapes else [])
+           "--steps", str(args.steps)] + (["--shapes", json.dumps(shapes)] if shapes else [])
     return json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
 
 
 def run_convoy(convoy, threads, args):
-    out = {"models": {}, "shapes": []}
+    out = {"models": {}, "shapes": [], "shape_list": []}
     for model in ("keras-cnn", "lenet5"):
         text = subprocess.run([convoy, "bench", "--model", model, "--threads", str(threads), "--steps",
                                str(args.steps), "--repeats", str(args.repeats)],
@@ -112,6 +112,7 @@ def run_convoy(convoy, threads, args):
     for line in text.splitlines():
         m = re.match(r"\s+\(([\d,]+)\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", line)
         if m:
+            out["shape_list"].append(tuple(int(v) for v in m.group(1).split(",")))
             out["shapes"].append({"forward": float(m.group(2)), "fwd_bwd": float(m.group(5))})
         m = re.match(r"FMA peak of one core, measured now: ([\d.]+)", line)
         if m:
@@ -127,7 +128,7 @@ def main():
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--shapes", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--shapes", type=json.loads, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         worker(args.threads[0], args.repeats, args.steps, args.shapes)
@@ -138,14 +139,14 @@ def main():
     shape_rows, peaks = [], []
     for t in args.threads:
         convoy = run_convoy(args.convoy, t, args)
-        tuned = run_pytorch(t, True, args, True)
-        plain = run_pytorch(t, False, args, False)
+        tuned = run_pytorch(t, True, args, convoy["shape_list"])
+        plain = run_pytorch(t, False, args)
         for model in ("keras-cnn", "lenet5"):
             c, pt, pu = convoy["models"][model], tuned["models"][model], plain["models"][model]
             print(f"| {t} | {model} | {c['train']:.0f} | {pt['train']:.0f} | {c['train'] / pt['train']:.2f} | "
                   f"{pu['train']:.0f} | {c['inference']:.0f} | {pt['inference']:.0f} | "
                   f"{c['inference'] / pt['inference']:.2f} |")
-        for shape, cs, ps in zip(SHAPES, convoy["shapes"], tuned["shapes"]):
+        for shape, cs, ps in zip(convoy["shape_list"], convoy["shapes"], tuned["shapes"]):
             shape_rows.append((t, shape, cs, ps))
         peaks.append((t, convoy["peak"], convoy["shapes"][-1]["forward"]))
         sys.stdout.flush()

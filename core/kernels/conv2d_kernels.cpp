@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "core/alignment.hpp"
+#include "core/error.hpp"
 #include "core/kernels/gemm.hpp"
 #include "core/kernels/gemm_dots.hpp"
 #include "core/kernels/im2col.hpp"
@@ -38,7 +40,7 @@ constexpr int64_t kBandAbove = 1024;  // output pixels per sample above which ch
 // The row stride of a chunk's col and GEMM result: its columns rounded up to 16 floats, so that
 // (the scratch being aligned) the rows the GEMM reads and writes in place start on cache lines.
 // With 484 columns every 64-byte load of them spanned two lines.
-int64_t padded_ld(int64_t columns) { return (columns + 15) / 16 * 16; }
+int64_t padded_ld(int64_t columns) { return align_floats(columns); }
 
 struct Chunk {
   int64_t n0, n1;    // samples [n0, n1)
@@ -199,7 +201,7 @@ int64_t per_thread_floats(const Conv2dGeometry& g, int threads) {
   int64_t floats =
       std::max({g.patch() * cols + g.out_channels * cols, same_band_floats(g), winograd_thread_floats(g)});
   if (forward_shifted(g, pass)) floats = std::max(floats, shifted_floats(g, pass));
-  return (floats + 15) / 16 * 16;
+  return align_floats(floats);
 }
 
 // weight [Cout, Cin, KH, KW] -> reordered [KH, Cout, KW, Cin], the A of the shifted-rows GEMMs.
@@ -515,6 +517,14 @@ void winograd_pass(const Conv2dGeometry& g, const float* weight, bool adjoint, c
   });
 }
 
+// The scratch a pass was given, checked in debug builds against what it needs: computing the
+// need plans the chunks again, too much for every call of a release build.
+float* checked_scratch(const Conv2dGeometry& g, std::span<float> scratch, int threads) {
+  CONVOY_DEBUG_ASSERT(static_cast<int64_t>(scratch.size()) >= conv2d_scratch_floats(g, threads), "convolution scratch of ",
+                      scratch.size(), " floats, the pass needs ", conv2d_scratch_floats(g, threads));
+  return scratch.data();
+}
+
 }  // namespace
 
 // Forward and backward-data take the first kernel that serves the geometry: Winograd (3x3,
@@ -522,7 +532,8 @@ void winograd_pass(const Conv2dGeometry& g, const float* weight, bool adjoint, c
 // else im2col and the GEMM, or shifted rows on wide planes. Backward-weights: Winograd on wide
 // planes, else shifted rows or im2col (conv2d_kernel_names says which).
 void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
-                    float* output, float* scratch, int threads, uint8_t* pool_winners) {
+                    float* output, std::span<float> scratch_buffer, int threads, uint8_t* pool_winners) {
+  float* scratch = checked_scratch(g, scratch_buffer, threads);
   if (use_winograd(g)) {
     winograd_pass(g, weight, false, input, nullptr, bias, output, g.fused_pool ? pool_winners : nullptr, scratch,
                   threads);
@@ -561,8 +572,9 @@ void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* we
 }
 
 void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
-                          const float* weight, float* input_grad, float* scratch, int threads,
+                          const float* weight, float* input_grad, std::span<float> scratch_buffer, int threads,
                           const uint8_t* pool_winners) {
+  float* scratch = checked_scratch(g, scratch_buffer, threads);
   if (use_winograd_backward_data(g)) {
     winograd_pass(g, weight, true, output_grad, g.fused_relu ? output : nullptr, nullptr, input_grad, nullptr, scratch,
                   threads);
@@ -609,8 +621,9 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
 }
 
 void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const float* output,
-                             const float* output_grad, float* weight_grad, float* bias_grad, float* scratch,
-                             int threads, const uint8_t* pool_winners) {
+                             const float* output_grad, float* weight_grad, float* bias_grad,
+                             std::span<float> scratch_buffer, int threads, const uint8_t* pool_winners) {
+  float* scratch = checked_scratch(g, scratch_buffer, threads);
   const int64_t patch = g.patch(), cout = g.out_channels;
   const ChunkPlan plan = weight_plan(g);
   const int64_t group_count = groups(g);

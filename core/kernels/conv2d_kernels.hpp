@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "core/kernels/tree_sum.hpp"  // kWeightGradGroup
 
@@ -35,7 +36,8 @@ struct Conv2dGeometry {
   double forward_flops() const { return 2.0 * batch * out_channels * out_pixels() * patch(); }
 };
 
-// Floats of scratch the three kernels below need with `threads` threads.
+// Floats of scratch the three kernels below need with `threads` threads. Each kernel takes its
+// scratch as a span, checked against this size in debug builds (CONVOY_DEBUG_ASSERT).
 int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads);
 
 // The kernel that serves each pass of g with `threads` threads on the active instruction set:
@@ -52,14 +54,14 @@ constexpr uint8_t kNoWinner = 4;
 // Overwrites output, and with fused_pool pool_winners [N, Cout, OH/2, OW/2] (else may be null).
 // Parallel over samples.
 void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
-                    float* output, float* scratch, int threads, uint8_t* pool_winners = nullptr);
+                    float* output, std::span<float> scratch, int threads, uint8_t* pool_winners = nullptr);
 
 // output_grad [N, Cout, OH, OW]; weight [Cout, Cin, KH, KW]; input_grad [N, Cin, H, W] (overwritten).
 // output [N, Cout, OH, OW] is read only with fused_relu and without fused_pool (else may be
 // null). With fused_pool, output_grad is the pooled output's gradient and pool_winners are
 // forward's. Parallel over samples.
 void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
-                          const float* weight, float* input_grad, float* scratch, int threads,
+                          const float* weight, float* input_grad, std::span<float> scratch, int threads,
                           const uint8_t* pool_winners = nullptr);
 
 // input [N, Cin, H, W]; output_grad [N, Cout, OH, OW]; weight_grad [Cout, Cin, KH, KW] and
@@ -69,7 +71,7 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
 // ranks holding whole subtrees reproduce one rank's sum. output and pool_winners as in
 // conv2d_backward_data.
 void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const float* output,
-                             const float* output_grad, float* weight_grad, float* bias_grad, float* scratch,
-                             int threads, const uint8_t* pool_winners = nullptr);
+                             const float* output_grad, float* weight_grad, float* bias_grad,
+                             std::span<float> scratch, int threads, const uint8_t* pool_winners = nullptr);
 
 }  // namespace convoy

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/alignment.hpp"
 #include "core/kernels/cpu_features.hpp"
 #include "core/kernels/gemm_microkernels.hpp"
 #include "core/kernels/relu_max_pool.hpp"
@@ -44,11 +45,9 @@ struct Buffers {
   int64_t source_block, target_block, end;
 };
 
-int64_t rounded(int64_t floats) { return (floats + 15) / 16 * 16; }
-
 // A thread's row table: taps x depth pointers, in floats (two a pointer), and in pointers.
 static_assert(sizeof(const float*) == 2 * sizeof(float));
-int64_t table_floats(const Layout& l) { return rounded(2 * l.taps * l.depth); }
+int64_t table_floats(const Layout& l) { return align_floats(2 * l.taps * l.depth); }
 int64_t table_entries(const Layout& l) { return table_floats(l) / 2; }
 
 Buffers buffers(const Conv2dGeometry& g, bool adjoint, int threads, float* scratch) {
@@ -59,11 +58,11 @@ Buffers buffers(const Conv2dGeometry& g, bool adjoint, int threads, float* scrat
   b.source_block = l.depth * source_pixels * kColumns;
   b.target_block = l.target_rows * target_pixels * kColumns;
   b.packed = scratch;
-  b.source = b.packed + rounded(l.target_rows * l.taps * l.depth);
+  b.source = b.packed + align_floats(l.target_rows * l.taps * l.depth);
   b.target = b.source + l.blocks * b.source_block;
   b.gate = b.target + l.blocks * b.target_block;
   b.full = b.gate + (adjoint && g.fused_relu ? l.blocks * b.source_block : 0);
-  float* tables = b.full + (!adjoint && g.fused_pool ? rounded(g.batch * g.out_channels * l.out_pixels) : 0);
+  float* tables = b.full + (!adjoint && g.fused_pool ? align_floats(g.batch * g.out_channels * l.out_pixels) : 0);
   b.tables = reinterpret_cast<const float**>(tables);
   b.end = (tables - scratch) + std::max(threads, 1) * table_floats(l);
   return b;

@@ -4,7 +4,8 @@
 Layer names follow torchvision's state_dict keys (conv1, layer1.0.bn2, features.3, ...), so
 weights exported by `convoy export` map onto torchvision's models name by name. The files leave
 out "input" and "classes": a model takes both from the dataset it is trained on, and an option
-written "classes" becomes the class count. Run from the repository root after changing this
+written "classes" becomes the class count. "example_input" is the sample shape the architecture
+was designed for ([C, H, W]); training ignores it, `convoy bench` uses it when no --input is given. Run from the repository root after changing this
 file: python3 core/zoo/generate.py
 """
 import json
@@ -12,8 +13,8 @@ import pathlib
 
 
 class Spec:
-    def __init__(self, name, note):
-        self.name, self.note, self.layers = name, note, []
+    def __init__(self, name, note, example_input):
+        self.name, self.note, self.example_input, self.layers = name, note, example_input, []
 
     def add(self, type_, name, inputs=None, **options):
         layer = {"type": type_, "name": name}
@@ -28,7 +29,7 @@ class Spec:
     def write(self, folder):
         # One layer a line: the files are read by people as much as by Convoy.
         lines = ",\n".join("  " + json.dumps(layer) for layer in self.layers)
-        head = json.dumps({"name": self.name, "note": self.note})[:-1]
+        head = json.dumps({"name": self.name, "note": self.note, "example_input": self.example_input})[:-1]
         (folder / f"{self.name}.json").write_text(head + ', "layers": [\n' + lines + "\n]}\n")
 
 
@@ -53,7 +54,8 @@ def basic_block(s, prefix, x, out, stride, shortcut):
 
 
 def resnet_imagenet(name, blocks):
-    s = Spec(name, f"torchvision's {name} (BasicBlock, 1x1 convolution shortcuts); weights interchange with it")
+    s = Spec(name, f"torchvision's {name} (BasicBlock, 1x1 convolution shortcuts); weights interchange with it",
+             [3, 224, 224])
     x = conv_bn(s, "conv1", None, 64, 7, 2, 3)
     x = s.add("max_pool2d", "maxpool", window=3, stride=2, padding=1)
     in_channels = 64
@@ -70,7 +72,8 @@ def resnet_imagenet(name, blocks):
 
 def resnet_cifar(n):
     name = f"resnet{6 * n + 2}"
-    s = Spec(name, f"He et al. 2015's CIFAR {name}: 16/32/64 channels, parameter-free (option A) shortcuts")
+    s = Spec(name, f"He et al. 2015's CIFAR {name}: 16/32/64 channels, parameter-free (option A) shortcuts",
+             [3, 32, 32])
     x = conv_bn(s, "conv1", None, 16, 3, 1, 1)
     in_channels = 16
     for stage, out in enumerate([16, 32, 64], start=1):
@@ -85,7 +88,8 @@ def resnet_cifar(n):
 
 
 def alexnet():
-    s = Spec("alexnet", "torchvision's AlexNet (Krizhevsky 2014's one-GPU variant); weights interchange with it")
+    s = Spec("alexnet", "torchvision's AlexNet (Krizhevsky 2014's one-GPU variant); weights interchange with it",
+             [3, 224, 224])
     s.add("conv2d", "features.0", out_channels=64, kernel=11, stride=4, padding=2)
     s.add("relu", "features.1")
     s.add("max_pool2d", "features.2", window=3, stride=2)
@@ -113,7 +117,7 @@ def alexnet():
 
 def googlenet():
     s = Spec("googlenet", "torchvision's GoogLeNet without auxiliary heads. Like torchvision, the branch the paper "
-             "gives a 5x5 convolution has a 3x3 one (pytorch/vision#906), so weights interchange with it")
+             "gives a 5x5 convolution has a 3x3 one (pytorch/vision#906), so weights interchange with it", [3, 224, 224])
     eps = 0.001
 
     def basic(name, x, out, kernel, stride=1, padding=0):
@@ -150,8 +154,8 @@ def googlenet():
 
 
 def chain(name, note, layers):
-    """A plain chain named as Keras names layers: type_index (conv2d_1, relu_2, ...)."""
-    s = Spec(name, note)
+    """A plain chain named as Keras names layers: type_index (conv2d_1, relu_2, ...), for 1x28x28 samples."""
+    s = Spec(name, note, [1, 28, 28])
     for i, (type_, options) in enumerate(layers, start=1):
         s.add(type_, f"{type_}_{i}", **options)
     return s

@@ -1,6 +1,7 @@
 // End-to-end test of `convoy bench`: a short run of a built-in model and of the reference shapes.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
 #include <string>
 
@@ -25,6 +26,39 @@ TEST(BenchCommand, ReportsThroughputAndEveryLayer) {
         << layer << "\n" << r.output;
   EXPECT_NE(r.output.find("conv2d 6 5x5 stride 1 padding explicit 2 + relu + max_pool2d 2x2"), std::string::npos)
       << r.output;
+}
+
+// The input shape comes from the model: a built-in model's example_input, a model file's input,
+// or --input; never a fixed 1x28x28.
+TEST(BenchCommand, TakesTheInputShapeFromTheModelOrTheFlag) {
+  const std::string bench = std::string(CONVOY_BINARY) + " bench --threads 1 --steps 1 --repeats 1 --batch 2 "
+                                                          "--inference-batch 2 ";
+  CommandResult r = run_command(bench + "--model resnet20");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("model resnet20 (input [3, 32, 32], 10 classes)"), std::string::npos) << r.output;
+  r = run_command(bench + "--model lenet5 --input 3x20x24 --classes 7");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("model lenet5 (input [3, 20, 24], 7 classes)"), std::string::npos) << r.output;
+
+  testing::TempDir dir;
+  std::ofstream(dir.file("with_input.json")) << R"({"name": "m", "input": [2, 9, 9], "classes": 3, "layers": [
+      {"type": "conv2d", "name": "c", "options": {"out_channels": 4, "kernel": 3}},
+      {"type": "flatten", "name": "f"}, {"type": "dense", "name": "d", "options": {"units": 3}}]})";
+  r = run_command(bench + "--model " + dir.file("with_input.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("(input [2, 9, 9], 3 classes)"), std::string::npos) << r.output;
+  r = run_command(bench + "--model " + dir.file("with_input.json") + " --input 2x9x10");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("does not match"), std::string::npos) << r.output;
+
+  std::ofstream(dir.file("no_input.json")) << R"({"name": "m", "layers": [
+      {"type": "flatten", "name": "f"}, {"type": "dense", "name": "d", "options": {"units": "classes"}}]})";
+  r = run_command(bench + "--model " + dir.file("no_input.json"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("names no input shape; expected --input CxHxW"), std::string::npos) << r.output;
+  r = run_command(bench + "--model " + dir.file("no_input.json") + " --input 1x5x5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("(input [1, 5, 5], 10 classes)"), std::string::npos) << r.output;
 }
 
 TEST(BenchCommand, RejectsAnUnknownModelNamingIt) {

@@ -14,12 +14,14 @@
 #include "io/logits_file.hpp"
 #include "io/weights_file.hpp"
 #include "tests/apps/fashion_slice.hpp"
+#include "tests/apps/mpirun.hpp"
 #include "tests/apps/run_command.hpp"
 
 namespace convoy {
 namespace {
 
 using testing::CommandResult;
+using testing::mpirun;
 using testing::run_command;
 using testing::TempDir;
 
@@ -57,10 +59,6 @@ class GraphTraining : public ::testing::Test {
            dir_->file("net.json") +
            " --epochs 2 --batch 64 --optimizer sgd --momentum 0.9 --lr 0.05 --threads 1 --seed 3"
            " --progress lines --checkpoint-dir " + checkpoints + " " + extra;
-  }
-  static std::string mpirun(int ranks) {
-    return std::string(CONVOY_MPIEXEC) + " -np " + std::to_string(ranks) +
-           " --oversubscribe --allow-run-as-root --bind-to none -x OMP_NUM_THREADS=1 ";
   }
 
   static TempDir* dir_;

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "tests/apps/fashion_slice.hpp"
+#include "tests/apps/mpirun.hpp"
 #include "tests/apps/run_command.hpp"
 
 namespace convoy {
@@ -16,10 +17,8 @@ using testing::CommandResult;
 using testing::run_command;
 using testing::TempDir;
 
-std::string mpirun(int ranks) {
-  return "timeout 30 " + std::string(CONVOY_MPIEXEC) + " -np " + std::to_string(ranks) +
-         " --oversubscribe --allow-run-as-root --bind-to none -x OMP_NUM_THREADS=1 ";
-}
+// A job that hangs is ended after 30 s (exit code 124), so a hang fails the test instead of stalling it.
+std::string mpirun(int ranks) { return "timeout 30 " + testing::mpirun(ranks); }
 
 class MpiStart : public ::testing::Test {
  protected:

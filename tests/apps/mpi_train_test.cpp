@@ -10,6 +10,7 @@
 
 #include "io/checkpoint.hpp"
 #include "tests/apps/fashion_slice.hpp"
+#include "tests/apps/mpirun.hpp"
 #include "tests/apps/run_command.hpp"
 
 namespace convoy {
@@ -19,10 +20,7 @@ using testing::CommandResult;
 using testing::run_command;
 using testing::TempDir;
 
-std::string mpirun(int ranks) {
-  return std::string(CONVOY_MPIEXEC) + " -np " + std::to_string(ranks) +
-         " --oversubscribe --allow-run-as-root --bind-to none -x OMP_NUM_THREADS=1 ";
-}
+using testing::mpirun;
 
 class MpiTrain : public ::testing::Test {
  protected:

@@ -4,7 +4,7 @@
 
 #include <cmath>
 #include <cstring>
-#include <tuple>
+#include <ostream>
 
 #include "core/error.hpp"
 #include "core/relu.hpp"
@@ -102,18 +102,28 @@ TEST(Conv2d, FusedReluEqualsConvolutionThenRelu) {
   }
 }
 
-// (kernel, stride, padding, pad, in_channels, out_channels, height, width, batch)
-using ConvCase = std::tuple<int, int, Padding, int, int, int, int, int, int>;
+struct ConvCase {
+  int kernel = 3, stride = 1;
+  Padding padding = Padding::valid;
+  int pad = 0;  // with Padding::explicit_
+  int cin = 1, cout = 1, h = 1, w = 1, n = 1;  // input [n, cin, h, w], cout output channels
+};
+
+std::ostream& operator<<(std::ostream& out, const ConvCase& c) {
+  return out << c.kernel << "x" << c.kernel << " stride " << c.stride << " pad " << c.pad << ", " << c.n << "x"
+             << c.cin << "x" << c.h << "x" << c.w << " -> " << c.cout;
+}
 
 class Conv2dGrid : public ::testing::TestWithParam<ConvCase> {
  protected:
   Conv2d make() const {
-    const auto [k, s, padding, pad, cin, cout, h, w, n] = GetParam();
-    return Conv2d({.out_channels = cout, .kernel = k, .stride = s, .padding = padding, .pad = pad});
+    const ConvCase& c = GetParam();
+    return Conv2d({.out_channels = c.cout, .kernel = c.kernel, .stride = c.stride, .padding = c.padding,
+                   .pad = c.pad});
   }
   Shape input() const {
-    const auto [k, s, padding, pad, cin, cout, h, w, n] = GetParam();
-    return Shape{n, cin, h, w};
+    const ConvCase& c = GetParam();
+    return Shape{c.n, c.cin, c.h, c.w};
   }
 };
 
@@ -142,13 +152,20 @@ TEST_P(Conv2dGrid, OneAndTwoThreadsGiveTheSameBits) {
         << "parameter " << p;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, Conv2dGrid,
-    ::testing::Values(ConvCase{3, 1, Padding::valid, 0, 1, 4, 7, 6, 2}, ConvCase{3, 2, Padding::valid, 0, 3, 5, 9, 8, 3},
-                      ConvCase{3, 1, Padding::same, 0, 2, 3, 5, 5, 2}, ConvCase{2, 1, Padding::same, 0, 3, 2, 5, 6, 2},
-                      ConvCase{4, 2, Padding::same, 0, 2, 3, 7, 6, 2}, ConvCase{5, 1, Padding::explicit_, 2, 1, 6, 6, 7, 2},
-                      ConvCase{3, 2, Padding::explicit_, 1, 17, 3, 6, 5, 2}, ConvCase{1, 1, Padding::valid, 0, 5, 7, 4, 3, 3},
-                      ConvCase{1, 2, Padding::valid, 0, 3, 2, 5, 5, 1}, ConvCase{5, 3, Padding::explicit_, 1, 2, 2, 11, 9, 2}));
+INSTANTIATE_TEST_SUITE_P(Shapes, Conv2dGrid,
+                         ::testing::Values(
+        ConvCase{.kernel = 3, .cin = 1, .cout = 4, .h = 7, .w = 6, .n = 2},
+        ConvCase{.kernel = 3, .stride = 2, .cin = 3, .cout = 5, .h = 9, .w = 8, .n = 3},
+        ConvCase{.kernel = 3, .padding = Padding::same, .cin = 2, .cout = 3, .h = 5, .w = 5, .n = 2},
+        ConvCase{.kernel = 2, .padding = Padding::same, .cin = 3, .cout = 2, .h = 5, .w = 6, .n = 2},
+        ConvCase{.kernel = 4, .stride = 2, .padding = Padding::same, .cin = 2, .cout = 3, .h = 7, .w = 6, .n = 2},
+        ConvCase{.kernel = 5, .padding = Padding::explicit_, .pad = 2, .cin = 1, .cout = 6, .h = 6, .w = 7, .n = 2},
+        ConvCase{.kernel = 3, .stride = 2, .padding = Padding::explicit_, .pad = 1,
+                 .cin = 17, .cout = 3, .h = 6, .w = 5, .n = 2},
+        ConvCase{.kernel = 1, .cin = 5, .cout = 7, .h = 4, .w = 3, .n = 3},
+        ConvCase{.kernel = 1, .stride = 2, .cin = 3, .cout = 2, .h = 5, .w = 5, .n = 1},
+        ConvCase{.kernel = 5, .stride = 3, .padding = Padding::explicit_, .pad = 1,
+                 .cin = 2, .cout = 2, .h = 11, .w = 9, .n = 2}));
 
 }  // namespace
 }  // namespace convoy

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/rng.hpp"
+#include "core/softmax_cross_entropy.hpp"
 
 namespace convoy::testing {
 
@@ -36,6 +37,7 @@ PassContext BoundLayer::context(int threads) {
   PassContext ctx;
   ctx.threads = threads;
   ctx.scratch = scratch.data();
+  ctx.scratch_floats = static_cast<int64_t>(scratch.size());
   return ctx;
 }
 
@@ -168,6 +170,38 @@ std::string check_layer_contract(const std::function<std::unique_ptr<Layer>()>& 
       failures += "parameter gradient " + std::to_string(p) + " not accumulated; ";
   }
   return failures;
+}
+
+std::string check_model_gradients(Model& model, const Tensor& input, const std::vector<int32_t>& labels,
+                                  const PassContext& ctx, const ModelGradientOptions& options, int64_t& probed) {
+  const auto n = static_cast<int64_t>(labels.size());
+  const auto loss = [&] {
+    return softmax_cross_entropy(model.forward(input, ctx), labels.data(), 1.0f, nullptr).loss_sum / n;
+  };
+  Tensor grad(Shape{n, model.spec().classes});
+  softmax_cross_entropy(model.forward(input, ctx), labels.data(), 1.0f / n, &grad);
+  model.backward(grad, ctx);
+  const std::vector<float> analytic(model.gradients(), model.gradients() + model.parameter_count());
+  std::ostringstream failures;
+  int bad = 0;
+  probed = 0;
+  for (const LayerInfo& l : model.layers()) {
+    for (int64_t i = l.parameter_offset; i < l.parameter_offset + l.parameters; i += options.stride) {
+      float& p = model.parameters()[i];
+      const float saved = p;
+      p = saved + options.epsilon;
+      const double plus = loss();
+      p = saved - options.epsilon;
+      const double minus = loss();
+      p = saved;
+      const double numeric = (plus - minus) / (2 * options.epsilon);
+      ++probed;
+      if (std::abs(analytic[i] - numeric) <= options.atol + options.rtol * std::abs(numeric)) continue;
+      failures << l.name << " parameter " << i << ": analytic " << analytic[i] << ", numeric " << numeric << "\n";
+      if (++bad >= options.max_failures) return failures.str();
+    }
+  }
+  return failures.str();
 }
 
 }  // namespace convoy::testing

@@ -1,4 +1,4 @@
-// Finite-difference gradient checking for layers: the test every layer's backward must pass.
+// Finite-difference gradient checking for layers (the test every layer's backward must pass) and whole models.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/layer.hpp"
+#include "core/model.hpp"
 
 namespace convoy::testing {
 
@@ -52,5 +53,20 @@ std::string check_gradients(Layer& layer, const std::vector<Shape>& inputs, cons
 // failures. options.threads is ignored.
 std::string check_layer_contract(const std::function<std::unique_ptr<Layer>()>& make, const std::vector<Shape>& inputs,
                                  const GradientCheckOptions& options = {});
+
+struct ModelGradientOptions {
+  int64_t stride = 3;      // probe every stride-th parameter of each layer
+  float epsilon = 1e-2f;   // central-difference step
+  double atol = 1e-3;      // |analytic - numeric| <= atol + rtol * |numeric|
+  double rtol = 1e-2;
+  int max_failures = 5;    // mismatches reported before the check gives up
+};
+
+// The whole model's parameter gradients of the mean softmax cross-entropy of `input` against
+// `labels`, from one backward pass, against central differences of the loss (each probe runs
+// forward twice with ctx). Returns "" or the mismatches, each naming the layer and parameter;
+// `probed` gets how many parameters were compared.
+std::string check_model_gradients(Model& model, const Tensor& input, const std::vector<int32_t>& labels,
+                                  const PassContext& ctx, const ModelGradientOptions& options, int64_t& probed);
 
 }  // namespace convoy::testing

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "core/error.hpp"
 #include "core/model.hpp"
@@ -126,33 +128,13 @@ TEST(ModelGraph, BranchedGraphGradientsMatchFiniteDifferences) {
   model.initialize(3);
   Tensor input(Shape{9, 2, 6, 6});
   testing::fill_uniform(input, 4);
-  const int32_t labels[] = {1, 3, 0, 2, 2, 1, 0, 3, 1};
+  const std::vector<int32_t> labels = {1, 3, 0, 2, 2, 1, 0, 3, 1};
   PassContext ctx;
   ctx.seed = 11;
-  auto loss = [&] { return softmax_cross_entropy(model.forward(input, ctx), labels, 1.0f, nullptr).loss_sum / 9.0; };
-  Tensor grad(Shape{9, 4});
-  softmax_cross_entropy(model.forward(input, ctx), labels, 1.0f / 9.0f, &grad);
-  model.backward(grad, ctx);
-  const std::vector<float> analytic(model.gradients(), model.gradients() + model.parameter_count());
-  int checked = 0, bad = 0;
-  for (const LayerInfo& l : model.layers()) {
-    for (int64_t i = l.parameter_offset; i < l.parameter_offset + l.parameters; i += 5) {
-      float& p = model.parameters()[i];
-      const float saved = p, eps = 1e-2f;
-      p = saved + eps;
-      const double plus = loss();
-      p = saved - eps;
-      const double minus = loss();
-      p = saved;
-      const double numeric = (plus - minus) / (2 * eps);
-      if (std::abs(analytic[i] - numeric) > 2e-3 + 2e-2 * std::abs(numeric)) {
-        ADD_FAILURE() << l.name << " parameter " << i << ": analytic " << analytic[i] << ", numeric " << numeric;
-        if (++bad > 5) return;
-      }
-      ++checked;
-    }
-  }
-  EXPECT_GT(checked, 30);
+  int64_t probed = 0;
+  EXPECT_EQ(testing::check_model_gradients(model, input, labels, ctx, {.stride = 5, .atol = 2e-3, .rtol = 2e-2}, probed),
+            "");
+  EXPECT_GT(probed, 30);
 }
 
 // Note [Counter-based randomness]: a dropout's mask is keyed by its place in the spec, so fusing
@@ -177,6 +159,29 @@ TEST(ModelGraph, DropoutMaskDoesNotDependOnFusion) {
   const std::vector<float> logits(a.data(), a.data() + a.numel());
   const Tensor& b = plain.forward(input, ctx);
   EXPECT_EQ(0, std::memcmp(logits.data(), b.data(), logits.size() * sizeof(float)));
+}
+
+// The model-file example of core/README.md (a residual add and a concat) parses and builds.
+TEST(ModelGraph, ReadmeBranchExampleBuilds) {
+  std::ifstream readme(std::string(CONVOY_SOURCE_DIR) + "/core/README.md");
+  ASSERT_TRUE(readme.good());
+  const std::string text((std::istreambuf_iterator<char>(readme)), std::istreambuf_iterator<char>());
+  const size_t start = text.find("```json\n");
+  ASSERT_NE(start, std::string::npos) << "no JSON example in core/README.md";
+  const size_t end = text.find("```", start + 8);
+  // As --model reads a file: "classes" in an option becomes the class count.
+  const ModelSpec spec =
+      ModelSpec::from_template(nlohmann::json::parse(text.substr(start + 8, end - start - 8)), Shape{1, 28, 28}, 10);
+  const Model model(spec, 2, 1);
+  EXPECT_EQ(model.spec().layers.size(), 11u);
+  bool joined = false;
+  for (const LayerInfo& l : model.layers())
+    if (l.name == "join") {
+      EXPECT_EQ(l.output, (Shape{2, 24, 28, 28}));
+      joined = true;
+    }
+  EXPECT_TRUE(joined);
+  EXPECT_EQ(model.layers().back().output, (Shape{2, 10}));
 }
 
 }  // namespace

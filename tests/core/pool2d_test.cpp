@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <tuple>
+#include <ostream>
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
@@ -59,18 +59,26 @@ TEST(Pool2d, AveragePaddingIsNotCounted) {
   for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(output[i], 1.0f);
 }
 
-// (mode, window, stride, pad, channels, height, width, batch)
-using PoolCase = std::tuple<PoolMode, int, int, int, int, int, int, int>;
+struct PoolCase {
+  PoolMode mode = PoolMode::max;
+  int window = 2, stride = 2, pad = 0;
+  int c = 1, h = 1, w = 1, n = 1;  // input [n, c, h, w]
+};
+
+std::ostream& operator<<(std::ostream& out, const PoolCase& c) {
+  return out << (c.mode == PoolMode::max ? "max " : "average ") << c.window << "x" << c.window << " stride "
+             << c.stride << " pad " << c.pad << ", " << c.n << "x" << c.c << "x" << c.h << "x" << c.w;
+}
 
 class Pool2dGrid : public ::testing::TestWithParam<PoolCase> {
  protected:
   Pool2d make() const {
-    const auto [mode, window, stride, pad, c, h, w, n] = GetParam();
-    return Pool2d({.mode = mode, .window = window, .stride = stride, .pad = pad});
+    const PoolCase& c = GetParam();
+    return Pool2d({.mode = c.mode, .window = c.window, .stride = c.stride, .pad = c.pad});
   }
   Shape input() const {
-    const auto [mode, window, stride, pad, c, h, w, n] = GetParam();
-    return Shape{n, c, h, w};
+    const PoolCase& c = GetParam();
+    return Shape{c.n, c.c, c.h, c.w};
   }
 };
 
@@ -99,12 +107,16 @@ TEST_P(Pool2dGrid, OneAndTwoThreadsGiveTheSameBits) {
   EXPECT_EQ(0, std::memcmp(dx1.data(), dx2.data(), dx1.numel() * sizeof(float)));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, Pool2dGrid,
-    ::testing::Values(PoolCase{PoolMode::max, 2, 2, 0, 3, 6, 6, 2}, PoolCase{PoolMode::max, 2, 2, 0, 2, 7, 5, 3},
-                      PoolCase{PoolMode::max, 3, 2, 1, 2, 7, 7, 2}, PoolCase{PoolMode::max, 3, 1, 0, 1, 5, 6, 2},
-                      PoolCase{PoolMode::average, 2, 2, 0, 3, 6, 6, 2}, PoolCase{PoolMode::average, 3, 2, 1, 2, 7, 7, 2},
-                      PoolCase{PoolMode::average, 3, 1, 1, 2, 5, 4, 1}, PoolCase{PoolMode::max, 2, 2, 0, 16, 12, 12, 2}));
+INSTANTIATE_TEST_SUITE_P(Shapes, Pool2dGrid,
+                         ::testing::Values(
+        PoolCase{.window = 2, .stride = 2, .c = 3, .h = 6, .w = 6, .n = 2},
+        PoolCase{.window = 2, .stride = 2, .c = 2, .h = 7, .w = 5, .n = 3},
+        PoolCase{.window = 3, .stride = 2, .pad = 1, .c = 2, .h = 7, .w = 7, .n = 2},
+        PoolCase{.window = 3, .stride = 1, .c = 1, .h = 5, .w = 6, .n = 2},
+        PoolCase{.mode = PoolMode::average, .window = 2, .stride = 2, .c = 3, .h = 6, .w = 6, .n = 2},
+        PoolCase{.mode = PoolMode::average, .window = 3, .stride = 2, .pad = 1, .c = 2, .h = 7, .w = 7, .n = 2},
+        PoolCase{.mode = PoolMode::average, .window = 3, .stride = 1, .pad = 1, .c = 2, .h = 5, .w = 4, .n = 1},
+        PoolCase{.window = 2, .stride = 2, .c = 16, .h = 12, .w = 12, .n = 2}));
 
 }  // namespace
 }  // namespace convoy

@@ -29,7 +29,7 @@ void corrupt(const std::string& path) {
 TEST(CheckpointDirectory, PathNamesTheStep) {
   EXPECT_EQ(checkpoint_path("/runs/a", 1200), "/runs/a/step-1200.ckpt");
   EXPECT_EQ(checkpoint_path("runs", 0), "runs/step-0.ckpt");
-  EXPECT_THROW(checkpoint_path("runs", -1), ConfigError);
+  EXPECT_THROW(checkpoint_path("runs", -1), InternalError);
 }
 
 TEST(CheckpointDirectory, MissingOrEmptyFolderHasNoCheckpoint) {
@@ -96,7 +96,7 @@ TEST(CheckpointDirectory, PruneKeepsTheNewestK) {
   EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{".step-30.ckpt.tmp-99999", "step-20.ckpt"}));
   prune_checkpoints(dir.path(), 5);  // fewer than asked: nothing goes
   EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{".step-30.ckpt.tmp-99999", "step-20.ckpt"}));
-  EXPECT_THROW(prune_checkpoints(dir.path(), 0), ConfigError);
+  EXPECT_THROW(prune_checkpoints(dir.path(), 0), InternalError);
 }
 
 TEST(CheckpointDirectory, PruneCountsOnlyValidCheckpointsAndNeverTheNewest) {

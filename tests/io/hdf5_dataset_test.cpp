@@ -1,4 +1,6 @@
 #include "io/hdf5_dataset.hpp"
+#include "io/hdf5_dataset_writer.hpp"
+#include "tests/support/error_message.hpp"
 
 #include <hdf5.h>
 
@@ -51,19 +53,7 @@ void expect_samples(const SmallSet& s, const std::vector<int64_t>& indices, cons
   }
 }
 
-template <typename E, typename F>
-std::string error_message(F f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "unexpected exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
+using testing::error_message;
 
 // Raw HDF5 writing for malformed files the Convoy writer refuses to produce.
 class RawFile {
@@ -282,7 +272,7 @@ TEST(Hdf5Dataset, WriterShrinksAndWritesImagesAttributes) {
   const std::vector<uint8_t> images(12, 9);
   const std::vector<int32_t> labels = {1, 0, 1};
   writer.append(3, images.data(), labels.data());
-  EXPECT_THROW(writer.shrink(2), ConfigError);  // below what was appended
+  EXPECT_THROW(writer.shrink(2), InternalError);  // below what was appended
   writer.shrink(3);
   const std::vector<float> mean = {0.25f};
   writer.set_images_attribute("mean", mean);
@@ -407,7 +397,7 @@ TEST(Hdf5Dataset, MissingOrNonHdf5FileIsNamed) {
   EXPECT_NE(message.find("not an HDF5 file"), std::string::npos) << message;
 }
 
-TEST(Hdf5Dataset, IndexOutsideDatasetIsAConfigError) {
+TEST(Hdf5Dataset, IndexOutsideDatasetIsAnInternalError) {
   TempDir dir;
   const SmallSet s = make_set(10, 2, 2, 1, 2);
   write_hdf5_dataset(dir.file("d.h5"), s.dims, s.images.data(), s.labels.data(), {});
@@ -415,7 +405,7 @@ TEST(Hdf5Dataset, IndexOutsideDatasetIsAConfigError) {
   std::vector<float> images(8);
   std::vector<int32_t> labels(2);
   const std::vector<int64_t> indices = {1, 10};
-  const std::string message = error_message<ConfigError>([&] { d.read(indices, images.data(), labels.data()); });
+  const std::string message = error_message<InternalError>([&] { d.read(indices, images.data(), labels.data()); });
   EXPECT_NE(message.find("sample index 10 is outside [0, 10)"), std::string::npos) << message;
   EXPECT_EQ(d.samples_read(), 0);
 }
@@ -429,8 +419,8 @@ TEST(Hdf5Dataset, WriterChecksItsInputAndLeavesNoPartialFile) {
     const int32_t bad_label = 2;
     EXPECT_THROW(writer.append(1, s.images.data(), &bad_label), ConfigError);
     writer.append(2, s.images.data(), s.labels.data());
-    EXPECT_THROW(writer.append(3, s.images.data(), s.labels.data()), ConfigError);  // 2 + 3 > 4
-    EXPECT_THROW(writer.commit(), ConfigError);                                     // only 2 of 4
+    EXPECT_THROW(writer.append(3, s.images.data(), s.labels.data()), InternalError);  // 2 + 3 > 4
+    EXPECT_THROW(writer.commit(), InternalError);                                     // only 2 of 4
     EXPECT_TRUE(std::filesystem::exists(atomic_temp_path(path)));
   }
   EXPECT_FALSE(std::filesystem::exists(atomic_temp_path(path)));

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "io/class_names.hpp"
+#include "io/hdf5_dataset.hpp"
 #include "tests/io/io_test_util.hpp"
 
 namespace convoy {

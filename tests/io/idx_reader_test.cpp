@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "tests/io/io_test_util.hpp"
+#include "tests/support/error_message.hpp"
 
 namespace convoy {
 namespace {
@@ -24,14 +25,8 @@ std::vector<uint8_t> sample_images(int n, int h, int w) {
 
 // The message of the IoError `f` throws; fails the test if it throws anything else or nothing.
 template <typename F>
-std::string io_error_message(F f) {
-  try {
-    f();
-  } catch (const IoError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an IoError";
-  return "";
+std::string io_error_message(F&& f) {
+  return testing::error_message<IoError>(f);
 }
 
 class IdxRoundTrip : public ::testing::TestWithParam<bool> {};

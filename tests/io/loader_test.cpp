@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "io/hdf5_dataset_writer.hpp"
 #include "tests/io/io_test_util.hpp"
 
 namespace convoy {
@@ -76,14 +77,14 @@ TEST(Loader, DeliversPlannedBatchesInOrder) {
   // Preallocated slots are reused: at most depth + 1 distinct buffers (plus regrowth).
   EXPECT_LE(buffers.size(), 6u);
   EXPECT_EQ(loader.samples_read(), planned);
-  EXPECT_THROW(loader.next(), ConfigError);
+  EXPECT_THROW(loader.next(), InternalError);
 }
 
-TEST(Loader, NextWithoutPlanIsAConfigError) {
+TEST(Loader, NextWithoutPlanIsAnInternalError) {
   TempDir dir;
   Loader loader(Hdf5Dataset::open(make_dataset(dir)));
-  EXPECT_THROW(loader.next(), ConfigError);
-  EXPECT_THROW(loader.plan({{1, 2}, {}}), ConfigError);
+  EXPECT_THROW(loader.next(), InternalError);
+  EXPECT_THROW(loader.plan({{1, 2}, {}}), InternalError);
 }
 
 TEST(Loader, ReplanMidwayDeliversTheNewPlan) {
@@ -96,7 +97,7 @@ TEST(Loader, ReplanMidwayDeliversTheNewPlan) {
   const auto second = make_plan(6, 11, 5);
   loader.plan(second);
   for (const auto& indices : second) expect_batch(loader.next(), indices);
-  EXPECT_THROW(loader.next(), ConfigError);
+  EXPECT_THROW(loader.next(), InternalError);
 
   // Re-planning many times without consuming, with reads in flight, still delivers the last plan.
   for (int r = 0; r < 50; ++r) loader.plan(make_plan(8, r, 3));
@@ -124,12 +125,12 @@ TEST(Loader, ReadErrorSurfacesFromNext) {
   try {
     loader.next();
     FAIL() << "expected the out-of-range index to be reported";
-  } catch (const ConfigError& e) {
+  } catch (const InternalError& e) {
     const std::string message = e.what();
     EXPECT_NE(message.find("d.h5"), std::string::npos) << message;
     EXPECT_NE(message.find("sample index 69 is outside [0, 64)"), std::string::npos) << message;
   }
-  EXPECT_THROW(loader.next(), ConfigError);  // stays failed until re-planned
+  EXPECT_THROW(loader.next(), InternalError);  // stays failed until re-planned
   loader.plan({{4, 5}});
   expect_batch(loader.next(), {4, 5});
 }

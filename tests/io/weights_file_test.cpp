@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
-#include "io/hdf5_dataset.hpp"
+#include "io/hdf5_dataset_writer.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace convoy {

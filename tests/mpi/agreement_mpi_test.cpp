@@ -29,8 +29,9 @@ TEST(AgreementMpi, DifferingValuesAreCaughtOnEveryRank) {
   } catch (const ConfigError& e) {
     const std::string message = e.what();
     EXPECT_NE(message.find("answer"), std::string::npos) << message;
-    EXPECT_NE(message.find("rank 0 has 0x42, rank " + std::to_string(odd) + " has 0x43"), std::string::npos)
-        << message;
+    const std::string expected =
+        "rank 0 has 0x0000000000000042, rank " + std::to_string(odd) + " has 0x0000000000000043";
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
   }
   // When rank 0 is the odd one, the lowest other rank is named.
   try {
@@ -38,9 +39,9 @@ TEST(AgreementMpi, DifferingValuesAreCaughtOnEveryRank) {
     FAIL() << "rank " << comm.rank() << " did not throw";
   } catch (const ConfigError& e) {
     const std::string message = e.what();
-    EXPECT_NE(message.find("rank 0 has 0x7, rank 1 has 0x8 (" + std::to_string(comm.size() - 1) + " of"),
-              std::string::npos)
-        << message;
+    const std::string expected = "rank 0 has 0x0000000000000007, rank 1 has 0x0000000000000008 (" +
+                                 std::to_string(comm.size() - 1) + " of";
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
   }
 }
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "tests/core/kernels/kernel_test_support.hpp"
-#include "tests/core/reference_kernels.hpp"
+#include "tests/core/kernels/reference_kernels.hpp"
 
 namespace convoy {
 namespace {
@@ -48,9 +48,9 @@ TEST_P(Conv2dKernelGrid, MatchesReferenceOnEveryIsaWithOneAndTwoThreads) {
       SCOPED_TRACE(std::to_string(threads) + " threads");
       std::vector<float> scratch(conv2d_scratch_floats(g, threads), NAN), y(want_y.size(), NAN), dx(x.size(), NAN),
           dw(w.size(), 0.0f), db(b.size(), 0.0f);
-      conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch.data(), threads);
-      conv2d_backward_data(g, nullptr, og.data(), w.data(), dx.data(), scratch.data(), threads);
-      conv2d_backward_weights(g, x.data(), nullptr, og.data(), dw.data(), db.data(), scratch.data(), threads);
+      conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch, threads);
+      conv2d_backward_data(g, nullptr, og.data(), w.data(), dx.data(), scratch, threads);
+      conv2d_backward_weights(g, x.data(), nullptr, og.data(), dw.data(), db.data(), scratch, threads);
       expect_close(y, want_y, "output");
       expect_close(dx, want_dx, "input_grad");
       expect_close(dw, want_dw, "weight_grad");
@@ -147,9 +147,9 @@ TEST_P(FusedPoolGrid, MatchesConvolutionReluAndMaxPoolOnEveryIsa) {
       std::vector<float> scratch(conv2d_scratch_floats(g, threads), NAN), y(want_y.size(), NAN), dx(x.size(), NAN),
           dw(w.size(), 0.0f), db(b.size(), 0.0f);
       std::vector<uint8_t> winners(g.pool_winner_bytes(), 255);
-      conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch.data(), threads, winners.data());
-      conv2d_backward_data(g, y.data(), og.data(), w.data(), dx.data(), scratch.data(), threads, winners.data());
-      conv2d_backward_weights(g, x.data(), y.data(), og.data(), dw.data(), db.data(), scratch.data(), threads,
+      conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch, threads, winners.data());
+      conv2d_backward_data(g, y.data(), og.data(), w.data(), dx.data(), scratch, threads, winners.data());
+      conv2d_backward_weights(g, x.data(), y.data(), og.data(), dw.data(), db.data(), scratch, threads,
                               winners.data());
       expect_close(y, want_y, "output");
       expect_close(dx, want_dx, "input_grad");
@@ -196,7 +196,7 @@ TEST_P(WeightGroupGrid, TwoGroupsGiveTheSumOfEachAlone) {
       SCOPED_TRACE(std::to_string(threads) + " threads");
       std::vector<float> dw(g.out_channels * g.patch(), 0.0f), db(g.out_channels, 0.0f);
       std::vector<float> scratch(conv2d_scratch_floats(g, threads));
-      conv2d_backward_weights(g, x.data(), y.data(), og.data(), dw.data(), db.data(), scratch.data(), threads);
+      conv2d_backward_weights(g, x.data(), y.data(), og.data(), dw.data(), db.data(), scratch, threads);
       std::vector<float> part_w[2], part_b[2];
       for (int k = 0; k < 2; ++k) {
         part_w[k].assign(dw.size(), 0.0f);
@@ -204,7 +204,7 @@ TEST_P(WeightGroupGrid, TwoGroupsGiveTheSumOfEachAlone) {
         std::vector<float> half_scratch(conv2d_scratch_floats(half, threads));
         conv2d_backward_weights(half, x.data() + k * half.batch * in_size, y.data() + k * half.batch * out_size,
                                 og.data() + k * half.batch * out_size, part_w[k].data(), part_b[k].data(),
-                                half_scratch.data(), threads);
+                                half_scratch, threads);
       }
       int64_t mismatches = 0;
       for (size_t i = 0; i < dw.size(); ++i) mismatches += dw[i] != part_w[0][i] + part_w[1][i];

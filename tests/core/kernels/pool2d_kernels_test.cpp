@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "tests/core/kernels/kernel_test_support.hpp"
-#include "tests/core/reference_kernels.hpp"
+#include "tests/core/kernels/reference_kernels.hpp"
 
 namespace convoy {
 namespace {

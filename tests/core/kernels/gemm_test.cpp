@@ -10,21 +10,12 @@
 
 #include "core/kernels/cpu_features.hpp"
 #include "core/rng.hpp"
+#include "tests/core/kernels/kernel_test_support.hpp"
 
 namespace convoy {
 namespace {
 
-// Runs the body once for every instruction set this CPU supports, restoring the default.
-template <typename Body>
-void for_each_isa(Body body) {
-  const Isa original = active_isa();
-  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
-    if (!set_isa(isa)) continue;
-    SCOPED_TRACE(isa_name(isa));
-    body();
-  }
-  set_isa(original);
-}
+using testing::for_each_isa;
 
 std::vector<float> random_matrix(int64_t count, uint64_t seed) {
   std::vector<float> v(count);
@@ -54,7 +45,7 @@ TEST_P(GemmGrid, MatchesNaiveReferenceOnEveryIsaAndThreadCount) {
         sum += static_cast<double>(ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
       expected[i * ldc + j] = sum;
     }
-  for_each_isa([&] {
+  for_each_isa([&](Isa) {
     std::vector<float> one = c0, two = c0;
     if (beta == 0.0f) std::fill(one.begin(), one.end(), NAN), std::fill(two.begin(), two.end(), NAN);
     for (int64_t i = 0; i < m; ++i)
@@ -77,7 +68,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Gemm, LargeProductSplitsOverThreadsBitwiseIdentically) {
   const int64_t m = 200, n = 1100, k = 600;  // more than one block in every dimension
   const std::vector<float> a = random_matrix(m * k, 4), b = random_matrix(k * n, 5);
-  for_each_isa([&] {
+  for_each_isa([&](Isa) {
     std::vector<float> one(m * n), two(m * n);
     gemm_parallel(Trans::no, Trans::no, m, n, k, a.data(), k, b.data(), n, 0.0f, one.data(), n, 1);
     gemm_parallel(Trans::no, Trans::no, m, n, k, a.data(), k, b.data(), n, 0.0f, two.data(), n, 2);
@@ -100,7 +91,7 @@ namespace {
 // gemm_rows reads B through a row table: rows scattered through memory (here in reverse
 // order, with gaps) give the bits of gemm on the same B stored contiguously.
 TEST(GemmRows, RowTableGivesTheBitsOfTheContiguousProduct) {
-  for_each_isa([] {
+  for_each_isa([](Isa) {
     if (!gemm_rows_supported()) return;
     for (const auto& [m, n, k] : {std::tuple{1, 1, 1}, {13, 17, 9}, {64, 100, 300}, {20, 64, 192}, {64, 522, 192}}) {
       SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k));
@@ -133,7 +124,7 @@ namespace {
 // float after the previous, as the shifted rows of a convolution's backward-data do) must get
 // every product added.
 TEST(GemmCRows, OverlappingRowsReceiveEverySum) {
-  for_each_isa([] {
+  for_each_isa([](Isa) {
     if (!gemm_rows_supported()) return;
     for (const auto& [m, n, k, ta] : {std::tuple{5, 7, 3, false}, {24, 64, 64, true}, {40, 100, 17, false}}) {
       SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k));

@@ -5,10 +5,13 @@
 
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/kernels/cpu_features.hpp"
+#include "core/kernels/reference_shapes.hpp"
 #include "core/rng.hpp"
 
 namespace convoy {
@@ -102,9 +105,9 @@ TEST(Conv2dKernels, MatchNaiveReferenceOnEveryIsaAndThreadCount) {
         SCOPED_TRACE(isa_name(isa) + ", " + std::to_string(threads) + " threads, batch " + std::to_string(g.batch));
         std::vector<float> scratch(conv2d_scratch_floats(g, threads)), y(ref.output.size()), dx(x.size(), NAN),
             dw(w.size(), 0.0f), db(b.size(), 0.0f);
-        conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch.data(), threads);
-        conv2d_backward_data(g, y.data(), og.data(), w.data(), dx.data(), scratch.data(), threads);
-        conv2d_backward_weights(g, x.data(), y.data(), og.data(), dw.data(), db.data(), scratch.data(), threads);
+        conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch, threads);
+        conv2d_backward_data(g, y.data(), og.data(), w.data(), dx.data(), scratch, threads);
+        conv2d_backward_weights(g, x.data(), y.data(), og.data(), dw.data(), db.data(), scratch, threads);
         expect_close(y, ref.output, "output");
         expect_close(dx, ref.input_grad, "input_grad");
         expect_close(dw, ref.weight_grad, "weight_grad");
@@ -127,29 +130,36 @@ TEST(Conv2dKernels, EachShapeTakesItsKernel) {
   const Isa original = active_isa();
   if (!set_isa(Isa::avx512)) GTEST_SKIP() << "no AVX-512 here: the choice is im2col throughout";
   auto shape = [](int64_t n, int64_t cin, int64_t hw, int64_t cout, int64_t k, int64_t pad) {
-    return Conv2dGeometry{.batch = n, .in_channels = cin, .in_h = hw, .in_w = hw, .out_channels = cout,
-                          .out_h = hw + 2 * pad - k + 1, .out_w = hw + 2 * pad - k + 1, .kernel_h = k,
-                          .kernel_w = k, .pad_top = pad, .pad_left = pad};
+    return ReferenceConvShape{n, cin, hw, hw, cout, k, pad}.geometry();
   };
   struct Case {
     Conv2dGeometry g;
     std::string forward, backward_data, backward_weights;
   };
-  Conv2dGeometry pooled = shape(64, 32, 13, 64, 3, 0);
+  // One row per reference shape, in the list's order.
+  const Case reference[] = {
+      {{}, "im2col", "im2col", "im2col"},
+      {{}, "winograd", "sample-columns", "im2col"},
+      {{}, "sample-columns", "sample-columns", "im2col"},
+      {{}, "im2col", "im2col", "im2col"},
+      {{}, "winograd", "winograd", "winograd"},
+  };
+  static_assert(std::size(reference) == std::size(kReferenceConvShapes));
+  std::vector<Case> cases;
+  for (size_t i = 0; i < std::size(reference); ++i) {
+    cases.push_back(reference[i]);
+    cases.back().g = kReferenceConvShapes[i].geometry();
+  }
+  Conv2dGeometry pooled = kReferenceConvShapes[1].geometry();
   pooled.fused_relu = pooled.fused_pool = true;
   Conv2dGeometry tall = shape(2, 16, 3, 16, 3, 1);
   tall.in_h = tall.out_h = 96;
-  const Case cases[] = {
-      {shape(64, 1, 28, 32, 3, 0), "im2col", "im2col", "im2col"},
-      {shape(64, 32, 13, 64, 3, 0), "winograd", "sample-columns", "im2col"},
-      {pooled, "winograd", "im2col", "im2col"},
-      {shape(64, 64, 5, 64, 3, 0), "sample-columns", "sample-columns", "im2col"},
-      {shape(64, 1, 28, 6, 5, 2), "im2col", "im2col", "im2col"},
-      {shape(32, 64, 56, 64, 3, 1), "winograd", "winograd", "winograd"},
-      {shape(2, 16, 40, 16, 5, 2), "same", "same", "shifted-rows"},
-      {tall, "same", "same", "im2col"},
-      {shape(2, 4, 40, 24, 3, 1), "shifted-rows", "shifted-rows", "shifted-rows"},
-  };
+  cases.insert(cases.end(), {
+                                {pooled, "winograd", "im2col", "im2col"},
+                                {shape(2, 16, 40, 16, 5, 2), "same", "same", "shifted-rows"},
+                                {tall, "same", "same", "im2col"},
+                                {shape(2, 4, 40, 24, 3, 1), "shifted-rows", "shifted-rows", "shifted-rows"},
+                            });
   for (const Case& c : cases) {
     const Conv2dKernelNames got = conv2d_kernel_names(c.g, 2);
     EXPECT_EQ(got.forward, c.forward) << c.g.in_channels << "x" << c.g.in_h << "x" << c.g.in_w << " -> " << c.g.out_channels;
@@ -157,6 +167,25 @@ TEST(Conv2dKernels, EachShapeTakesItsKernel) {
     EXPECT_EQ(got.backward_weights, c.backward_weights) << c.g.in_channels << "x" << c.g.in_h << " -> " << c.g.out_channels;
   }
   set_isa(original);
+}
+
+// In a debug build each pass checks its scratch against conv2d_scratch_floats; a release build
+// skips the check (it plans the chunks again on every call).
+TEST(Conv2dKernels, TooSmallScratchIsAnInternalErrorInDebugBuilds) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "release build: CONVOY_DEBUG_ASSERT is compiled out";
+#else
+  const Conv2dGeometry g = ReferenceConvShape{2, 3, 8, 8, 4, 3, 1}.geometry();
+  std::vector<float> x(g.batch * g.in_channels * g.in_h * g.in_w, 0.5f), w(g.out_channels * g.patch(), 0.1f),
+      b(g.out_channels), y(g.batch * g.out_channels * g.out_pixels()), dx(x.size()), dw(w.size()), db(b.size());
+  std::vector<float> scratch(conv2d_scratch_floats(g, 2) - 1);
+  EXPECT_THROW(conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch, 2), InternalError);
+  EXPECT_THROW(conv2d_backward_data(g, nullptr, y.data(), w.data(), dx.data(), scratch, 2), InternalError);
+  EXPECT_THROW(conv2d_backward_weights(g, x.data(), nullptr, y.data(), dw.data(), db.data(), scratch, 2),
+               InternalError);
+  scratch.resize(scratch.size() + 1);
+  EXPECT_NO_THROW(conv2d_forward(g, x.data(), w.data(), b.data(), y.data(), scratch, 2));
+#endif
 }
 
 }  // namespace

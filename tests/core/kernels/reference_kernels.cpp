@@ -1,4 +1,4 @@
-#include "tests/core/reference_kernels.hpp"
+#include "tests/core/kernels/reference_kernels.hpp"
 
 #include <algorithm>
 #include <limits>

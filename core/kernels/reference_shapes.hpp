@@ -1,0 +1,32 @@
+// The reference convolution shapes: the one list the kernels are measured and their choice pinned on.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "core/kernels/conv2d_kernels.hpp"
+
+namespace convoy {
+
+// A stride-1 convolution with square kernel and equal padding on every side, as benchmarks
+// write it: (N, Cin, H, W, Cout, K, pad).
+struct ReferenceConvShape {
+  int64_t batch, in_channels, in_h, in_w, out_channels, kernel, pad;
+
+  Conv2dGeometry geometry() const {
+    return {.batch = batch, .in_channels = in_channels, .in_h = in_h, .in_w = in_w, .out_channels = out_channels,
+            .out_h = in_h + 2 * pad - kernel + 1, .out_w = in_w + 2 * pad - kernel + 1, .kernel_h = kernel,
+            .kernel_w = kernel, .pad_top = pad, .pad_left = pad};
+  }
+};
+
+// keras-cnn's three layers, lenet5's first, and a ResNet stage-1 layer (the large shape, last).
+// Read by `convoy bench --shapes` (whose output apps/bench/compare_pytorch.py reads back, so
+// PyTorch runs the same list), the Google Benchmark apps/bench/conv_bench.cpp, and the test
+// that pins each shape's kernels (tests/core/kernels/conv2d_kernels_test.cpp).
+inline constexpr ReferenceConvShape kReferenceConvShapes[] = {
+    {64, 1, 28, 28, 32, 3, 0},   {64, 32, 13, 13, 64, 3, 0}, {64, 64, 5, 5, 64, 3, 0},
+    {64, 1, 28, 28, 6, 5, 2},    {32, 64, 56, 56, 64, 3, 1},
+};
+
+}  // namespace convoy
