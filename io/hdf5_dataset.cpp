@@ -241,7 +241,9 @@ FileLabels read_labels(hid_t file, int64_t n, const std::string& path) {
   return result;
 }
 
-// The class count from the caller, class_names or the largest label; every label checked against it.
+// The class count from the caller or class_names; every label checked against it. A file without
+// class_names opened without a count has 0 classes (not stated) and only negative labels are
+// refused: the largest label is no class count, since the highest classes may have no sample.
 int64_t class_count(const FileLabels& labels, int64_t expected_classes, const std::string& path) {
   const std::vector<std::string>& names = labels.names;
   int64_t classes = 0;
@@ -255,12 +257,13 @@ int64_t class_count(const FileLabels& labels, int64_t expected_classes, const st
   } else if (!names.empty()) {
     classes = static_cast<int64_t>(names.size());
     source = "the class_names attribute";
-  } else {
-    classes = *std::max_element(labels.values.begin(), labels.values.end()) + 1;
-    source = "the largest label + 1";
   }
   for (size_t i = 0; i < labels.values.size(); ++i) {
     const int64_t label = labels.values[i];
+    if (classes == 0) {
+      CONVOY_CHECK(label >= 0, IoError, "HDF5 dataset '", path, "': /labels[", i, "] = ", label, " is negative");
+      continue;
+    }
     CONVOY_CHECK(label >= 0 && label < classes, IoError, "HDF5 dataset '", path, "': /labels[", i, "] = ", label,
                  " is outside [0, ", classes, ") (", classes, " classes from ", source, ")");
   }

@@ -14,7 +14,7 @@ namespace convoy {
 
 struct Hdf5OpenOptions {
   // Labels must lie in [0, expected_classes) when > 0; otherwise the class count is the number
-  // of class_names, or the largest label + 1 when the file has none.
+  // of class_names, or 0 (not stated: labels need only be >= 0) when the file has none.
   int64_t expected_classes = 0;
   // Samples per read the chunk cache is sized for: about this many chunks stay cached.
   int64_t batch_hint = 256;

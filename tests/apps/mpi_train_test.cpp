@@ -30,7 +30,8 @@ class MpiTrain : public ::testing::Test {
     dir_ = new TempDir();
     testing::write_fashion_mnist_slice("train", 1000, dir_->file("images"), dir_->file("labels"));
     const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " + dir_->file("images") +
-                                        " --labels " + dir_->file("labels") + " -o " + dir_->file("train.h5"));
+                                        " --labels " + dir_->file("labels") + " --class-names fashion-mnist -o " +
+                                        dir_->file("train.h5"));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     std::ofstream(dir_->file("smooth.json")) << R"({"name": "smooth", "input": [1, 28, 28], "classes": 10, "layers": [
       {"type": "conv2d", "name": "c1", "options": {"out_channels": 6, "kernel": 5, "padding": 2}},

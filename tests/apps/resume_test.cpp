@@ -32,7 +32,8 @@ class Resume : public ::testing::Test {
     dir_ = new TempDir();
     testing::write_fashion_mnist_slice("train", 1500, dir_->file("images"), dir_->file("labels"));
     const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " + dir_->file("images") +
-                                        " --labels " + dir_->file("labels") + " -o " + dir_->file("train.h5"));
+                                        " --labels " + dir_->file("labels") + " --class-names fashion-mnist -o " +
+                                        dir_->file("train.h5"));
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
   static void TearDownTestSuite() { delete dir_; }
@@ -145,7 +146,7 @@ TEST_F(Resume, ChangedSettingsThatMatterAreRefused) {
   // Another dataset of the same size and classes: other labels.
   testing::write_fashion_mnist_slice("t10k", 1500, ckpt.file("images"), ckpt.file("labels"));
   ASSERT_EQ(run_command(std::string(CONVOY_BINARY) + " convert idx --images " + ckpt.file("images") + " --labels " +
-                        ckpt.file("labels") + " -o " + ckpt.file("other.h5"))
+                        ckpt.file("labels") + " --class-names fashion-mnist -o " + ckpt.file("other.h5"))
                 .exit_code,
             0);
   std::string other = train(ckpt.path(), "--resume auto");
