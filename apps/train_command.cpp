@@ -76,9 +76,10 @@ void print_startup(const TrainOptions& o, const Model& model, const DatasetInfo&
 // Rank 0: what stopped the run (on which rank) and what was saved.
 void print_preempted(const Trainer& trainer, const CheckpointKeeper& keeper, int64_t stop_after) {
   const StopCause& cause = trainer.stop_cause();
-  const std::string why = cause.rank >= 0
-                              ? "signal " + std::to_string(cause.code) + " on rank " + std::to_string(cause.rank)
-                              : "--stop-after " + std::to_string(stop_after);
+  const std::string why = cause.rank >= 0 ? "signal " + std::to_string(cause.code) + " (" +
+                                                signal_name(static_cast<int>(cause.code)) + ") on rank " +
+                                                std::to_string(cause.rank)
+                                          : "--stop-after " + std::to_string(stop_after);
   std::printf("stopped by %s at step %lld; %s\n", why.c_str(), static_cast<long long>(trainer.cursor().global_step),
               keeper.last_path().empty()
                   ? "no checkpoint (no --checkpoint-dir): nothing saved"

@@ -123,7 +123,7 @@ TEST_F(MpiStart, SignalOnOneRankIsReportedWithThatRank) {
   const CommandResult r = run_command(mpirun(2) + wrapper + " " + train("--epochs 500"));
   EXPECT_NE(r.exit_code, 124) << "timed out\n" << r.output;
   EXPECT_NE(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("stopped by signal 10 on rank 1 at step"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stopped by signal 10 (SIGUSR1) on rank 1 at step"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("nothing saved"), std::string::npos) << r.output;
 }
 

@@ -153,7 +153,7 @@ TEST_F(MpiTrain, SigtermToMpirunCheckpointsAndResumingGivesTheSameResult) {
                                             " & echo $! > " + pid_file + "; wait $!)");
   terminator.join();
   EXPECT_NE(stopped.exit_code, 0) << stopped.output;
-  EXPECT_NE(stopped.output.find("stopped by signal 15"), std::string::npos) << stopped.output;
+  EXPECT_NE(stopped.output.find("stopped by signal 15 (SIGTERM) on rank"), std::string::npos) << stopped.output;
   const CommandResult resumed = run_command(mpirun(2) + train(twice.path(), "--epochs 200 --resume auto"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   const TrainingState a = read_checkpoint(once.file("step-4200.ckpt")), b = read_checkpoint(twice.file("step-4200.ckpt"));

@@ -296,14 +296,14 @@ TEST_F(Resume, SignalDuringStartUpStopsAfterTheFirstStepWithTheDocumentedCode) {
   const CommandResult saved =
       run_with_pending_usr1(train_args("--data " + dir_->file("train.h5") + " --checkpoint-dir " + ckpt.path()));
   EXPECT_EQ(saved.exit_code, 3) << saved.output;
-  EXPECT_NE(saved.output.find("stopped by signal 10 on rank 0 at step 1; checkpoint " + ckpt.file("step-1.ckpt")),
+  EXPECT_NE(saved.output.find("stopped by signal 10 (SIGUSR1) on rank 0 at step 1; checkpoint " + ckpt.file("step-1.ckpt")),
             std::string::npos)
       << saved.output;
   EXPECT_TRUE(std::filesystem::exists(ckpt.file("step-1.ckpt")));
   // Without a checkpoint folder: said so, and another code (requeueing would start over).
   const CommandResult unsaved = run_with_pending_usr1(train_args("--data " + dir_->file("train.h5")));
   EXPECT_EQ(unsaved.exit_code, 4) << unsaved.output;
-  EXPECT_NE(unsaved.output.find("stopped by signal 10 on rank 0 at step 1; no checkpoint (no --checkpoint-dir): "
+  EXPECT_NE(unsaved.output.find("stopped by signal 10 (SIGUSR1) on rank 0 at step 1; no checkpoint (no --checkpoint-dir): "
                                 "nothing saved"),
             std::string::npos)
       << unsaved.output;
@@ -322,7 +322,7 @@ TEST_F(Resume, Usr1WithoutCheckpointFolderStopsWithCode4) {
                                       "; wait $!)");
   signaller.join();
   EXPECT_EQ(r.exit_code, 4) << r.output;
-  EXPECT_NE(r.output.find("stopped by signal 10 on rank 0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stopped by signal 10 (SIGUSR1) on rank 0"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("nothing saved"), std::string::npos) << r.output;
 }
 
