@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "io/atomic_file.hpp"
+#include "io/file_identity.hpp"
 #include "io/hdf5_handle.hpp"
 #include "io/regular_file.hpp"
 
@@ -288,6 +289,7 @@ struct Hdf5Dataset::Impl {
   std::vector<uint8_t> scratch_u8;
   std::vector<float> scratch_f32;
   std::atomic<int64_t> samples_read{0};
+  FileIdentity identity;  // at open, compared after every read (Note [Dataset file identity])
 };
 
 Hdf5Dataset::Hdf5Dataset(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -305,6 +307,7 @@ Hdf5Dataset Hdf5Dataset::open(const std::string& path, const Hdf5OpenOptions& op
   auto d = std::make_unique<Impl>();
   d->path = path;
   d->file = open_file(path);
+  d->identity = FileIdentity::of(path, "HDF5 dataset");
   ImagesLayout layout = images_layout(d->file.get(), path);
   d->images = open_images(d->file.get(), layout, options.batch_hint, path);
   d->rank = layout.rank;
@@ -411,6 +414,11 @@ void Hdf5Dataset::read(std::span<const int64_t> indices, float* images_nchw, int
     }
     done += end - start;
   }
+
+  // Note [Dataset file identity]: what was read came from the file opened, unchanged.
+  const std::string changed = d.identity.changes_to(FileIdentity::of(d.path, "HDF5 dataset"));
+  CONVOY_CHECK(changed.empty(), IoError, "HDF5 dataset '", d.path, "' changed while in use: ", changed,
+               "; its samples can no longer be trusted (restart from a checkpoint once the file is complete)");
 
   // A NaN or infinity in the data would silently poison the model: refuse it, naming the sample.
   if (d.is_float) check_finite(d.path, d.scratch_f32.data(), d.order, done, sample_numel);

@@ -47,7 +47,8 @@ class Hdf5Dataset {
   // [indices.size(), C, H, W] (uint8 scaled by 1/255, float32 as stored) and labels
   // [indices.size()], both overwritten. Indices are sorted and runs of consecutive ones read
   // as one hyperslab each; only those samples are read. Throws ConfigError for an index outside
-  // [0, N), IoError if HDF5 fails. Not thread-safe (see Note [HDF5 threads]).
+  // [0, N), IoError if HDF5 fails or the file changed since open (Note [Dataset file identity]
+  // in file_identity.hpp). Not thread-safe (see Note [HDF5 threads]).
   void read(std::span<const int64_t> indices, float* images_nchw, int32_t* labels);
 
   // Samples delivered by read() so far (repeats counted); safe to call from any thread.

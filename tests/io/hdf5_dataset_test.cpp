@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -398,6 +399,43 @@ TEST(Hdf5Dataset, LabelOutsideClassesIsNamed) {
   }
   const std::string negative = error_message<IoError>([&] { Hdf5Dataset::open(dir.file("neg.h5")); });
   EXPECT_NE(negative.find("/labels[1] = -1 is negative"), std::string::npos) << negative;
+}
+
+// Note [Dataset file identity]: HDF5 reads past a truncated end as zeros without an error, so a
+// file cut short, rewritten or replaced while in use must be noticed by the reader itself.
+TEST(Hdf5Dataset, FileChangedWhileInUseIsAnErrorNotZeros) {
+  TempDir dir;
+  const SmallSet s = make_set(200, 8, 8, 1, 4);
+  const std::vector<int64_t> last = {198, 199};
+  std::vector<float> images(2 * 64);
+  std::vector<int32_t> labels(2);
+  const auto changed_message = [&](Hdf5Dataset& d) {
+    return error_message<IoError>([&] { d.read(last, images.data(), labels.data()); });
+  };
+  const std::string path = dir.file("d.h5");
+
+  write_hdf5_dataset(path, s.dims, s.images.data(), s.labels.data(), {});
+  Hdf5Dataset truncated = Hdf5Dataset::open(path);
+  truncated.read(last, images.data(), labels.data());  // unchanged: reads
+  const auto size = std::filesystem::file_size(path);
+  std::filesystem::resize_file(path, size / 2);
+  std::string message = changed_message(truncated);
+  EXPECT_NE(message.find("HDF5 dataset '" + path + "' changed while in use: its size went from " +
+                         std::to_string(size) + " to " + std::to_string(size / 2) + " bytes"),
+            std::string::npos)
+      << message;
+
+  write_hdf5_dataset(path, s.dims, s.images.data(), s.labels.data(), {});
+  Hdf5Dataset rewritten = Hdf5Dataset::open(path);
+  std::filesystem::last_write_time(path, std::filesystem::last_write_time(path) + std::chrono::seconds(2));
+  message = changed_message(rewritten);
+  EXPECT_NE(message.find("changed while in use: it was written to"), std::string::npos) << message;
+
+  write_hdf5_dataset(dir.file("other.h5"), s.dims, s.images.data(), s.labels.data(), {});
+  Hdf5Dataset replaced = Hdf5Dataset::open(path);
+  std::filesystem::rename(dir.file("other.h5"), path);
+  message = changed_message(replaced);
+  EXPECT_NE(message.find("changed while in use: it was replaced by another file"), std::string::npos) << message;
 }
 
 TEST(Hdf5Dataset, MissingOrNonHdf5FileIsNamed) {
