@@ -74,6 +74,25 @@ TEST_F(Resume, StoppedMidEpochAndResumedEqualsUninterruptedBitwise) {
   expect_same_state(read_checkpoint(once.file("step-60.ckpt")), read_checkpoint(twice.file("step-60.ckpt")));
 }
 
+// Adam's moments and step count (its bias corrections) and the schedule's position survive a
+// resume: stopped in the second epoch, after the rate has halved once, it ends with the bits of
+// the uninterrupted run.
+TEST_F(Resume, AdamWithWeightDecayAndAStepScheduleResumesBitwise) {
+  TempDir once, twice;
+  const std::string adam = "--optimizer adam --momentum 0 --lr 2e-3 --weight-decay 1e-4 --lr-step 1 --lr-gamma 0.5 ";
+  const CommandResult full = run_command(train(once.path(), adam));
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  const CommandResult stopped = run_command(train(twice.path(), adam + "--stop-after 37"));
+  ASSERT_EQ(stopped.exit_code, 3) << stopped.output;
+  const CommandResult resumed = run_command(train(twice.path(), adam + "--resume auto"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resume: " + twice.file("step-37.ckpt")), std::string::npos) << resumed.output;
+  const TrainingState a = read_checkpoint(once.file("step-60.ckpt")), b = read_checkpoint(twice.file("step-60.ckpt"));
+  ASSERT_EQ(a.optimizer_buffers.size(), 2u) << "Adam keeps two moments";
+  EXPECT_EQ(a.optimizer_step, 60);
+  expect_same_state(a, b);
+}
+
 TEST_F(Resume, SignalWritesACheckpointAndResumingFinishesTheSameRun) {
   TempDir once, twice;
   ASSERT_EQ(run_command(train(once.path(), "--epochs 6")).exit_code, 0);
