@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "io/checkpoint.hpp"
@@ -117,6 +118,36 @@ TEST_F(MpiTrain, OrderedReductionOnTwoRanksGivesTheBitsOfOneRank) {
   const CommandResult bad = run_command(keras_cnn(mpi.path(), "--reduction ring"));
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("--reduction: expected ordered or mpi, found 'ring'"), std::string::npos) << bad.output;
+}
+
+// convoy eval over 1001 samples (7 x 11 x 13: no rank count from 2 to 4 divides it) prints the
+// same figures on 1, 2, 3 and 4 ranks, and those of the training run's own final test pass over
+// the same file; a shard that dropped the last size % P samples would print fewer samples.
+TEST_F(MpiTrain, EvalOnOneToFourRanksPrintsTheSameFiguresOverAnUndividedDataset) {
+  TempDir dir;
+  testing::write_fashion_mnist_slice("t10k", 1001, dir.file("images"), dir.file("labels"));
+  const CommandResult converted = run_command(std::string(CONVOY_BINARY) + " convert idx --images " +
+                                              dir.file("images") + " --labels " + dir.file("labels") +
+                                              " --class-names fashion-mnist -o " + dir.file("test.h5"));
+  ASSERT_EQ(converted.exit_code, 0) << converted.output;
+  const CommandResult trained =
+      run_command(train(dir.path(), "--epochs 1 --test " + dir.file("test.h5")));
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const std::regex figures(R"(test: loss=[0-9.]+ accuracy=[0-9.]+% samples=[0-9]+)");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(trained.output, m, figures)) << trained.output;
+  const std::string expected = m.str();
+  EXPECT_NE(expected.find("samples=1001"), std::string::npos) << expected;
+  const std::string eval = std::string(CONVOY_BINARY) + " eval --checkpoint " + dir.file("step-21.ckpt") +
+                           " --data " + dir.file("test.h5") + " --threads 1 --batch 48";
+  for (int ranks = 1; ranks <= 4; ++ranks) {
+    const CommandResult r = run_command(ranks == 1 ? eval : mpirun(ranks) + eval);
+    ASSERT_EQ(r.exit_code, 0) << ranks << " ranks: " << r.output;
+    ASSERT_TRUE(std::regex_search(r.output, m, figures)) << ranks << " ranks: " << r.output;
+    EXPECT_EQ(m.str(), expected) << ranks << " ranks";
+    // Only rank 0 prints.
+    EXPECT_EQ(r.output.find("test:", m.position() + 1), std::string::npos) << ranks << " ranks: " << r.output;
+  }
 }
 
 TEST_F(MpiTrain, CheckpointOfTwoRanksResumesOnOneAndOnFour) {
