@@ -201,14 +201,14 @@ TEST_F(MpiTrain, ARankKilledOutrightEndsTheJob) {
     run_command("for p in $(pgrep -x convoy); do if grep -q killme /proc/$p/cmdline && grep -q '" + ckpt.path() +
                 "' /proc/$p/cmdline; then kill -9 $p; break; fi; done");
   });
-  const auto t0 = std::chrono::steady_clock::now();
   const CommandResult r = run_command("timeout 60 " + mpirun(2) +
                                       train(ckpt.path(), "--epochs 200 --checkpoint-every 21 --metrics " + marker));
   killer.join();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.exit_code, 124) << "timed out: the other rank hung\n" << r.output;
-  EXPECT_LT(seconds, 30.0) << r.output;
+  // mpirun ended the job, not the stall watchdog after 20 s (no wall-time bound: a busy machine
+  // can be slow, but only the watchdog says "stalled").
+  EXPECT_EQ(r.output.find("stalled"), std::string::npos) << r.output;
 }
 
 TEST_F(MpiTrain, AFailingRankStopsEveryRankWithItsMessage) {
@@ -221,12 +221,10 @@ TEST_F(MpiTrain, AFailingRankStopsEveryRankWithItsMessage) {
   const std::string cmd = std::string(CONVOY_MPIEXEC) + " --oversubscribe --allow-run-as-root -np 1 sh -c 'cd " +
                           dir_->path() + " && exec " + args + "' : -np 1 sh -c 'cd " + elsewhere.path() + " && exec " +
                           args + "'";
-  const auto t0 = std::chrono::steady_clock::now();
   const CommandResult r = run_command("timeout 60 " + cmd);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.exit_code, 124) << "timed out: a rank hung\n" << r.output;
-  EXPECT_LT(seconds, 10.0) << r.output;
+  EXPECT_EQ(r.output.find("stalled"), std::string::npos) << "ended by the stall watchdog, not MPI_Abort\n" << r.output;
   EXPECT_NE(r.output.find("error on rank 1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("HDF5 dataset 'train.h5': file not found"), std::string::npos) << r.output;
 }
