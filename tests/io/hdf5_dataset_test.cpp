@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -436,6 +437,27 @@ TEST(Hdf5Dataset, FileChangedWhileInUseIsAnErrorNotZeros) {
   std::filesystem::rename(dir.file("other.h5"), path);
   message = changed_message(replaced);
   EXPECT_NE(message.find("changed while in use: it was replaced by another file"), std::string::npos) << message;
+}
+
+// Found by hdf5_dataset_fuzz: a chunk dimension damaged from 2 to 258 made libhdf5 read a
+// deflated chunk far past its inflated bytes (a heap over-read inside H5Dread); such a file is
+// now refused at open, naming the chunk shape.
+TEST(Hdf5Dataset, ChunksWiderThanTheSamplesAreRefused) {
+  TempDir dir;
+  const SmallSet s = make_set(7, 3, 2, 2, 3);
+  const std::string path = dir.file("d.h5");
+  write_hdf5_dataset(path, s.dims, s.images.data(), s.labels.data(), {}, {.deflate_level = 1});
+  std::vector<uint8_t> bytes = testing::read_bytes(path);
+  const uint8_t chunk[16] = {7, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0};  // /images' chunk dims, 32-bit LE
+  int patched = 0;
+  for (size_t i = 0; i + 16 <= bytes.size(); ++i)
+    if (std::memcmp(bytes.data() + i, chunk, 16) == 0) bytes[i + 13] = 1, ++patched;  // 2 -> 258
+  ASSERT_EQ(patched, 1) << "the layout message's chunk dimensions were not found";
+  testing::write_bytes(path, bytes, false);
+  const std::string message = error_message<IoError>([&] { Hdf5Dataset::open(path); });
+  EXPECT_NE(message.find("/images [7, 3, 2, 2] is stored in chunks of [7, 3, 2, 258], beyond its samples' extent"),
+            std::string::npos)
+      << message;
 }
 
 TEST(Hdf5Dataset, MissingOrNonHdf5FileIsNamed) {
