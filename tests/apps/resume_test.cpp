@@ -93,6 +93,23 @@ TEST_F(Resume, AdamWithWeightDecayAndAStepScheduleResumesBitwise) {
   expect_same_state(a, b);
 }
 
+// A checkpoint whose checksums verify but whose recorded settings are not JSON (written by
+// another program, or a bug): the message names the checkpoint and the record, not the JSON
+// library's bare exception.
+TEST_F(Resume, CheckpointWithSettingsThatAreNotJsonIsNamed) {
+  TempDir ckpt;
+  ASSERT_EQ(run_command(train(ckpt.path(), "--stop-after 1")).exit_code, 3);
+  TrainingState state = read_checkpoint(ckpt.file("step-1.ckpt"));
+  state.optimizer_json = "{\"type\": \"sgd\",";
+  write_checkpoint(ckpt.file("step-1.ckpt"), state);
+  const CommandResult r = run_command(train(ckpt.path(), "--resume " + ckpt.file("step-1.ckpt")));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("convoy: error: checkpoint '" + ckpt.file("step-1.ckpt") +
+                          "': its recorded optimizer settings are not JSON ("),
+            std::string::npos)
+      << r.output;
+}
+
 TEST_F(Resume, SignalWritesACheckpointAndResumingFinishesTheSameRun) {
   TempDir once, twice;
   ASSERT_EQ(run_command(train(once.path(), "--epochs 6")).exit_code, 0);
