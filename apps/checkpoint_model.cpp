@@ -8,7 +8,12 @@ namespace convoy {
 
 std::unique_ptr<Model> model_from_checkpoint(const TrainingState& state, const std::string& path, int64_t max_batch,
                                              int threads) {
-  const ModelSpec spec = ModelSpec::from_json(nlohmann::json::parse(state.model_spec_json));
+  ModelSpec spec;
+  try {
+    spec = ModelSpec::from_json(parse_model_json(state.model_spec_json));
+  } catch (const ConfigError& e) {
+    throw IoError("checkpoint '" + path + "': " + e.what());
+  }
   auto model = std::make_unique<Model>(spec, max_batch, threads);
   CONVOY_CHECK(model->fingerprint() == state.model_fingerprint, IoError, "checkpoint '", path,
                "': its model spec does not match its fingerprint");

@@ -163,6 +163,20 @@ std::string CheckpointKeeper::read_resume_checkpoint(const std::string& resume, 
   return latest->path;
 }
 
+namespace {
+
+// A JSON text a checkpoint recorded (its checksum verified): a parse error names the checkpoint
+// and the record instead of reaching main as the library's bare exception.
+nlohmann::json recorded_json(const std::string& text, const char* what, const std::string& path) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError("checkpoint '" + path + "': its recorded " + what + " are not JSON (" + e.what() + ")");
+  }
+}
+
+}  // namespace
+
 void CheckpointKeeper::check_resumable(const TrainingState& s, const std::string& path) const {
   CONVOY_CHECK(s.global_batch == run_.global_batch, ConfigError, "--resume: checkpoint '", path,
                "' was trained with global batch ", s.global_batch, ", this run asks for ", run_.global_batch);
@@ -174,11 +188,13 @@ void CheckpointKeeper::check_resumable(const TrainingState& s, const std::string
   CONVOY_CHECK(s.dataset_fingerprint == 0 || s.dataset_fingerprint == dataset_fingerprint(data_), ConfigError,
                "--resume: checkpoint '", path, "' was trained on another dataset of ", s.dataset_size,
                " samples (its labels, classes or sample shape differ from --data's)");
-  const OptimizerConfig saved = OptimizerConfig::from_json(nlohmann::json::parse(s.optimizer_json));
+  const nlohmann::json saved_optimizer = recorded_json(s.optimizer_json, "optimizer settings", path);
+  const OptimizerConfig saved = OptimizerConfig::from_json(saved_optimizer);
   CONVOY_CHECK(saved.type == optimizer_.config().type, ConfigError, "--resume: checkpoint '", path,
                "' was trained with --optimizer ", saved.type, ", this run asks for ", optimizer_.config().type);
-  const std::string changed = changed_settings(nlohmann::json::parse(s.optimizer_json), optimizer_.config().to_json()) +
-                              changed_settings(nlohmann::json::parse(s.schedule_json), schedule_.to_json());
+  const std::string changed =
+      changed_settings(saved_optimizer, optimizer_.config().to_json()) +
+      changed_settings(recorded_json(s.schedule_json, "schedule settings", path), schedule_.to_json());
   CONVOY_CHECK(changed.empty(), ConfigError, "--resume: checkpoint '", path,
                "' was trained with other optimizer or schedule settings:", changed,
                " (start a new run, or resume with the checkpoint's settings)");

@@ -18,7 +18,8 @@ struct ConvertIdxOptions {
   std::string images, labels, output, class_names = "auto", size, filter = "bilinear";
 };
 
-// "auto": Fashion-MNIST's names when the file names say fashion, else numbered classes;
+// "auto": Fashion-MNIST's names when the image file's name says fashion, else none (train then
+// needs --classes);
 // "fashion-mnist", "none" or a comma-separated list.
 std::vector<std::string> parse_class_names(const ConvertIdxOptions& o) {
   if (o.class_names == "fashion-mnist" ||
@@ -40,9 +41,11 @@ int run_convert_idx(const ConvertIdxOptions& o) {
   convert_idx_to_hdf5(o.images, o.labels, o.output, parse_class_names(o), {},
                       parse_resize_target(o.size, o.filter));
   const Hdf5Dataset check = Hdf5Dataset::open(o.output);
-  std::printf("wrote %s: %lld samples %s, %lld classes\n", o.output.c_str(),
-              static_cast<long long>(check.info().size), check.info().sample.str().c_str(),
-              static_cast<long long>(check.info().classes));
+  const int64_t classes = check.info().classes;
+  std::printf("wrote %s: %lld samples %s, %s\n", o.output.c_str(), static_cast<long long>(check.info().size),
+              check.info().sample.str().c_str(),
+              classes > 0 ? (std::to_string(classes) + " classes").c_str()
+                          : "no class names (train it with --classes N)");
   return kExitOk;
 }
 

@@ -11,6 +11,7 @@
 #include "apps/commands.hpp"
 #include "apps/exit_codes.hpp"
 #include "apps/signals.hpp"
+#include "core/error.hpp"
 #include "distributed/make_communicator.hpp"
 
 namespace {
@@ -25,6 +26,18 @@ int fail(convoy::Communicator& comm, const std::string& message) {
   }
   std::fprintf(stderr, "convoy: error: %s\n", message.c_str());
   return convoy::kExitError;
+}
+
+// What was being done, for failures that carry no context of ours (Note [Out of memory]): the
+// innermost Activity the exception unwound through, else the subcommand ("convoy convert images").
+std::string while_doing(const CLI::App& app) {
+  if (!convoy::Activity::failed().empty()) return "while " + convoy::Activity::failed();
+  std::string command = "convoy";
+  for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
+    sub = sub->get_subcommands().front();
+    command += " " + sub->get_name();
+  }
+  return "while running " + command;
 }
 
 }  // namespace
@@ -62,12 +75,17 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return kExitUsage;
+  } catch (const Error& e) {
+    return fail(*comm, e.what());  // ours: names the file or argument already
   } catch (const std::bad_alloc&) {
     // Note [Out of memory]
-    const std::string& what = Activity::failed();
-    return fail(*comm, "out of memory" + (what.empty() ? std::string() : " while " + what));
+    return fail(*comm, "out of memory " + while_doing(app));
   } catch (const std::exception& e) {
-    return fail(*comm, e.what());
+    // A library's own exception (the standard library, nlohmann::json, CLI11's callbacks): what
+    // it says, after what we were doing.
+    return fail(*comm, "unexpected failure " + while_doing(app) + ": " + e.what());
+  } catch (...) {
+    return fail(*comm, "unexpected failure " + while_doing(app) + " (an exception that is not a std::exception)");
   }
   return exit_code;
 }

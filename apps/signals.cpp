@@ -1,6 +1,7 @@
 #include "apps/signals.hpp"
 
 #include <csignal>
+#include <cstring>
 #include <unistd.h>
 
 namespace convoy {
@@ -36,5 +37,10 @@ void install_stop_signal_handlers() {
 const std::atomic<int>& stop_requested() { return g_signal; }
 
 int stop_signal() { return g_signal.load(); }
+
+std::string signal_name(int signum) {
+  const char* abbreviation = sigabbrev_np(signum);  // glibc 2.32: "USR1", nullptr if unknown
+  return abbreviation != nullptr ? std::string("SIG") + abbreviation : "an unknown signal";
+}
 
 }  // namespace convoy

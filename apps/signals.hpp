@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <string>
 
 namespace convoy {
 
@@ -24,5 +25,8 @@ const std::atomic<int>& stop_requested();
 
 // The signal that set the flag, 0 if none.
 int stop_signal();
+
+// "SIGUSR1" for 10: what the stop message names.
+std::string signal_name(int signum);
 
 }  // namespace convoy

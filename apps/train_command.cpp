@@ -44,11 +44,10 @@ TrainData open_train_data(const TrainOptions& o, int64_t per_rank) {
   TrainData d;
   const int64_t classes = known_classes(o);
   d.train = open_dataset(o.data, "--data", classes, per_rank);
-  if (classes == 0 && d.train->info().class_names.empty())
-    std::fprintf(stderr,
-                 "convoy: warning: --data '%s' has no class_names: %lld classes from its largest label; "
-                 "give --classes if its highest classes may be missing\n",
-                 o.data.c_str(), static_cast<long long>(d.train->info().classes));
+  // Not the largest label + 1: a class with no sample in this file would silently vanish.
+  CONVOY_CHECK(d.train->info().classes > 0, ConfigError, "--data '", o.data,
+               "': /labels has no class_names attribute, so the number of classes is not known: give --classes N "
+               "(labels must lie in [0, N)) or a model file that states its classes");
   CONVOY_CHECK(o.batch <= d.train->info().size, ConfigError, "--batch ", o.batch, ": larger than the training set of ",
                d.train->info().size, " samples in ", o.data);
   if (!o.test.empty()) d.test = open_dataset(o.test, "--test", d.train->info().classes, per_rank);
@@ -77,9 +76,10 @@ void print_startup(const TrainOptions& o, const Model& model, const DatasetInfo&
 // Rank 0: what stopped the run (on which rank) and what was saved.
 void print_preempted(const Trainer& trainer, const CheckpointKeeper& keeper, int64_t stop_after) {
   const StopCause& cause = trainer.stop_cause();
-  const std::string why = cause.rank >= 0
-                              ? "signal " + std::to_string(cause.code) + " on rank " + std::to_string(cause.rank)
-                              : "--stop-after " + std::to_string(stop_after);
+  const std::string why = cause.rank >= 0 ? "signal " + std::to_string(cause.code) + " (" +
+                                                signal_name(static_cast<int>(cause.code)) + ") on rank " +
+                                                std::to_string(cause.rank)
+                                          : "--stop-after " + std::to_string(stop_after);
   std::printf("stopped by %s at step %lld; %s\n", why.c_str(), static_cast<long long>(trainer.cursor().global_step),
               keeper.last_path().empty()
                   ? "no checkpoint (no --checkpoint-dir): nothing saved"
@@ -118,6 +118,10 @@ int run_train(const TrainOptions& o, Communicator& comm) {
     for (const std::string& extra : import_weights(model, read_weights_file(o.init_weights), o.init_weights))
       if (root) std::fprintf(stderr, "convoy: warning: --init-weights: %s is not in the model, ignored\n", extra.c_str());
   }
+  // Before the first step, not at the first evaluation an epoch later.
+  if (data.test)
+    CONVOY_CHECK(data.test->info().sample == model.spec().input, ShapeError, "--test '", o.test, "': samples are ",
+                 data.test->info().sample.str(), ", the model expects ", model.spec().input.str());
   auto optimizer = make_optimizer(o.optimizer_config(), model.parameter_count());
   building.reset();
   const LrSchedule schedule = o.schedule();

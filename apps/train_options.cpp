@@ -21,8 +21,8 @@ void TrainOptions::add_to(CLI::App& cmd) {
   cmd.add_option("--data", data, "Training set (HDF5, made by convoy convert)")->required();
   cmd.add_option("--test", test, "Test set, evaluated after every epoch and at the end");
   cmd.add_option("--classes", classes,
-                 "Classes the model outputs, labels in [0, N) (default: the model file's, else the data's "
-                 "class_names, else its largest label + 1)")
+                 "Classes the model outputs, labels in [0, N) (default: the model file's, else the number of the "
+                 "data's class_names; required when neither states it)")
       ->check(integer_in(1, kMaxClasses));
   cmd.add_option("--epochs", epochs, "Epochs to train")->capture_default_str()->check(integer_in(0, kMax));
   cmd.add_option("--batch", batch, "Global batch size (samples per step over all ranks)")

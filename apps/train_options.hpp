@@ -22,7 +22,7 @@ constexpr int64_t kMaxClasses = int64_t{1} << 24;
 struct TrainOptions {
   std::string model = "keras-cnn";  // a built-in name or a JSON model file
   std::string data, test, metrics;
-  int64_t classes = 0;  // 0: from the model file, else the data's class_names, else its largest label + 1
+  int64_t classes = 0;  // 0: from the model file, else the data's class_names (an error if neither)
   int64_t epochs = 10;
   int64_t batch = 64;  // global, over all ranks
   std::string optimizer = "adam";

@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libxxhash-dev zlib1g-dev libstb-dev libpng-dev libjpeg62-turbo-dev
   dataset-fashion-mnist
+  # .ci/fuzz: libFuzzer targets built with clang (its OpenMP and its sanitizer/fuzzer runtimes)
+  clang libomp-dev libclang-rt-14-dev
 )
 # Only for the PyTorch comparisons (apps/bench/compare_pytorch.py, core/zoo/*.py; large: about 170 packages).
 if [ "${CONVOY_WITH_PYTORCH:-0}" = 1 ]; then

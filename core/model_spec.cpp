@@ -4,6 +4,24 @@
 
 namespace convoy {
 
+nlohmann::json parse_model_json(std::string_view text) {
+  CONVOY_CHECK(static_cast<int64_t>(text.size()) <= kMaxModelJsonBytes, ConfigError, "model spec: ", text.size(),
+               " bytes, more than the ", kMaxModelJsonBytes, " a model spec may have");
+  // Note [Bounded model JSON]: the callback sees each value's depth before the value is built.
+  const auto bounded = [](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+    const bool opens = event == nlohmann::json::parse_event_t::object_start ||
+                       event == nlohmann::json::parse_event_t::array_start;
+    CONVOY_CHECK(!opens || depth < kMaxModelJsonDepth, ConfigError, "model spec: nested deeper than ",
+                 kMaxModelJsonDepth, " levels (objects and lists inside each other)");
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(text, bounded);
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(std::string("model spec: not valid JSON: ") + e.what());
+  }
+}
+
 nlohmann::json ModelSpec::to_json() const {
   nlohmann::json layers_json = nlohmann::json::array();
   for (const LayerSpec& l : layers) {

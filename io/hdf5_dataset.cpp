@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/hash.hpp"
+#include "io/file_identity.hpp"
 #include "io/hdf5_handle.hpp"
 #include "io/regular_file.hpp"
 
@@ -103,6 +104,13 @@ void check_stored(hid_t dataset, const hsize_t* dims, int rank, size_t element_b
   if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
     hsize_t chunk[H5S_MAX_RANK] = {};
     check(H5Pget_chunk(dcpl.get(), rank, chunk), path, "H5Pget_chunk");
+    // Chunks wider than a sample: no writer makes them, and libhdf5 1.10 reads such a filtered
+    // chunk past the end of its decompressed bytes (found by hdf5_dataset_fuzz). Along N a chunk
+    // may be longer than the dataset (a resizable dataset written short).
+    for (int i = 0; i < rank; ++i)
+      CONVOY_CHECK(chunk[i] >= 1 && (i == 0 || chunk[i] <= dims[i]), IoError, "HDF5 dataset '", path, "': ", name,
+                   " ", declared, " is stored in chunks of ", dims_str(chunk, rank),
+                   ", beyond its samples' extent (a damaged file?)");
     hsize_t expected = 1;
     for (int i = 0; i < rank; ++i)
       if (__builtin_mul_overflow(expected, (dims[i] + chunk[i] - 1) / std::max<hsize_t>(chunk[i], 1), &expected))
@@ -222,6 +230,11 @@ FileLabels read_labels(hid_t file, int64_t n, const std::string& path) {
     Handle type = checked(H5Dget_type(labels.get()), H5Tclose, path, "H5Dget_type /labels");
     CONVOY_CHECK(H5Tget_class(type.get()) == H5T_INTEGER, IoError, "HDF5 dataset '", path,
                  "': /labels: expected integer elements, found ", type_str(type.get()));
+    // A damaged type can declare any width; libhdf5 1.10 then converts past the end of a filtered
+    // chunk's bytes (found by hdf5_dataset_fuzz).
+    const size_t width = H5Tget_size(type.get());
+    CONVOY_CHECK(width == 1 || width == 2 || width == 4 || width == 8, IoError, "HDF5 dataset '", path,
+                 "': /labels: expected integers of 1, 2, 4 or 8 bytes, found ", width, " bytes");
     Handle space = checked(H5Dget_space(labels.get()), H5Sclose, path, "H5Dget_space /labels");
     const int lrank = check(H5Sget_simple_extent_ndims(space.get()), path, "H5Sget_simple_extent_ndims");
     hsize_t ldims[H5S_MAX_RANK] = {};
@@ -240,7 +253,9 @@ FileLabels read_labels(hid_t file, int64_t n, const std::string& path) {
   return result;
 }
 
-// The class count from the caller, class_names or the largest label; every label checked against it.
+// The class count from the caller or class_names; every label checked against it. A file without
+// class_names opened without a count has 0 classes (not stated) and only negative labels are
+// refused: the largest label is no class count, since the highest classes may have no sample.
 int64_t class_count(const FileLabels& labels, int64_t expected_classes, const std::string& path) {
   const std::vector<std::string>& names = labels.names;
   int64_t classes = 0;
@@ -254,12 +269,13 @@ int64_t class_count(const FileLabels& labels, int64_t expected_classes, const st
   } else if (!names.empty()) {
     classes = static_cast<int64_t>(names.size());
     source = "the class_names attribute";
-  } else {
-    classes = *std::max_element(labels.values.begin(), labels.values.end()) + 1;
-    source = "the largest label + 1";
   }
   for (size_t i = 0; i < labels.values.size(); ++i) {
     const int64_t label = labels.values[i];
+    if (classes == 0) {
+      CONVOY_CHECK(label >= 0, IoError, "HDF5 dataset '", path, "': /labels[", i, "] = ", label, " is negative");
+      continue;
+    }
     CONVOY_CHECK(label >= 0 && label < classes, IoError, "HDF5 dataset '", path, "': /labels[", i, "] = ", label,
                  " is outside [0, ", classes, ") (", classes, " classes from ", source, ")");
   }
@@ -284,6 +300,7 @@ struct Hdf5Dataset::Impl {
   std::vector<uint8_t> scratch_u8;
   std::vector<float> scratch_f32;
   std::atomic<int64_t> samples_read{0};
+  FileIdentity identity;  // at open, compared after every read (Note [Dataset file identity])
 };
 
 Hdf5Dataset::Hdf5Dataset(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -301,6 +318,7 @@ Hdf5Dataset Hdf5Dataset::open(const std::string& path, const Hdf5OpenOptions& op
   auto d = std::make_unique<Impl>();
   d->path = path;
   d->file = open_file(path);
+  d->identity = FileIdentity::of(path, "HDF5 dataset");
   ImagesLayout layout = images_layout(d->file.get(), path);
   d->images = open_images(d->file.get(), layout, options.batch_hint, path);
   d->rank = layout.rank;
@@ -407,6 +425,11 @@ void Hdf5Dataset::read(std::span<const int64_t> indices, float* images_nchw, int
     }
     done += end - start;
   }
+
+  // Note [Dataset file identity]: what was read came from the file opened, unchanged.
+  const std::string changed = d.identity.changes_to(FileIdentity::of(d.path, "HDF5 dataset"));
+  CONVOY_CHECK(changed.empty(), IoError, "HDF5 dataset '", d.path, "' changed while in use: ", changed,
+               "; its samples can no longer be trusted (restart from a checkpoint once the file is complete)");
 
   // A NaN or infinity in the data would silently poison the model: refuse it, naming the sample.
   if (d.is_float) check_finite(d.path, d.scratch_f32.data(), d.order, done, sample_numel);

@@ -13,7 +13,7 @@ namespace convoy {
 
 struct Hdf5OpenOptions {
   // Labels must lie in [0, expected_classes) when > 0; otherwise the class count is the number
-  // of class_names, or the largest label + 1 when the file has none.
+  // of class_names, or 0 (not stated: labels need only be >= 0) when the file has none.
   int64_t expected_classes = 0;
   // Samples per read the chunk cache is sized for: about this many chunks stay cached.
   int64_t batch_hint = 256;
@@ -45,8 +45,9 @@ class Hdf5Dataset {
   // Reads the samples `indices` (any order, repeats allowed) into images_nchw
   // [indices.size(), C, H, W] (uint8 scaled by 1/255, float32 as stored) and labels
   // [indices.size()], both overwritten. Indices are sorted and runs of consecutive ones read
-  // as one hyperslab each; only those samples are read. Throws InternalError (the caller's
-  // bug) for an index outside [0, N), IoError if HDF5 fails. Not thread-safe (see Note [HDF5 threads]).
+  // as one hyperslab each; only those samples are read. Throws InternalError (the caller's bug) for an index outside
+  // [0, N), IoError if HDF5 fails or the file changed since open (Note [Dataset file identity]
+  // in file_identity.hpp). Not thread-safe (see Note [HDF5 threads]).
   void read(std::span<const int64_t> indices, float* images_nchw, int32_t* labels);
 
   // Samples delivered by read() so far (repeats counted); safe to call from any thread.

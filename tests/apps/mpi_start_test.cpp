@@ -60,12 +60,12 @@ struct Mismatch {
 };
 
 void expect_refused_quickly(const std::string& cmd, const std::string& expected) {
-  const auto t0 = std::chrono::steady_clock::now();
   const CommandResult r = run_command(cmd);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_NE(r.exit_code, 124) << "timed out: the ranks hung\n" << r.output;
   EXPECT_NE(r.exit_code, 0) << r.output;
-  EXPECT_LT(seconds, 20.0) << r.output;
+  // Refused by the agreement, not ended by the stall watchdog (no wall-time bound: a busy machine
+  // can be slow, but only the watchdog says "stalled").
+  EXPECT_EQ(r.output.find("stalled"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(expected), std::string::npos) << "expected: " << expected << "\n" << r.output;
   EXPECT_EQ(r.output.find("epoch 1/1"), std::string::npos) << "trained before refusing\n" << r.output;
 }
@@ -122,7 +122,7 @@ TEST_F(MpiStart, SignalOnOneRankIsReportedWithThatRank) {
   const CommandResult r = run_command(mpirun(2) + wrapper + " " + train("--epochs 500"));
   EXPECT_NE(r.exit_code, 124) << "timed out\n" << r.output;
   EXPECT_NE(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("stopped by signal 10 on rank 1 at step"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stopped by signal 10 (SIGUSR1) on rank 1 at step"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("nothing saved"), std::string::npos) << r.output;
 }
 

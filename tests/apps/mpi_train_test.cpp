@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "io/checkpoint.hpp"
@@ -28,7 +29,8 @@ class MpiTrain : public ::testing::Test {
     dir_ = new TempDir();
     testing::write_fashion_mnist_slice("train", 1000, dir_->file("images"), dir_->file("labels"));
     const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " + dir_->file("images") +
-                                        " --labels " + dir_->file("labels") + " -o " + dir_->file("train.h5"));
+                                        " --labels " + dir_->file("labels") + " --class-names fashion-mnist -o " +
+                                        dir_->file("train.h5"));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     std::ofstream(dir_->file("smooth.json")) << R"({"name": "smooth", "input": [1, 28, 28], "classes": 10, "layers": [
       {"type": "conv2d", "name": "c1", "options": {"out_channels": 6, "kernel": 5, "padding": 2}},
@@ -116,6 +118,36 @@ TEST_F(MpiTrain, OrderedReductionOnTwoRanksGivesTheBitsOfOneRank) {
   EXPECT_NE(bad.output.find("--reduction: expected ordered or mpi, found 'ring'"), std::string::npos) << bad.output;
 }
 
+// convoy eval over 1001 samples (7 x 11 x 13: no rank count from 2 to 4 divides it) prints the
+// same figures on 1, 2, 3 and 4 ranks, and those of the training run's own final test pass over
+// the same file; a shard that dropped the last size % P samples would print fewer samples.
+TEST_F(MpiTrain, EvalOnOneToFourRanksPrintsTheSameFiguresOverAnUndividedDataset) {
+  TempDir dir;
+  testing::write_fashion_mnist_slice("t10k", 1001, dir.file("images"), dir.file("labels"));
+  const CommandResult converted = run_command(std::string(CONVOY_BINARY) + " convert idx --images " +
+                                              dir.file("images") + " --labels " + dir.file("labels") +
+                                              " --class-names fashion-mnist -o " + dir.file("test.h5"));
+  ASSERT_EQ(converted.exit_code, 0) << converted.output;
+  const CommandResult trained =
+      run_command(train(dir.path(), "--epochs 1 --test " + dir.file("test.h5")));
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const std::regex figures(R"(test: loss=[0-9.]+ accuracy=[0-9.]+% samples=[0-9]+)");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(trained.output, m, figures)) << trained.output;
+  const std::string expected = m.str();
+  EXPECT_NE(expected.find("samples=1001"), std::string::npos) << expected;
+  const std::string eval = std::string(CONVOY_BINARY) + " eval --checkpoint " + dir.file("step-21.ckpt") +
+                           " --data " + dir.file("test.h5") + " --threads 1 --batch 48";
+  for (int ranks = 1; ranks <= 4; ++ranks) {
+    const CommandResult r = run_command(ranks == 1 ? eval : mpirun(ranks) + eval);
+    ASSERT_EQ(r.exit_code, 0) << ranks << " ranks: " << r.output;
+    ASSERT_TRUE(std::regex_search(r.output, m, figures)) << ranks << " ranks: " << r.output;
+    EXPECT_EQ(m.str(), expected) << ranks << " ranks";
+    // Only rank 0 prints.
+    EXPECT_EQ(r.output.find("test:", m.position() + 1), std::string::npos) << ranks << " ranks: " << r.output;
+  }
+}
+
 TEST_F(MpiTrain, CheckpointOfTwoRanksResumesOnOneAndOnFour) {
   TempDir reference, elastic1, elastic4;
   ASSERT_EQ(run_command(train(reference.path())).exit_code, 0);
@@ -150,7 +182,7 @@ TEST_F(MpiTrain, SigtermToMpirunCheckpointsAndResumingGivesTheSameResult) {
                                             " & echo $! > " + pid_file + "; wait $!)");
   terminator.join();
   EXPECT_NE(stopped.exit_code, 0) << stopped.output;
-  EXPECT_NE(stopped.output.find("stopped by signal 15"), std::string::npos) << stopped.output;
+  EXPECT_NE(stopped.output.find("stopped by signal 15 (SIGTERM) on rank"), std::string::npos) << stopped.output;
   const CommandResult resumed = run_command(mpirun(2) + train(twice.path(), "--epochs 200 --resume auto"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   const TrainingState a = read_checkpoint(once.file("step-4200.ckpt")), b = read_checkpoint(twice.file("step-4200.ckpt"));
@@ -167,14 +199,14 @@ TEST_F(MpiTrain, ARankKilledOutrightEndsTheJob) {
     run_command("for p in $(pgrep -x convoy); do if grep -q killme /proc/$p/cmdline && grep -q '" + ckpt.path() +
                 "' /proc/$p/cmdline; then kill -9 $p; break; fi; done");
   });
-  const auto t0 = std::chrono::steady_clock::now();
   const CommandResult r = run_command("timeout 60 " + mpirun(2) +
                                       train(ckpt.path(), "--epochs 200 --checkpoint-every 21 --metrics " + marker));
   killer.join();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.exit_code, 124) << "timed out: the other rank hung\n" << r.output;
-  EXPECT_LT(seconds, 30.0) << r.output;
+  // mpirun ended the job, not the stall watchdog after 20 s (no wall-time bound: a busy machine
+  // can be slow, but only the watchdog says "stalled").
+  EXPECT_EQ(r.output.find("stalled"), std::string::npos) << r.output;
 }
 
 TEST_F(MpiTrain, AFailingRankStopsEveryRankWithItsMessage) {
@@ -187,12 +219,10 @@ TEST_F(MpiTrain, AFailingRankStopsEveryRankWithItsMessage) {
   const std::string cmd = std::string(CONVOY_MPIEXEC) + " --oversubscribe --allow-run-as-root -np 1 sh -c 'cd " +
                           dir_->path() + " && exec " + args + "' : -np 1 sh -c 'cd " + elsewhere.path() + " && exec " +
                           args + "'";
-  const auto t0 = std::chrono::steady_clock::now();
   const CommandResult r = run_command("timeout 60 " + cmd);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.exit_code, 124) << "timed out: a rank hung\n" << r.output;
-  EXPECT_LT(seconds, 10.0) << r.output;
+  EXPECT_EQ(r.output.find("stalled"), std::string::npos) << "ended by the stall watchdog, not MPI_Abort\n" << r.output;
   EXPECT_NE(r.output.find("error on rank 1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("HDF5 dataset 'train.h5': file not found"), std::string::npos) << r.output;
 }

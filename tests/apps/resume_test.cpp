@@ -33,7 +33,8 @@ class Resume : public ::testing::Test {
     dir_ = new TempDir();
     testing::write_fashion_mnist_slice("train", 1500, dir_->file("images"), dir_->file("labels"));
     const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " + dir_->file("images") +
-                                        " --labels " + dir_->file("labels") + " -o " + dir_->file("train.h5"));
+                                        " --labels " + dir_->file("labels") + " --class-names fashion-mnist -o " +
+                                        dir_->file("train.h5"));
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
   static void TearDownTestSuite() { delete dir_; }
@@ -72,6 +73,42 @@ TEST_F(Resume, StoppedMidEpochAndResumedEqualsUninterruptedBitwise) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resume: " + twice.file("step-17.ckpt")), std::string::npos) << resumed.output;
   expect_same_state(read_checkpoint(once.file("step-60.ckpt")), read_checkpoint(twice.file("step-60.ckpt")));
+}
+
+// Adam's moments and step count (its bias corrections) and the schedule's position survive a
+// resume: stopped in the second epoch, after the rate has halved once, it ends with the bits of
+// the uninterrupted run.
+TEST_F(Resume, AdamWithWeightDecayAndAStepScheduleResumesBitwise) {
+  TempDir once, twice;
+  const std::string adam = "--optimizer adam --momentum 0 --lr 2e-3 --weight-decay 1e-4 --lr-step 1 --lr-gamma 0.5 ";
+  const CommandResult full = run_command(train(once.path(), adam));
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  const CommandResult stopped = run_command(train(twice.path(), adam + "--stop-after 37"));
+  ASSERT_EQ(stopped.exit_code, 3) << stopped.output;
+  const CommandResult resumed = run_command(train(twice.path(), adam + "--resume auto"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resume: " + twice.file("step-37.ckpt")), std::string::npos) << resumed.output;
+  const TrainingState a = read_checkpoint(once.file("step-60.ckpt")), b = read_checkpoint(twice.file("step-60.ckpt"));
+  ASSERT_EQ(a.optimizer_buffers.size(), 2u) << "Adam keeps two moments";
+  EXPECT_EQ(a.optimizer_step, 60);
+  expect_same_state(a, b);
+}
+
+// A checkpoint whose checksums verify but whose recorded settings are not JSON (written by
+// another program, or a bug): the message names the checkpoint and the record, not the JSON
+// library's bare exception.
+TEST_F(Resume, CheckpointWithSettingsThatAreNotJsonIsNamed) {
+  TempDir ckpt;
+  ASSERT_EQ(run_command(train(ckpt.path(), "--stop-after 1")).exit_code, 3);
+  TrainingState state = read_checkpoint(ckpt.file("step-1.ckpt"));
+  state.optimizer_json = "{\"type\": \"sgd\",";
+  write_checkpoint(ckpt.file("step-1.ckpt"), state);
+  const CommandResult r = run_command(train(ckpt.path(), "--resume " + ckpt.file("step-1.ckpt")));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("convoy: error: checkpoint '" + ckpt.file("step-1.ckpt") +
+                          "': its recorded optimizer settings are not JSON ("),
+            std::string::npos)
+      << r.output;
 }
 
 // Starts `cmd` (a shell command that writes the pid of convoy to `pid_file`), sends it `signals`
@@ -167,7 +204,7 @@ TEST_F(Resume, ChangedSettingsThatMatterAreRefused) {
   // Another dataset of the same size and classes: other labels.
   testing::write_fashion_mnist_slice("t10k", 1500, ckpt.file("images"), ckpt.file("labels"));
   ASSERT_EQ(run_command(std::string(CONVOY_BINARY) + " convert idx --images " + ckpt.file("images") + " --labels " +
-                        ckpt.file("labels") + " -o " + ckpt.file("other.h5"))
+                        ckpt.file("labels") + " --class-names fashion-mnist -o " + ckpt.file("other.h5"))
                 .exit_code,
             0);
   std::string other = train(ckpt.path(), "--resume auto");
@@ -317,14 +354,14 @@ TEST_F(Resume, SignalDuringStartUpStopsAfterTheFirstStepWithTheDocumentedCode) {
   const CommandResult saved =
       run_with_pending_usr1(train_args("--data " + dir_->file("train.h5") + " --checkpoint-dir " + ckpt.path()));
   EXPECT_EQ(saved.exit_code, 3) << saved.output;
-  EXPECT_NE(saved.output.find("stopped by signal 10 on rank 0 at step 1; checkpoint " + ckpt.file("step-1.ckpt")),
+  EXPECT_NE(saved.output.find("stopped by signal 10 (SIGUSR1) on rank 0 at step 1; checkpoint " + ckpt.file("step-1.ckpt")),
             std::string::npos)
       << saved.output;
   EXPECT_TRUE(std::filesystem::exists(ckpt.file("step-1.ckpt")));
   // Without a checkpoint folder: said so, and another code (requeueing would start over).
   const CommandResult unsaved = run_with_pending_usr1(train_args("--data " + dir_->file("train.h5")));
   EXPECT_EQ(unsaved.exit_code, 4) << unsaved.output;
-  EXPECT_NE(unsaved.output.find("stopped by signal 10 on rank 0 at step 1; no checkpoint (no --checkpoint-dir): "
+  EXPECT_NE(unsaved.output.find("stopped by signal 10 (SIGUSR1) on rank 0 at step 1; no checkpoint (no --checkpoint-dir): "
                                 "nothing saved"),
             std::string::npos)
       << unsaved.output;
@@ -343,7 +380,7 @@ TEST_F(Resume, Usr1WithoutCheckpointFolderStopsWithCode4) {
                                       "; wait $!)");
   signaller.join();
   EXPECT_EQ(r.exit_code, 4) << r.output;
-  EXPECT_NE(r.output.find("stopped by signal 10 on rank 0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stopped by signal 10 (SIGUSR1) on rank 0"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("nothing saved"), std::string::npos) << r.output;
 }
 

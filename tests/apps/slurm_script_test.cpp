@@ -23,7 +23,7 @@ TEST(SlurmScript, Usr1CheckpointsRequeuesAndTheNextRunResumes) {
   TempDir dir;
   testing::write_fashion_mnist_slice("train", 600, dir.file("images"), dir.file("labels"));
   ASSERT_EQ(run_command(std::string(CONVOY_BINARY) + " convert idx --images " + dir.file("images") + " --labels " +
-                        dir.file("labels") + " -o " + dir.file("train.h5"))
+                        dir.file("labels") + " --class-names fashion-mnist -o " + dir.file("train.h5"))
                 .exit_code,
             0);
   // A stand-in for Slurm's scontrol that records how it was called.

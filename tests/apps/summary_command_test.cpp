@@ -37,5 +37,20 @@ TEST(SummaryCommand, ReadsModelFilesAndRejectsBadInput) {
   EXPECT_NE(bad.output.find("--input '3x32': expected CxHxW"), std::string::npos) << bad.output;
 }
 
+// A model file nested 100000 levels deep crashed convoy (stack overflow, no message): now one
+// line and exit code 1, from train as from summary.
+TEST(SummaryCommand, DeeplyNestedModelFileIsOneLineNotACrash) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("deep.json")) << R"({"name": "deep", "layers": [{"type": "flatten", "name": "f", "options": )"
+                                       << std::string(100000, '[') << std::string(100000, ']') << "}]}";
+  for (const std::string command : {" summary --input 1x4x4 --classes 3 --model ", " train --data none.h5 --model "}) {
+    const CommandResult r = run_command(std::string(CONVOY_BINARY) + command + dir.file("deep.json"));
+    EXPECT_EQ(r.exit_code, 1) << command << r.output;
+    EXPECT_NE(r.output.find("model file '" + dir.file("deep.json") + "': model spec: nested deeper than 32 levels"),
+              std::string::npos)
+        << command << r.output;
+  }
+}
+
 }  // namespace
 }  // namespace convoy

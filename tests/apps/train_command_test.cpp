@@ -159,8 +159,8 @@ TEST_F(TrainCommand, DivergenceBetweenLoggedStepsStopsWithOnlyFiniteCheckpoints)
   EXPECT_LT(checked, 10) << "the run went on for " << checked << " steps after diverging";
 }
 
-// Without class_names the class count is given (--classes, a model file) or taken from the
-// largest label with a warning; a label outside the given count is named by its index.
+// Without class_names the class count is given (--classes, a model file), never guessed from the
+// largest label; a label outside the given count is named by its index.
 TEST_F(TrainCommand, ClassCountComesFromNamesOrIsGivenAndLabelsOutsideItAreNamed) {
   TempDir dir;
   const std::string data = dir.file("unnamed.h5");
@@ -179,10 +179,30 @@ TEST_F(TrainCommand, ClassCountComesFromNamesOrIsGivenAndLabelsOutsideItAreNamed
   const CommandResult twelve = run_command(train("--epochs 0 --model lenet5 --classes 12", data));
   EXPECT_EQ(twelve.exit_code, 0) << twelve.output;
   EXPECT_NE(twelve.output.find("12 classes"), std::string::npos) << twelve.output;
-  const CommandResult inferred = run_command(train("--epochs 0 --model lenet5", data));
-  EXPECT_EQ(inferred.exit_code, 0) << inferred.output;
-  EXPECT_NE(inferred.output.find("has no class_names: 10 classes from its largest label"), std::string::npos)
-      << inferred.output;
+  const CommandResult unstated = run_command(train("--epochs 0 --model lenet5", data));
+  EXPECT_EQ(unstated.exit_code, 1) << unstated.output;
+  EXPECT_NE(unstated.output.find("convoy: error: --data '" + data +
+                                 "': /labels has no class_names attribute, so the number of classes is not known: "
+                                 "give --classes N"),
+            std::string::npos)
+      << unstated.output;
+}
+
+// A --test set the model cannot read is refused at start, naming --test and the file, instead of
+// failing at the first evaluation after an epoch of training.
+TEST_F(TrainCommand, TestSetOfAnotherShapeIsRefusedBeforeTraining) {
+  TempDir dir;
+  const CommandResult converted = run_command(std::string(CONVOY_BINARY) + " convert idx --size 14x14 --images " +
+                                              dir_->file("test-images") + " --labels " + dir_->file("test-labels") +
+                                              " --class-names fashion-mnist -o " + dir.file("small.h5"));
+  ASSERT_EQ(converted.exit_code, 0) << converted.output;
+  const CommandResult r = run_command(train("--model lenet5 --epochs 1 --batch 500 --test " + dir.file("small.h5")));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("convoy: error: --test '" + dir.file("small.h5") +
+                          "': samples are [1, 14, 14], the model expects [1, 28, 28]"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("epoch 1/1"), std::string::npos) << "trained before refusing\n" << r.output;
 }
 
 // std::bad_alloc says what was being done.

@@ -72,7 +72,8 @@ class ClusterTrain : public ::testing::Test {
     data_ = new TempDir();
     testing::write_fashion_mnist_slice("train", 1000, data_->file("images"), data_->file("labels"));
     const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " +
-                                        data_->file("images") + " --labels " + data_->file("labels") + " -o " +
+                                        data_->file("images") + " --labels " + data_->file("labels") +
+                                        " --class-names fashion-mnist -o " +
                                         data_->file("train.h5"));
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }

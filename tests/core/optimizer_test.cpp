@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/lr_schedule.hpp"
@@ -44,6 +46,81 @@ TEST(Optimizer, AdamFollowsKingmaAndBa) {
     ref -= 0.01 * mh / (std::sqrt(vh) + 1e-8);
   }
   EXPECT_NEAR(p, ref, 1e-6);
+}
+
+// Gradients for parameter i at step t: several parameters of both signs and sizes, 19 of them so
+// the vector loop's tail is reached.
+constexpr int kParams = 19;
+float gradient(int t, int i) { return static_cast<float>(std::sin(1.7 * i + 0.9 * t) * (0.1 + 0.2 * (i % 4))); }
+float initial(int i) { return 0.25f * static_cast<float>(i % 7) - 0.6f; }
+
+TEST(Optimizer, SgdWithoutMomentumIsPlainGradientDescentWithWeightDecay) {
+  auto opt = make_optimizer({.type = "sgd", .weight_decay = 0.05f}, kParams);
+  EXPECT_TRUE(opt->state().empty()) << "no momentum, no state";
+  std::vector<float> p(kParams), g(kParams);
+  std::vector<double> ref(kParams);
+  for (int i = 0; i < kParams; ++i) p[i] = initial(i), ref[i] = initial(i);
+  const float lrs[] = {0.1f, 0.1f, 0.05f, 0.2f};
+  for (int t = 0; t < 4; ++t) {
+    for (int i = 0; i < kParams; ++i) g[i] = gradient(t, i);
+    opt->step(p.data(), g.data(), lrs[t]);
+    for (int i = 0; i < kParams; ++i) ref[i] -= lrs[t] * (g[i] + 0.05 * ref[i]);
+  }
+  for (int i = 0; i < kParams; ++i) EXPECT_NEAR(p[i], ref[i], 1e-6) << "parameter " << i;
+  EXPECT_EQ(opt->steps(), 4);
+}
+
+// Weight decay added to the gradient (PyTorch's Adam, not AdamW), bias-corrected moments, and an
+// epsilon large enough to matter (0.1 against sqrt(v) of about 0.1 to 0.5).
+TEST(Optimizer, AdamWithWeightDecayAndALargeEpsilonOverSeveralParameters) {
+  const OptimizerConfig c{.type = "adam", .weight_decay = 0.1f, .beta1 = 0.8f, .beta2 = 0.95f, .epsilon = 0.1f};
+  auto opt = make_optimizer(c, kParams);
+  std::vector<float> p(kParams), g(kParams);
+  std::vector<double> ref(kParams), m(kParams, 0.0), v(kParams, 0.0);
+  for (int i = 0; i < kParams; ++i) p[i] = initial(i), ref[i] = initial(i);
+  for (int t = 1; t <= 5; ++t) {
+    for (int i = 0; i < kParams; ++i) g[i] = gradient(t, i);
+    opt->step(p.data(), g.data(), 0.02f);
+    for (int i = 0; i < kParams; ++i) {
+      const double gd = g[i] + 0.1 * ref[i];
+      m[i] = 0.8 * m[i] + 0.2 * gd;
+      v[i] = 0.95 * v[i] + 0.05 * gd * gd;
+      const double mh = m[i] / (1 - std::pow(0.8, t)), vh = v[i] / (1 - std::pow(0.95, t));
+      ref[i] -= 0.02 * mh / (std::sqrt(vh) + 0.1);
+    }
+  }
+  for (int i = 0; i < kParams; ++i) EXPECT_NEAR(p[i], ref[i], 2e-6) << "parameter " << i;
+  // The moments are the checkpointed state: m and v as computed by hand (v of the decayed gradient).
+  ASSERT_EQ(opt->state().size(), 2u);
+  for (int i = 0; i < kParams; ++i) {
+    EXPECT_NEAR(opt->state()[0].values[i], m[i], 1e-6) << "m " << i;
+    EXPECT_NEAR(opt->state()[1].values[i], v[i], 1e-6) << "v " << i;
+  }
+}
+
+// A checkpoint holds steps() and state(): an optimizer restored from them continues with the
+// bits of one that never stopped (Adam's bias corrections depend on the step count).
+TEST(Optimizer, RestoredFromItsStateContinuesBitwise) {
+  for (const OptimizerConfig c : {OptimizerConfig{.type = "adam", .weight_decay = 0.01f},
+                                  OptimizerConfig{.type = "sgd", .momentum = 0.9f, .nesterov = true}}) {
+    auto once = make_optimizer(c, kParams);
+    std::vector<float> p(kParams), g(kParams);
+    for (int i = 0; i < kParams; ++i) p[i] = initial(i);
+    for (int t = 0; t < 3; ++t) {
+      for (int i = 0; i < kParams; ++i) g[i] = gradient(t, i);
+      once->step(p.data(), g.data(), 0.01f);
+    }
+    auto resumed = make_optimizer(c, kParams);
+    resumed->restore(once->steps(), once->state());
+    std::vector<float> q = p;
+    for (int t = 3; t < 6; ++t) {
+      for (int i = 0; i < kParams; ++i) g[i] = gradient(t, i);
+      once->step(p.data(), g.data(), 0.01f);
+      resumed->step(q.data(), g.data(), 0.01f);
+    }
+    EXPECT_EQ(0, std::memcmp(p.data(), q.data(), kParams * sizeof(float))) << c.type;
+    EXPECT_EQ(resumed->steps(), 6) << c.type;
+  }
 }
 
 TEST(Optimizer, RejectsBadSettingsAndMismatchedState) {

@@ -87,6 +87,49 @@ TEST(Trainer, UnevenLastBatchSeesEverySampleOncePerEpoch) {
   EXPECT_FALSE(std::is_sorted(run.delivered.begin(), run.delivered.begin() + 101));
 }
 
+// Plain SGD that records the rate of every step it is asked to take.
+class RecordingSgd final : public Optimizer {
+ public:
+  explicit RecordingSgd(int64_t n) : inner_(make_optimizer({.type = "sgd"}, n)) { config_ = inner_->config(); }
+  void step(float* parameters, const float* gradients, float lr) override {
+    rates.push_back(lr);
+    inner_->step(parameters, gradients, lr);
+    ++steps_;
+  }
+  std::vector<float> rates;
+
+ private:
+  std::unique_ptr<Optimizer> inner_;
+};
+
+class RateObserver final : public TrainingObserver {
+ public:
+  void on_step(const StepReport& r) override { reported.push_back(r.learning_rate); }
+  std::vector<double> reported;
+};
+
+// The schedule inside training: every step of epoch e uses base_lr * gamma^(e / step_epochs),
+// the last short batch included, and the progress reports say the same rate.
+TEST(Trainer, EveryStepUsesTheScheduledRateOfItsEpoch) {
+  LocalCommunicator comm;
+  Model model(small_cnn(), 10, 1);
+  model.initialize(2);
+  RecordingSgd opt(model.parameter_count());
+  // 35 samples in batches of 10: 4 steps an epoch (the last of 5), 5 epochs.
+  Trainer trainer(model, opt, {.base_lr = 0.1f, .step_epochs = 2, .gamma = 0.5f}, comm,
+                  {.epochs = 5, .global_batch = 10, .seed = 2, .threads = 1, .log_every = 1});
+  SyntheticReader data(35, 4, kSample, 2);
+  trainer.synchronize_start(data.info());
+  RateObserver observer;
+  ASSERT_EQ(trainer.fit(data, nullptr, observer), StopReason::finished);
+  const float per_epoch[] = {0.1f, 0.1f, 0.05f, 0.05f, 0.025f};
+  ASSERT_EQ(opt.rates.size(), 20u);
+  for (size_t i = 0; i < opt.rates.size(); ++i) EXPECT_EQ(opt.rates[i], per_epoch[i / 4]) << "step " << i;
+  ASSERT_EQ(observer.reported.size(), 20u);
+  for (size_t i = 0; i < observer.reported.size(); ++i)
+    EXPECT_EQ(observer.reported[i], per_epoch[i / 4]) << "reported at step " << i;
+}
+
 TEST(Trainer, StopsWithAClearErrorWhenTheLossDiverges) {
   LocalCommunicator comm;
   Model model(small_cnn(), 8, 1);

@@ -93,7 +93,6 @@ TEST(CheckpointMutation, RandomDamageIsVerifiedOrRejectedNeverACrash) {
     if (::testing::Test::HasFailure()) break;  // one report, not thousands
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_LT(seconds, 20.0) << "the mutation test should take a few seconds";
   // Most damage must be caught; a few mutations are no-ops (a size rewritten to its own value).
   EXPECT_GT(rejected, kMutations * 9 / 10) << verified << " verified";
   EXPECT_GT(verified, 0) << "no mutation left a readable file: the success path went untested";

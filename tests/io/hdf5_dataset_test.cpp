@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -350,8 +352,9 @@ TEST(Hdf5Dataset, LabelOutsideClassesIsNamed) {
   const SmallSet s = make_set(5, 2, 2, 1, 3);
   std::vector<int32_t> labels = {0, 1, 2, 1, 0};
   write_hdf5_dataset(dir.file("ok.h5"), s.dims, s.images.data(), labels.data(), {});
-  // Without class names the classes are max + 1 = 3; the caller may demand fewer.
-  EXPECT_EQ(Hdf5Dataset::open(dir.file("ok.h5")).info().classes, 3);
+  // Without class names the file states no class count (not max + 1 = 3): the caller gives it.
+  EXPECT_EQ(Hdf5Dataset::open(dir.file("ok.h5")).info().classes, 0);
+  EXPECT_EQ(Hdf5Dataset::open(dir.file("ok.h5"), {.expected_classes = 5}).info().classes, 5);
   const std::string message =
       error_message<IoError>([&] { Hdf5Dataset::open(dir.file("ok.h5"), {.expected_classes = 2}); });
   EXPECT_NE(message.find("/labels[2] = 2 is outside [0, 2)"), std::string::npos) << message;
@@ -385,7 +388,84 @@ TEST(Hdf5Dataset, LabelOutsideClassesIsNamed) {
     f.dataset_u8("images", {2, 2, 2, 1});
     f.labels_i32({0, -1});
   }
-  EXPECT_THROW(Hdf5Dataset::open(dir.file("neg.h5")), IoError);
+  const std::string negative = error_message<IoError>([&] { Hdf5Dataset::open(dir.file("neg.h5")); });
+  EXPECT_NE(negative.find("/labels[1] = -1 is negative"), std::string::npos) << negative;
+}
+
+// Note [Dataset file identity]: HDF5 reads past a truncated end as zeros without an error, so a
+// file cut short, rewritten or replaced while in use must be noticed by the reader itself.
+TEST(Hdf5Dataset, FileChangedWhileInUseIsAnErrorNotZeros) {
+  TempDir dir;
+  const SmallSet s = make_set(200, 8, 8, 1, 4);
+  const std::vector<int64_t> last = {198, 199};
+  std::vector<float> images(2 * 64);
+  std::vector<int32_t> labels(2);
+  const auto changed_message = [&](Hdf5Dataset& d) {
+    return error_message<IoError>([&] { d.read(last, images.data(), labels.data()); });
+  };
+  const std::string path = dir.file("d.h5");
+
+  write_hdf5_dataset(path, s.dims, s.images.data(), s.labels.data(), {});
+  Hdf5Dataset truncated = Hdf5Dataset::open(path);
+  truncated.read(last, images.data(), labels.data());  // unchanged: reads
+  const auto size = std::filesystem::file_size(path);
+  std::filesystem::resize_file(path, size / 2);
+  std::string message = changed_message(truncated);
+  EXPECT_NE(message.find("HDF5 dataset '" + path + "' changed while in use: its size went from " +
+                         std::to_string(size) + " to " + std::to_string(size / 2) + " bytes"),
+            std::string::npos)
+      << message;
+
+  write_hdf5_dataset(path, s.dims, s.images.data(), s.labels.data(), {});
+  Hdf5Dataset rewritten = Hdf5Dataset::open(path);
+  std::filesystem::last_write_time(path, std::filesystem::last_write_time(path) + std::chrono::seconds(2));
+  message = changed_message(rewritten);
+  EXPECT_NE(message.find("changed while in use: it was written to"), std::string::npos) << message;
+
+  write_hdf5_dataset(dir.file("other.h5"), s.dims, s.images.data(), s.labels.data(), {});
+  Hdf5Dataset replaced = Hdf5Dataset::open(path);
+  std::filesystem::rename(dir.file("other.h5"), path);
+  message = changed_message(replaced);
+  EXPECT_NE(message.find("changed while in use: it was replaced by another file"), std::string::npos) << message;
+}
+
+// Found by hdf5_dataset_fuzz: a chunk dimension damaged from 2 to 258 made libhdf5 read a
+// deflated chunk far past its inflated bytes (a heap over-read inside H5Dread); such a file is
+// now refused at open, naming the chunk shape.
+TEST(Hdf5Dataset, ChunksWiderThanTheSamplesAreRefused) {
+  TempDir dir;
+  const SmallSet s = make_set(7, 3, 2, 2, 3);
+  const std::string path = dir.file("d.h5");
+  write_hdf5_dataset(path, s.dims, s.images.data(), s.labels.data(), {}, {.deflate_level = 1});
+  std::vector<uint8_t> bytes = testing::read_bytes(path);
+  const uint8_t chunk[16] = {7, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0};  // /images' chunk dims, 32-bit LE
+  int patched = 0;
+  for (size_t i = 0; i + 16 <= bytes.size(); ++i)
+    if (std::memcmp(bytes.data() + i, chunk, 16) == 0) bytes[i + 13] = 1, ++patched;  // 2 -> 258
+  ASSERT_EQ(patched, 1) << "the layout message's chunk dimensions were not found";
+  testing::write_bytes(path, bytes, false);
+  const std::string message = error_message<IoError>([&] { Hdf5Dataset::open(path); });
+  EXPECT_NE(message.find("/images [7, 3, 2, 2] is stored in chunks of [7, 3, 2, 258], beyond its samples' extent"),
+            std::string::npos)
+      << message;
+}
+
+// Found by hdf5_dataset_fuzz: a damaged label type 60932 bytes wide made libhdf5 convert past
+// the end of a chunk's bytes; labels must be integers of 1, 2, 4 or 8 bytes.
+TEST(Hdf5Dataset, LabelsOfAnOddIntegerWidthAreRefused) {
+  TempDir dir;
+  const std::string path = dir.file("wide.h5");
+  {
+    RawFile f(path);
+    f.dataset_u8("images", {3, 2, 2, 1});
+    const hid_t wide = H5Tcopy(H5T_STD_I32LE);
+    H5Tset_size(wide, 16);
+    H5Dclose(f.dataset("labels", wide, H5T_NATIVE_INT32, {3}, std::vector<int32_t>{0, 1, 0}));
+    H5Tclose(wide);
+  }
+  const std::string message = error_message<IoError>([&] { Hdf5Dataset::open(path); });
+  EXPECT_NE(message.find("/labels: expected integers of 1, 2, 4 or 8 bytes, found 16 bytes"), std::string::npos)
+      << message;
 }
 
 TEST(Hdf5Dataset, MissingOrNonHdf5FileIsNamed) {

@@ -61,9 +61,11 @@ TEST(ConvertIdx, LabelWithoutClassNameIsAConfigError) {
   write_bytes(dir.file("img"), idx_bytes({2, 2, 2}, std::vector<uint8_t>(8, 1)), false);
   write_bytes(dir.file("lab"), idx_bytes({2}, {0, 2}), false);
   EXPECT_THROW(convert_idx_to_hdf5(dir.file("img"), dir.file("lab"), dir.file("out.h5"), {"a", "b"}), ConfigError);
-  // Without names the classes come from the labels.
+  // Without names any labels are written, and the file states no class count (not 2 + 1 = 3).
   convert_idx_to_hdf5(dir.file("img"), dir.file("lab"), dir.file("out.h5"), {});
-  EXPECT_EQ(Hdf5Dataset::open(dir.file("out.h5")).info().classes, 3);
+  const Hdf5Dataset d = Hdf5Dataset::open(dir.file("out.h5"));
+  EXPECT_EQ(d.info().classes, 0);
+  EXPECT_EQ(d.labels(), (std::vector<int32_t>{0, 2}));
 }
 
 // --size: every sample through resize_image, streamed in blocks (2000 samples: two blocks).
