@@ -15,5 +15,6 @@ void add_inspect_command(CLI::App& app, int& exit_code);
 void add_summary_command(CLI::App& app, int& exit_code);
 void add_export_command(CLI::App& app, int& exit_code);
 void add_predict_command(CLI::App& app, int& exit_code);
+void add_plot_command(CLI::App& app, int& exit_code);
 
 }  // namespace convoy

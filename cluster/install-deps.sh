@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libxxhash-dev zlib1g-dev libstb-dev libpng-dev libjpeg62-turbo-dev
   dataset-fashion-mnist
+  gnuplot-nox
 )
 # Only for apps/bench/compare_pytorch.py (large: about 170 packages).
 if [ "${CONVOY_WITH_PYTORCH:-0}" = 1 ]; then

@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "io/atomic_file.hpp"
+#include "io/hdf5_attributes.hpp"
 #include "io/hdf5_handle.hpp"
 #include "io/regular_file.hpp"
 
@@ -280,6 +281,7 @@ struct Hdf5Dataset::Impl {
   bool is_float = false;  // float32 images, else uint8
   std::vector<int32_t> labels;
   DatasetInfo info;
+  ImageAttributes attributes;
   // Scratch reused across reads, so steady-state reads do not allocate.
   std::vector<std::pair<int64_t, int64_t>> order;  // (sample index, position in the request)
   std::vector<uint8_t> scratch_u8;
@@ -295,6 +297,7 @@ Hdf5Dataset::~Hdf5Dataset() = default;
 const DatasetInfo& Hdf5Dataset::info() const { return impl_->info; }
 const std::string& Hdf5Dataset::path() const { return impl_->path; }
 const std::vector<int32_t>& Hdf5Dataset::labels() const { return impl_->labels; }
+const ImageAttributes& Hdf5Dataset::image_attributes() const { return impl_->attributes; }
 int64_t Hdf5Dataset::samples_read() const { return impl_->samples_read.load(std::memory_order_relaxed); }
 
 Hdf5Dataset Hdf5Dataset::open(const std::string& path, const Hdf5OpenOptions& options) {
@@ -321,6 +324,11 @@ Hdf5Dataset Hdf5Dataset::open(const std::string& path, const Hdf5OpenOptions& op
   d->info.sample = Shape{static_cast<int64_t>(d->dims[3]), static_cast<int64_t>(d->dims[1]),
                          static_cast<int64_t>(d->dims[2])};
   d->info.class_names = std::move(labels.names);
+  const hid_t images = d->images.get();
+  d->attributes.mean = h5::read_float_attribute(images, "mean", path, "/images").value_or(std::vector<float>{});
+  d->attributes.std = h5::read_float_attribute(images, "std", path, "/images").value_or(std::vector<float>{});
+  d->attributes.resize_filter = h5::read_text_attribute(images, "resize_filter", path, "/images").value_or("");
+  d->attributes.aspect = h5::read_text_attribute(images, "aspect", path, "/images").value_or("");
   return Hdf5Dataset(std::move(d));
 }
 
@@ -569,15 +577,13 @@ void Hdf5DatasetWriter::shrink(int64_t size) {
 }
 
 void Hdf5DatasetWriter::set_images_attribute(const std::string& name, std::span<const float> values) {
-  Impl& d = *impl_;
   h5::silence_errors();
-  const std::string what = "writing attribute " + name + " of /images";
-  const hsize_t count[1] = {values.size()};
-  Handle space = checked(H5Screate_simple(1, count, nullptr), H5Sclose, d.tmp_path, what.c_str());
-  Handle attr = checked(H5Acreate2(d.images.get(), name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT,
-                                   H5P_DEFAULT),
-                        H5Aclose, d.tmp_path, what.c_str());
-  check(H5Awrite(attr.get(), H5T_NATIVE_FLOAT, values.data()), d.tmp_path, what.c_str());
+  h5::write_float_attribute(impl_->images.get(), name, values, impl_->tmp_path, "/images");
+}
+
+void Hdf5DatasetWriter::set_images_text_attribute(const std::string& name, const std::string& value) {
+  h5::silence_errors();
+  h5::write_text_attribute(impl_->images.get(), name, value, impl_->tmp_path, "/images");
 }
 
 void Hdf5DatasetWriter::commit() {

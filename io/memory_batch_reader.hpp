@@ -19,8 +19,9 @@ class MemoryBatchReader final : public BatchReader {
                     std::vector<std::string> class_names = {});
 
   const DatasetInfo& info() const override { return info_; }
-  // Throws ConfigError for an empty batch or an index outside [0, N).
-  void plan(std::vector<std::vector<int64_t>> batches) override;
+  using BatchReader::plan;
+  // Throws ConfigError for an empty batch or an index outside [0, N). The epoch is not used.
+  void plan(std::vector<std::vector<int64_t>> batches, int64_t epoch) override;
   // Throws ConfigError when no planned batch is left.
   const Batch& next() override;
 
