@@ -48,7 +48,8 @@ std::vector<std::string> dataset_paths(const std::string& spec, const std::strin
     const size_t comma = std::min(spec.find(',', start), spec.size());
     const std::string item = spec.substr(start, comma - start);
     start = comma + 1;
-    CONVOY_CHECK(!item.empty(), ConfigError, option, " '", spec, "': expected files separated by commas, found an empty name");
+    CONVOY_CHECK(!item.empty(), ConfigError, option, " '", spec,
+                 "': expected files separated by commas, found an empty name");
     if (item.find_first_of("*?[") == std::string::npos) {
       paths.push_back(item);
       continue;

@@ -56,20 +56,22 @@ std::string gnuplot_script(const std::vector<EpochPoint>& curves, int64_t height
          value_text(p.test_loss) + " " + value_text(p.test_accuracy, 100) + " " + value_text(p.val_loss) + " " +
          value_text(p.val_accuracy, 100) + "\n";
   const int64_t first = curves.front().epoch, last = curves.back().epoch;
-  s += "EOD\nset datafile missing 'NaN'\nset grid\nset key top right\nset xlabel 'epoch'\n";
+  s += "EOD\nset datafile missing 'NaN'\nset grid\nset xlabel 'epoch'\n";
   s += last > first ? "set xrange [" + std::to_string(first) + ":" + std::to_string(last) + "]\n"
                     : "set xrange [" + std::to_string(first - 1) + ":" + std::to_string(last + 1) + "]\n";
   if (last - first < 20) s += "set xtics 1\n";
   s += "set multiplot layout 1,2\n";
-  const auto panel = [&](const std::string& title, int train_column, int test_column, int val_column) {
-    std::string plot = "set title '" + title + "'\nplot $curves using 1:" + std::to_string(train_column) +
-                       " with linespoints title 'train'";
+  // Loss falls and accuracy rises: each key goes where its curves end up leaving room.
+  const auto panel = [&](const std::string& title, const char* key, int train_column, int test_column,
+                         int val_column) {
+    std::string plot = "set title '" + title + "'\nset key " + key + "\nplot $curves using 1:" +
+                       std::to_string(train_column) + " with linespoints title 'train'";
     if (test) plot += ", $curves using 1:" + std::to_string(test_column) + " with linespoints title 'test'";
     if (val) plot += ", $curves using 1:" + std::to_string(val_column) + " with linespoints title 'validation'";
     return plot + "\n";
   };
-  s += panel("loss", 2, 4, 6);
-  s += panel("accuracy (%)", 3, 5, 7);
+  s += panel("loss", "top right", 2, 4, 6);
+  s += panel("accuracy (%)", "bottom right", 3, 5, 7);
   return s + "unset multiplot\n";
 }
 
@@ -131,7 +133,8 @@ int run_plot(const PlotOptions& o) {
 void add_plot_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<PlotOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "plot", "Draw loss and accuracy per epoch (train, and test or validation where present) into a PNG, with gnuplot");
+      "plot",
+      "Draw loss and accuracy per epoch (train, and test or validation where present) into a PNG, with gnuplot");
   cmd->add_option("metrics", o->metrics, "Metrics file (JSON lines from convoy train --metrics)")->required();
   cmd->add_option("-o,--output", o->output, "PNG file to write (atomically: replaced only when complete)")->required();
   cmd->add_option("--size", o->size, "Height and width of the image in pixels, HxW as convert's --size")

@@ -86,7 +86,9 @@ FilePreparation file_preparation(const PredictOptions& o, const PreprocessingRec
   FilePreparation p;
   const std::string filter = !o.filter.empty() ? o.filter : record.resize_filter;
   p.filter = filter == "area" ? ResizeFilter::area : ResizeFilter::bilinear;
-  p.aspect = record.aspect == "crop" ? AspectMode::crop : record.aspect == "pad" ? AspectMode::pad : AspectMode::stretch;
+  p.aspect = record.aspect == "crop"  ? AspectMode::crop
+             : record.aspect == "pad" ? AspectMode::pad
+                                      : AspectMode::stretch;
   if (o.crop) p.aspect = AspectMode::crop;
   if (o.pad) p.aspect = AspectMode::pad;
   p.normalization = record.normalization;
@@ -209,12 +211,15 @@ void add_predict_command(CLI::App& app, int& exit_code) {
       ->excludes(names);
   auto* crop = cmd->add_flag("--crop-to-aspect", o->crop,
                              "Centre-crop to the model's aspect ratio (default: as the training set's import did)");
-  cmd->add_flag("--pad-to-aspect", o->pad, "Pad to the model's aspect ratio (default: as the training set's import did)")
+  cmd->add_flag("--pad-to-aspect", o->pad,
+                "Pad to the model's aspect ratio (default: as the training set's import did)")
       ->excludes(crop);
   cmd->add_option("--resize-filter", o->filter,
                   "area or bilinear (default: the training set's import filter, else bilinear)")
       ->check(one_of({"area", "bilinear"}));
-  cmd->add_option("--batch", o->batch, "Images per forward pass")->capture_default_str()->check(integer_in(1, kMaxBatch));
+  cmd->add_option("--batch", o->batch, "Images per forward pass")
+      ->capture_default_str()
+      ->check(integer_in(1, kMaxBatch));
   cmd->add_option("--threads", o->threads, "OpenMP threads (default: the cores available)")
       ->check(integer_in(1, kMaxThreads));
   cmd->callback([o, &exit_code] { exit_code = run_predict(*o); });

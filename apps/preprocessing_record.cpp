@@ -55,9 +55,10 @@ std::string list_text(const std::vector<float>& values) {
 }  // namespace
 
 std::string describe_preprocessing(const Normalization& normalization, const Augmentation& augmentation) {
-  const std::string norm = normalization.active()
-                               ? "normalize mean " + list_text(normalization.mean) + " std " + list_text(normalization.std)
-                               : "no normalization";
+  const std::string norm =
+      normalization.active()
+          ? "normalize mean " + list_text(normalization.mean) + " std " + list_text(normalization.std)
+          : "no normalization";
   return norm + "; augment " + augmentation.str();
 }
 

@@ -49,6 +49,10 @@ TrainData open_train_data(const TrainOptions& o, int64_t per_rank) {
   DatasetParts train = open_dataset_parts(o.data, "--data", classes, per_rank);
   d.normalization = o.preprocessing.normalization(train, "--data");
   const Augmentation augmentation = o.preprocessing.augmentation();
+  const Shape& sample = train.info().sample;
+  CONVOY_CHECK(augmentation.crop_padding < sample[1] && augmentation.crop_padding < sample[2], ConfigError,
+               "--augment crop:", augmentation.crop_padding,
+               ": expected a padding below the samples' height and width, --data holds samples ", sample.str());
   d.record = training_record(train, d.normalization, augmentation);
   LoaderOptions train_loading;
   train_loading.augmentation = augmentation;

@@ -63,7 +63,8 @@ std::vector<float> ChannelStatistics::stddev() const {
 }
 
 Normalization combine_statistics(const std::vector<int64_t>& counts, const std::vector<Normalization>& parts) {
-  CONVOY_ASSERT(counts.size() == parts.size() && !parts.empty(), "combine_statistics: one count per part, at least one part");
+  CONVOY_ASSERT(counts.size() == parts.size() && !parts.empty(),
+                "combine_statistics: one count per part, at least one part");
   const size_t channels = parts[0].mean.size();
   Normalization all;
   double total = 0;

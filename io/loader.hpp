@@ -22,9 +22,9 @@ struct LoaderOptions {
   // Applied to every sample read, on the I/O thread: augmentation (Note [Augmentation], drawn
   // from `seed`, the plan's epoch and the sample's index), then normalisation (Note
   // [Normalisation]). Both off by default; a test set's loader gets the normalisation only.
-  Augmentation augmentation;
+  Augmentation augmentation = {};
   uint64_t seed = 0;
-  Normalization normalization;
+  Normalization normalization = {};
 };
 
 // Note [Loader slots]: batch p of the plan is read into slot p % (depth + 1). The consumer

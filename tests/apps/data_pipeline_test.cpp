@@ -103,7 +103,8 @@ TEST_F(DataPipeline, PartsTrainTheBitsOfTheWholeFileAndResumeAcrossIt) {
   expect_same_parameters(read_checkpoint(whole.file("step-8.ckpt")), read_checkpoint(resumed.file("step-8.ckpt")));
 
   // convoy eval reads the parts as one too.
-  r = run_command(convoy("eval --checkpoint " + whole.file("step-8.ckpt") + " --data " + quoted(dir_->file("parts/p*"))));
+  r = run_command(
+      convoy("eval --checkpoint " + whole.file("step-8.ckpt") + " --data " + quoted(dir_->file("parts/p*"))));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("samples=600"), std::string::npos) << r.output;
 }
@@ -167,7 +168,8 @@ TEST_F(DataPipeline, NormalizeNeedsStatisticsThatFitTheData) {
   EXPECT_NE(r.output.find("--normalize: --data '" + dir.file("bare.h5") + "' has no mean and std attributes"),
             std::string::npos)
       << r.output;
-  r = run_command(convoy("train --data " + dir.file("bare.h5") + " --batch 2 --epochs 1 --normalize --mean 0.5,0.5 --std 0.2,0.2"));
+  r = run_command(convoy("train --data " + dir.file("bare.h5") +
+                         " --batch 2 --epochs 1 --normalize --mean 0.5,0.5 --std 0.2,0.2"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("--mean/--std: expected a mean and a std for each of the 1 channels, found mean [0.5,0.5]"),
             std::string::npos)
@@ -195,11 +197,15 @@ TEST_F(DataPipeline, PlotDrawsTheCurvesIntoAPngOfTheRequestedSize) {
   TempDir dir;
   std::ofstream(dir.file("metrics.jsonl"))
       << R"({"type": "step", "epoch": 1, "step": 10, "loss": 2.0, "accuracy": 0.2})" << "\n"
-      << R"({"type": "epoch", "epoch": 1, "train_loss": 1.5, "train_accuracy": 0.5, "test_loss": 1.6, "test_accuracy": 0.45})" << "\n"
-      << R"({"type": "epoch", "epoch": 2, "train_loss": 0.9, "train_accuracy": 0.7, "test_loss": 1.0, "test_accuracy": 0.66})" << "\n"
-      << R"({"type": "epoch", "epoch": 3, "train_loss": 0.7, "train_accuracy": 0.8, "val_loss": 0.9, "val_accuracy": 0.7})" << "\n"
+      << R"({"type": "epoch", "epoch": 1, "train_loss": 1.5, "train_accuracy": 0.5, "test_loss": 1.6,)"
+      << R"( "test_accuracy": 0.45})" << "\n"
+      << R"({"type": "epoch", "epoch": 2, "train_loss": 0.9, "train_accuracy": 0.7, "test_loss": 1.0,)"
+      << R"( "test_accuracy": 0.66})" << "\n"
+      << R"({"type": "epoch", "epoch": 3, "train_loss": 0.7, "train_accuracy": 0.8, "val_loss": 0.9,)"
+      << R"( "val_accuracy": 0.7})" << "\n"
       << R"({"type": "test", "loss": 1.0, "accuracy": 0.66})" << "\n";
-  CommandResult r = run_command(convoy("plot " + dir.file("metrics.jsonl") + " -o " + dir.file("curves.png") + " --size 300x500"));
+  CommandResult r =
+      run_command(convoy("plot " + dir.file("metrics.jsonl") + " -o " + dir.file("curves.png") + " --size 300x500"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("3 epochs"), std::string::npos) << r.output;
   EXPECT_EQ(png_size(dir.file("curves.png")), (std::pair<int64_t, int64_t>{300, 500}));
@@ -234,19 +240,21 @@ TEST_F(DataPipeline, PlotDrawsTheCurvesIntoAPngOfTheRequestedSize) {
 
 TEST_F(DataPipeline, ConvertImagesAndPredictRefuseBadArgumentsWithExitCode2) {
   const std::string folder = dir_->file("no such folder");
+  const std::string images = "convert images " + folder + " -o x.h5 --size ";
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"convert images " + folder + " -o x.h5 --size 16x16 --color purple", "--color: expected rgb or grayscale, found 'purple'"},
-      {"convert images " + folder + " -o x.h5 --size 16", "--size: expected HxW"},
-      {"convert images " + folder + " -o x.h5 --size 0x16", "--size: expected HxW"},
-      {"convert images " + folder + " -o x.h5 --size 16x16 --resize-filter cubic", "--resize-filter: expected area or bilinear"},
-      {"convert images " + folder + " -o x.h5 --size 16x16 --val-split 1.5 --val-output v.h5", "--val-split: expected a finite number in [0"},
-      {"convert images " + folder + " -o x.h5 --size 16x16 --threads 0", "--threads: expected an integer in [1, "},
-      {"convert images " + folder + " -o x.h5 --size 16x16 --seed -3", "--seed: expected an integer in [0, "},
+      {images + "16x16 --color purple", "--color: expected rgb or grayscale, found 'purple'"},
+      {images + "16", "--size: expected HxW"},
+      {images + "0x16", "--size: expected HxW"},
+      {images + "16x16 --resize-filter cubic", "--resize-filter: expected area or bilinear"},
+      {images + "16x16 --val-split 1.5 --val-output v.h5", "--val-split: expected a finite number in [0"},
+      {images + "16x16 --threads 0", "--threads: expected an integer in [1, "},
+      {images + "16x16 --seed -3", "--seed: expected an integer in [0, "},
       {"convert idx --images a --labels b -o x.h5 --size 3x", "--size: expected HxW"},
       {"predict --checkpoint c.ckpt x.png --top-k 0", "--top-k: expected an integer in [1, "},
       {"predict --checkpoint c.ckpt x.png --batch -1", "--batch: expected an integer in [1, "},
       {"predict --checkpoint c.ckpt x.png --threads 0", "--threads: expected an integer in [1, "},
-      {"predict --checkpoint c.ckpt x.png --resize-filter cubic", "--resize-filter: expected area or bilinear, found 'cubic'"},
+      {"predict --checkpoint c.ckpt x.png --resize-filter cubic",
+       "--resize-filter: expected area or bilinear, found 'cubic'"},
   };
   for (const auto& [args, message] : cases) {
     const CommandResult r = run_command(convoy(args));

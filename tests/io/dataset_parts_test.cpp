@@ -112,10 +112,10 @@ TEST(Loader, AugmentsBySampleAndEpochThenNormalises) {
   const std::string path = write_part(dir, "d.h5", 0, 16);
   const Normalization norm{{0.5f, 0.5f}, {0.25f, 0.25f}};
   Loader plain(Hdf5Dataset::open(path));
-  Loader augmented(Hdf5Dataset::open(path), {.prefetch_depth = 2, .augmentation = Augmentation::parse("crop:1"), .seed = 5,
-                                             .normalization = norm});
-  Loader other_split(Hdf5Dataset::open(path), {.prefetch_depth = 2, .augmentation = Augmentation::parse("crop:1"), .seed = 5,
-                                               .normalization = norm});
+  const LoaderOptions options = {
+      .prefetch_depth = 2, .augmentation = Augmentation::parse("crop:1"), .seed = 5, .normalization = norm};
+  Loader augmented(Hdf5Dataset::open(path), options);
+  Loader other_split(Hdf5Dataset::open(path), options);
   plain.plan({{0, 1, 2, 3, 4, 5, 6, 7}});
   augmented.plan({{0, 1, 2, 3, 4, 5, 6, 7}}, 2);
   other_split.plan({{6, 7, 0}, {1, 2, 3, 4, 5}}, 2);  // the same samples in other batches, as with more ranks
@@ -154,7 +154,9 @@ TEST(Loader, AugmentsBySampleAndEpochThenNormalises) {
 TEST(Loader, RefusesANormalisationOfAnotherChannelCount) {
   TempDir dir;
   const std::string path = write_part(dir, "d.h5", 0, 4);
-  EXPECT_THROW(Loader(Hdf5Dataset::open(path), {.prefetch_depth = 2, .augmentation = {}, .seed = 0, .normalization = {{0.5f}, {0.25f}}}), ConfigError);
+  const LoaderOptions one_channel = {
+      .prefetch_depth = 2, .augmentation = {}, .seed = 0, .normalization = {{0.5f}, {0.25f}}};
+  EXPECT_THROW(Loader(Hdf5Dataset::open(path), one_channel), ConfigError);
 }
 
 }  // namespace
