@@ -45,7 +45,7 @@ void TrainOptions::add_to(CLI::App& cmd) {
       ->check(number_in(0, false, 1, true));
   cmd.add_option("--threads", threads, "OpenMP threads per rank (default: OMP_NUM_THREADS or the cores available)")
       ->check(integer_in(1, kMaxThreads));
-  cmd.add_option("--seed", seed, "Seed of every random stream (init, shuffle)")
+  cmd.add_option("--seed", seed, "Seed of every random stream (init, shuffle, dropout, augmentation)")
       ->capture_default_str()
       ->check(unsigned_integer());
   cmd.add_option("--log-every", log_every, "Steps between progress reports (default 20 on a terminal, else 100)")

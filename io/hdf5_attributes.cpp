@@ -47,6 +47,8 @@ std::optional<std::string> read_text_attribute(hid_t object, const char* name, c
   CONVOY_CHECK(check(H5Sget_simple_extent_npoints(space.get()), file, what.c_str()) == 1, IoError, "HDF5 dataset '",
                file, "': attribute ", name, " of ", object_name, ": expected one string");
   Handle mem = checked(H5Tcopy(H5T_C_S1), H5Tclose, file, what.c_str());
+  // HDF5 converts no string between ASCII and UTF-8: read in the file's own character set.
+  check(H5Tset_cset(mem.get(), H5Tget_cset(type.get())), file, what.c_str());
   if (check(H5Tis_variable_str(type.get()), file, what.c_str()) > 0) {
     check(H5Tset_size(mem.get(), H5T_VARIABLE), file, what.c_str());
     char* text = nullptr;

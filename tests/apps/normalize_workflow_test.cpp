@@ -79,8 +79,9 @@ TEST(NormalizeWorkflow, EvalAndPredictRepeatTheTrainingPreprocessing) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const double probe_loss = printed_loss(r.output);
   // The class folders (the probe folder's root also holds a loose picture the import leaves out).
-  r = run_command(convoy("predict --checkpoint " + checkpoint + " --json --top-k 3 " + quoted(dir.file("probe/a dark")) +
-                         " " + quoted(dir.file("probe/b bright")) + " " + quoted(dir.file("probe/c stripes"))));
+  r = run_command(convoy("predict --checkpoint " + checkpoint + " --json --top-k 3 " +
+                         quoted(dir.file("probe/a dark")) + " " + quoted(dir.file("probe/b bright")) + " " +
+                         quoted(dir.file("probe/c stripes"))));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::istringstream lines(r.output);
   double loss_sum = 0;
