@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "apps/preprocessing_record.hpp"
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "distributed/agreement.hpp"
@@ -106,10 +107,8 @@ void CheckpointKeeper::save(const TrainingCursor& cursor, const std::vector<std:
   s.global_batch = run_.global_batch;
   s.dataset_size = data_.size;
   s.dataset_fingerprint = dataset_fingerprint(data_);
-  // What prediction needs besides the model: the samples' shape and the classes' names.
-  s.preprocessing_json = nlohmann::json{{"input", {data_.sample[0], data_.sample[1], data_.sample[2]}},
-                                        {"class_names", data_.class_names}}
-                             .dump();
+  // What eval and predict need besides the model (Note [Preprocessing record]).
+  s.preprocessing_json = run_.preprocessing_json;
   for (int i = 0; i < data_.sample.rank(); ++i) s.sample_shape.push_back(data_.sample[i]);
   s.metrics_history = metrics_history;
   s.settings_json = run_.settings_json;
@@ -198,6 +197,15 @@ void CheckpointKeeper::check_resumable(const TrainingState& s, const std::string
   CONVOY_CHECK(changed.empty(), ConfigError, "--resume: checkpoint '", path,
                "' was trained with other optimizer or schedule settings:", changed,
                " (start a new run, or resume with the checkpoint's settings)");
+  const PreprocessingRecord saved_prep = PreprocessingRecord::parse(s.preprocessing_json, path);
+  const PreprocessingRecord now_prep = PreprocessingRecord::parse(run_.preprocessing_json, path);
+  const bool same_prep = saved_prep.normalization.mean == now_prep.normalization.mean &&
+                         saved_prep.normalization.std == now_prep.normalization.std &&
+                         saved_prep.augmentation.str() == now_prep.augmentation.str();
+  CONVOY_CHECK(same_prep, ConfigError, "--resume: checkpoint '", path, "' was trained with ",
+               describe_preprocessing(saved_prep.normalization, saved_prep.augmentation), ", this run has ",
+               describe_preprocessing(now_prep.normalization, now_prep.augmentation),
+               " (give the checkpoint's --normalize, --mean, --std and --augment, or start a new run)");
   CONVOY_CHECK(static_cast<int64_t>(s.parameters.size()) == model_.parameter_count(), IoError, "checkpoint '", path,
                "': ", s.parameters.size(), " parameters, the model has ", model_.parameter_count());
   CONVOY_CHECK(static_cast<int64_t>(s.buffers.size()) == model_.buffer_count(), IoError, "checkpoint '", path,

@@ -27,6 +27,8 @@ struct CheckpointRun {
   std::string settings_json;      // the command line's settings, stored for inspect
   uint64_t seed = 0;
   int64_t global_batch = 0;
+  // Note [Preprocessing record]; resuming refuses another normalisation or augmentation.
+  std::string preprocessing_json;
 };
 
 // Rank 0 writes (atomically, see io/atomic_file.hpp) into a folder it checked writable, holds

@@ -21,5 +21,7 @@ void add_bench_command(CLI::App& app, int& exit_code);
 // `convoy convert images` (convert_images_command.cpp), registered by add_convert_command
 // under the `convert` subcommand.
 void add_convert_images_subcommand(CLI::App& convert, int& exit_code);
+void add_predict_command(CLI::App& app, int& exit_code);
+void add_plot_command(CLI::App& app, int& exit_code);
 
 }  // namespace convoy

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "apps/cli_checks.hpp"
 #include "apps/commands.hpp"
 #include "apps/exit_codes.hpp"
 #include "apps/image_size_option.hpp"
@@ -62,9 +63,10 @@ void add_convert_command(CLI::App& app, int& exit_code) {
   sub->add_option("--class-names", idx->class_names,
                   "auto, fashion-mnist, none, or a comma-separated list in label order")
       ->capture_default_str();
-  sub->add_option("--size", idx->size, "Resize every image to HxW, e.g. 64x64 (default: keep)");
+  sub->add_option("--size", idx->size, "Resize every image to HxW, e.g. 64x64 (default: keep)")->check(image_size());
   sub->add_option("--resize-filter", idx->filter, "area (block means, for shrinking) or bilinear (antialiased)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(one_of({"area", "bilinear"}));
   sub->callback([idx, &exit_code] { exit_code = run_convert_idx(*idx); });
   add_convert_images_subcommand(*cmd, exit_code);
 }

@@ -7,9 +7,11 @@
 #include <memory>
 #include <string>
 
+#include "apps/cli_checks.hpp"
 #include "apps/exit_codes.hpp"
 #include "apps/image_size_option.hpp"
 #include "apps/runtime_info.hpp"
+#include "apps/train_options.hpp"
 #include "core/error.hpp"
 #include "io/image_import.hpp"
 
@@ -35,11 +37,7 @@ std::string channel_list(const std::vector<float>& values) {
 }
 
 int run_convert_images(const ConvertImagesOptions& o) {
-  const ResizeTarget size = parse_resize_target(o.size, o.filter);
-  CONVOY_CHECK(size.active(), ConfigError, "--size: expected HxW, e.g. 64x64");
-  CONVOY_CHECK(o.color == "rgb" || o.color == "grayscale", ConfigError, "--color '", o.color,
-               "': expected rgb or grayscale");
-  CONVOY_CHECK(o.threads >= 0, ConfigError, "--threads ", o.threads, ": expected >= 1");
+  const ResizeTarget size = parse_resize_target(o.size, o.filter);  // both checked while parsing
   const ImageFolder folder = list_image_folder(o.folder);
   std::printf("Found %zu files belonging to %zu classes.\n", folder.files.size(), folder.class_names.size());
   std::fflush(stdout);
@@ -92,21 +90,26 @@ void add_convert_images_subcommand(CLI::App& convert, int& exit_code) {
                 "image_dataset_from_directory");
   sub->add_option("folder", o->folder, "Folder holding one sub-folder per class")->required();
   sub->add_option("-o,--output", o->output, "HDF5 file to write (the training images)")->required();
-  sub->add_option("--size", o->size, "Height and width of every stored image, e.g. 64x64")->required();
-  sub->add_option("--color", o->color, "rgb or grayscale")->capture_default_str();
+  sub->add_option("--size", o->size, "Height and width of every stored image, e.g. 64x64")
+      ->required()
+      ->check(image_size());
+  sub->add_option("--color", o->color, "rgb or grayscale")->capture_default_str()->check(one_of({"rgb", "grayscale"}));
   auto* crop = sub->add_flag("--crop-to-aspect", o->crop, "Centre-crop to the aspect ratio of --size before resizing");
   auto* pad = sub->add_flag("--pad-to-aspect", o->pad, "Pad with black to the aspect ratio of --size before resizing");
   crop->excludes(pad);
   sub->add_option("--resize-filter", o->filter, "area (block means, for shrinking) or bilinear (antialiased)")
-      ->capture_default_str();
-  auto* split = sub->add_option("--val-split", o->val_split, "Fraction of the files for validation, in [0, 1)");
+      ->capture_default_str()
+      ->check(one_of({"area", "bilinear"}));
+  auto* split = sub->add_option("--val-split", o->val_split, "Fraction of the files for validation, in [0, 1)")
+                    ->check(number_in(0, true, 1, false));
   auto* val = sub->add_option("--val-output", o->val_output, "HDF5 file for the validation images");
   split->needs(val);
   val->needs(split);
-  sub->add_option("--seed", o->seed, "Seed of the validation split")->capture_default_str();
+  sub->add_option("--seed", o->seed, "Seed of the validation split")->capture_default_str()->check(unsigned_integer());
   sub->add_flag("--skip-bad", o->skip_bad,
                 "Leave out files that cannot be decoded (listed at the end) instead of failing without writing");
-  sub->add_option("--threads", o->threads, "Decoding threads (default: the cores available)");
+  sub->add_option("--threads", o->threads, "Decoding threads (default: the cores available)")
+      ->check(integer_in(1, kMaxThreads));
   sub->callback([o, &exit_code] { exit_code = run_convert_images(*o); });
 }
 

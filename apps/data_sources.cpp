@@ -1,5 +1,8 @@
 #include "apps/data_sources.hpp"
 
+#include <glob.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 
@@ -14,12 +17,13 @@
 
 namespace convoy {
 
-std::unique_ptr<BatchReader> open_dataset(const std::string& path, const std::string& option,
-                                          int64_t expected_classes, int64_t batch_hint) {
-  const Activity reading("reading " + option + " '" + path + "'");
+namespace {
+
+// Runs `open`, prefixing its errors with the option that named the files.
+template <typename Open>
+auto naming_option(const std::string& option, Open open) {
   try {
-    Hdf5Dataset dataset = Hdf5Dataset::open(path, {.expected_classes = expected_classes, .batch_hint = batch_hint});
-    return std::make_unique<Loader>(std::move(dataset));
+    return open();
   } catch (const IoError& e) {
     throw IoError(option + ": " + e.what());
   } catch (const ShapeError& e) {
@@ -27,6 +31,54 @@ std::unique_ptr<BatchReader> open_dataset(const std::string& path, const std::st
   } catch (const ConfigError& e) {
     throw ConfigError(option + ": " + e.what());
   }
+}
+
+// The sorted matches of a glob pattern.
+std::vector<std::string> glob_matches(const std::string& pattern, const std::string& option) {
+  glob_t g{};
+  const int status = glob(pattern.c_str(), GLOB_ERR, nullptr, &g);
+  std::vector<std::string> paths(g.gl_pathv, g.gl_pathv + (status == 0 ? g.gl_pathc : 0));
+  globfree(&g);
+  CONVOY_CHECK(status == 0, IoError, option, ": '", pattern, "' matches no file",
+               status == GLOB_NOMATCH ? "" : " (a folder on the way could not be read)");
+  return paths;  // glob sorts them
+}
+
+}  // namespace
+
+std::vector<std::string> dataset_paths(const std::string& spec, const std::string& option) {
+  std::vector<std::string> paths;
+  for (size_t start = 0; start <= spec.size();) {
+    const size_t comma = std::min(spec.find(',', start), spec.size());
+    const std::string item = spec.substr(start, comma - start);
+    start = comma + 1;
+    CONVOY_CHECK(!item.empty(), ConfigError, option, " '", spec,
+                 "': expected files separated by commas, found an empty name");
+    if (item.find_first_of("*?[") == std::string::npos) {
+      paths.push_back(item);
+      continue;
+    }
+    const std::vector<std::string> matches = glob_matches(item, option);
+    paths.insert(paths.end(), matches.begin(), matches.end());
+  }
+  return paths;
+}
+
+DatasetParts open_dataset_parts(const std::string& spec, const std::string& option, int64_t expected_classes,
+                                int64_t batch_hint) {
+  const Activity reading("reading " + option + " '" + spec + "'");
+  return naming_option(option, [&] {
+    return DatasetParts::open(dataset_paths(spec, option),
+                              {.expected_classes = expected_classes, .batch_hint = batch_hint});
+  });
+}
+
+std::unique_ptr<BatchReader> open_dataset(const std::string& spec, const std::string& option,
+                                          int64_t expected_classes, int64_t batch_hint, const LoaderOptions& options) {
+  DatasetParts parts = open_dataset_parts(spec, option, expected_classes, batch_hint);
+  return naming_option(option, [&]() -> std::unique_ptr<BatchReader> {
+    return std::make_unique<Loader>(std::move(parts), options);
+  });
 }
 
 namespace {

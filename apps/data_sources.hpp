@@ -6,15 +6,28 @@
 #include <optional>
 #include <string>
 
+#include <vector>
+
 #include "core/batch_reader.hpp"
 #include "core/model_spec.hpp"
+#include "io/dataset_parts.hpp"
+#include "io/loader.hpp"
 
 namespace convoy {
 
-// An HDF5 dataset behind a prefetching loader. `option` ("--data") prefixes error messages;
-// expected_classes > 0 requires labels in [0, expected_classes).
-std::unique_ptr<BatchReader> open_dataset(const std::string& path, const std::string& option,
-                                          int64_t expected_classes, int64_t batch_hint);
+// The files a dataset option names: paths separated by commas, each one a path or a glob
+// ('parts/*.h5', its matches sorted). IoError naming `option` when a glob matches no file.
+std::vector<std::string> dataset_paths(const std::string& spec, const std::string& option);
+
+// The files of `spec` opened as one dataset (Note [Dataset parts]). `option` ("--data")
+// prefixes error messages; expected_classes > 0 requires labels in [0, expected_classes).
+DatasetParts open_dataset_parts(const std::string& spec, const std::string& option, int64_t expected_classes,
+                                int64_t batch_hint);
+
+// The same behind a prefetching loader that augments and normalises as `options` say.
+std::unique_ptr<BatchReader> open_dataset(const std::string& spec, const std::string& option,
+                                          int64_t expected_classes, int64_t batch_hint,
+                                          const LoaderOptions& options = {});
 
 // The classes a JSON model file (a name ending in .json) outputs; 0 for a built-in model name
 // or a file that leaves its classes to the data.

@@ -12,6 +12,7 @@
 #include "apps/commands.hpp"
 #include "apps/data_sources.hpp"
 #include "apps/exit_codes.hpp"
+#include "apps/preprocessing_record.hpp"
 #include "apps/runtime_info.hpp"
 #include "apps/train_options.hpp"
 #include "core/error.hpp"
@@ -52,7 +53,11 @@ int run_eval(const EvalOptions& o, Communicator& comm) {
   const std::unique_ptr<Model> model = model_from_checkpoint(state, o.checkpoint, o.batch, threads);
   const ModelSpec& spec = model->spec();
   building.reset();
-  std::unique_ptr<BatchReader> data = open_dataset(o.data, "--data", spec.classes, o.batch);
+  // Samples prepared as in training: the training set's normalisation, no augmentation.
+  const PreprocessingRecord record = PreprocessingRecord::parse(state.preprocessing_json, o.checkpoint);
+  LoaderOptions loading;
+  loading.normalization = record.normalization;
+  std::unique_ptr<BatchReader> data = open_dataset(o.data, "--data", spec.classes, o.batch, loading);
   CONVOY_CHECK(data->info().sample == spec.input, ShapeError, "--data '", o.data, "': samples are ",
                data->info().sample.str(), ", the checkpoint's model expects ", spec.input.str());
   const int64_t classes = spec.classes, size = data->info().size;
@@ -84,7 +89,8 @@ void add_eval_command(CLI::App& app, Communicator& comm, int& exit_code) {
   auto o = std::make_shared<EvalOptions>();
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate a checkpoint's model on an HDF5 dataset");
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint file (step-<N>.ckpt)")->required();
-  cmd->add_option("--data", o->data, "Dataset (HDF5)")->required();
+  cmd->add_option("--data", o->data, "Dataset (HDF5); several files as one: a,b or a quoted glob 'parts/*.h5'")
+      ->required();
   cmd->add_option("--logits", o->logits,
                   "Also write every sample's logits (and label) to this HDF5 file: /logits [N, classes], /labels [N]");
   cmd->add_option("--threads", o->threads, "OpenMP threads per rank (default: the cores available)")

@@ -30,4 +30,17 @@ ResizeTarget parse_resize_target(const std::string& size, const std::string& fil
   return target;
 }
 
+CLI::Validator image_size() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        try {
+          if (!parse_resize_target(s, "bilinear").active()) throw ConfigError("empty");
+        } catch (const ConfigError&) {
+          return "expected HxW with sides in [1, 32768], e.g. 64x64, found '" + s + "'";
+        }
+        return "";
+      },
+      "HxW");
+}
+
 }  // namespace convoy

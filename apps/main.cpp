@@ -1,4 +1,4 @@
-// The convoy executable: subcommands train, eval, predict, convert, bench, inspect, summary, export.
+// The convoy executable: subcommands train, eval, predict, plot, convert, bench, inspect, summary, export.
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   add_convert_command(app, exit_code);
   add_eval_command(app, *comm, exit_code);
   add_predict_command(app, exit_code);
+  add_plot_command(app, exit_code);
   add_inspect_command(app, exit_code);
   add_summary_command(app, exit_code);
   add_export_command(app, exit_code);

@@ -11,21 +11,23 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/checkpoint_model.hpp"
+#include "apps/cli_checks.hpp"
 #include "apps/commands.hpp"
+#include "apps/data_sources.hpp"
 #include "apps/exit_codes.hpp"
-#include "apps/image_size_option.hpp"
+#include "apps/preprocessing_record.hpp"
 #include "apps/runtime_info.hpp"
+#include "apps/train_options.hpp"
 #include "core/error.hpp"
 #include "io/checkpoint.hpp"
 #include "io/class_names.hpp"
-#include "io/hdf5_dataset.hpp"
 #include "io/image_import.hpp"
 
 namespace convoy {
 namespace {
 
 struct PredictOptions {
-  std::string checkpoint, class_names, data, filter = "bilinear";
+  std::string checkpoint, class_names, data, filter;  // filter "": the checkpoint's (Note [Preprocessing record])
   std::vector<std::string> inputs;
   int64_t top_k = 3, batch = 64;
   int threads = 0;
@@ -47,19 +49,9 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
   return files;
 }
 
-// The class_names a checkpoint's preprocessing record holds, if any.
-std::vector<std::string> checkpoint_class_names(const TrainingState& state) {
-  if (state.preprocessing_json.empty()) return {};
-  const nlohmann::json j = nlohmann::json::parse(state.preprocessing_json, nullptr, false);
-  if (!j.is_object() || !j.contains("class_names") || !j["class_names"].is_array()) return {};
-  std::vector<std::string> names;
-  for (const auto& name : j["class_names"])
-    if (name.is_string()) names.push_back(name.get<std::string>());
-  return names;
-}
-
 // --class-names, else the dataset's (--data), else the checkpoint's, else "0", "1", ...
-std::vector<std::string> class_names_for(const PredictOptions& o, const TrainingState& state, int64_t classes) {
+std::vector<std::string> class_names_for(const PredictOptions& o, const PreprocessingRecord& record,
+                                         int64_t classes) {
   std::vector<std::string> names;
   std::string source = "checkpoint '" + o.checkpoint + "'";
   if (!o.class_names.empty()) {
@@ -72,9 +64,9 @@ std::vector<std::string> class_names_for(const PredictOptions& o, const Training
     }
   } else if (!o.data.empty()) {
     source = "--data '" + o.data + "'";
-    names = Hdf5Dataset::open(o.data).info().class_names;
+    names = open_dataset_parts(o.data, "--data", 0, 1).info().class_names;
   } else {
-    names = checkpoint_class_names(state);
+    names = record.class_names;
   }
   if (names.empty()) return numbered_class_names(classes);
   CONVOY_CHECK(static_cast<int64_t>(names.size()) == classes, ConfigError, source, ": ", names.size(),
@@ -82,19 +74,42 @@ std::vector<std::string> class_names_for(const PredictOptions& o, const Training
   return names;
 }
 
-// Decodes and prepares files [begin, end) into `input` [n, C, H, W] in [0, 1], as the loader
-// reads a dataset (uint8 / 255). A file that fails leaves its message in errors[i - begin].
+// How files are prepared: as the import stored them, then as the loader reads and normalises them.
+struct FilePreparation {
+  AspectMode aspect = AspectMode::stretch;
+  ResizeFilter filter = ResizeFilter::bilinear;
+  Normalization normalization;
+};
+
+// The checkpoint's preparation (Note [Preprocessing record]), with the options given on top.
+FilePreparation file_preparation(const PredictOptions& o, const PreprocessingRecord& record) {
+  FilePreparation p;
+  const std::string filter = !o.filter.empty() ? o.filter : record.resize_filter;
+  p.filter = filter == "area" ? ResizeFilter::area : ResizeFilter::bilinear;
+  p.aspect = record.aspect == "crop"  ? AspectMode::crop
+             : record.aspect == "pad" ? AspectMode::pad
+                                      : AspectMode::stretch;
+  if (o.crop) p.aspect = AspectMode::crop;
+  if (o.pad) p.aspect = AspectMode::pad;
+  p.normalization = record.normalization;
+  return p;
+}
+
+// Decodes and prepares files [begin, end) into `input` [n, C, H, W] as the loader reads a
+// dataset (uint8 x 1/255, then normalised). A file that fails leaves its message in errors[i - begin].
 void load_batch(const std::vector<std::string>& files, int64_t begin, int64_t end, const Shape& sample,
-                AspectMode aspect, ResizeFilter filter, int threads, float* input, std::vector<std::string>& errors) {
+                const FilePreparation& prep, int threads, float* input, std::vector<std::string>& errors) {
   const int64_t c = sample[0], h = sample[1], w = sample[2];
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (int64_t i = begin; i < end; ++i) {
     errors[i - begin].clear();
     try {
-      const Image image = prepare_image(read_image_file(files[i]), h, w, c, aspect, filter);
+      const Image image = prepare_image(read_image_file(files[i]), h, w, c, prep.aspect, prep.filter);
       float* out = input + (i - begin) * c * h * w;
+      constexpr float kScale = 1.0f / 255.0f;  // as Hdf5Dataset::read scales bytes, to the bit
       for (int64_t k = 0; k < c; ++k)
-        for (int64_t p = 0; p < h * w; ++p) out[k * h * w + p] = image.pixels[p * c + k] / 255.0f;
+        for (int64_t p = 0; p < h * w; ++p) out[k * h * w + p] = static_cast<float>(image.pixels[p * c + k]) * kScale;
+      prep.normalization.apply(out, 1, c, h * w);
     } catch (const std::exception& e) {
       errors[i - begin] = e.what();
     }
@@ -129,11 +144,6 @@ void print_prediction(const std::string& file, const float* logits, const std::v
 }
 
 int run_predict(const PredictOptions& o) {
-  CONVOY_CHECK(o.top_k >= 1, ConfigError, "--top-k ", o.top_k, ": expected >= 1");
-  CONVOY_CHECK(o.batch >= 1, ConfigError, "--batch ", o.batch, ": expected >= 1");
-  CONVOY_CHECK(o.threads >= 0, ConfigError, "--threads ", o.threads, ": expected >= 1");
-  const ResizeFilter filter = parse_resize_target("", o.filter).filter;
-  const AspectMode aspect = o.crop ? AspectMode::crop : o.pad ? AspectMode::pad : AspectMode::stretch;
   const std::vector<std::string> files = expand_inputs(o.inputs);
   const int threads = o.threads > 0 ? o.threads : default_threads();
   const TrainingState state = read_checkpoint(o.checkpoint);
@@ -141,7 +151,10 @@ int run_predict(const PredictOptions& o) {
   const Shape& sample = model->spec().input;
   CONVOY_CHECK(sample.rank() == 3 && (sample[0] == 1 || sample[0] == 3), ConfigError, "checkpoint '", o.checkpoint,
                "': expected a model of 1 or 3 input channels [C, H, W], found input ", sample.str());
-  const std::vector<std::string> names = class_names_for(o, state, model->spec().classes);
+  const PreprocessingRecord record = PreprocessingRecord::parse(state.preprocessing_json, o.checkpoint);
+  const std::vector<std::string> names = class_names_for(o, record, model->spec().classes);
+  const FilePreparation prep = file_preparation(o, record);
+  if (prep.normalization.active()) prep.normalization.validate(sample[0], "checkpoint '" + o.checkpoint + "'");
 
   PassContext ctx;
   ctx.threads = threads;
@@ -152,7 +165,7 @@ int run_predict(const PredictOptions& o) {
   int64_t bad = 0;
   for (int64_t begin = 0; begin < static_cast<int64_t>(files.size()); begin += o.batch) {
     const int64_t end = std::min<int64_t>(static_cast<int64_t>(files.size()), begin + o.batch);
-    load_batch(files, begin, end, sample, aspect, filter, threads, input.data(), errors);
+    load_batch(files, begin, end, sample, prep, threads, input.data(), errors);
     // Good files move to the front of the batch, in order; bad ones are reported where they were.
     std::vector<int64_t> good;
     for (int64_t i = begin; i < end; ++i) {
@@ -188,17 +201,27 @@ void add_predict_command(CLI::App& app, int& exit_code) {
       "predict", "Classify image files with a checkpoint's model (exit 1 if any file could not be read)");
   cmd->add_option("files", o->inputs, "Image files (PNG, JPEG, BMP, GIF) or folders of them")->required();
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint file (step-<N>.ckpt)")->required();
-  cmd->add_option("--top-k", o->top_k, "Classes printed per file, most probable first")->capture_default_str();
+  cmd->add_option("--top-k", o->top_k, "Classes printed per file, most probable first")
+      ->capture_default_str()
+      ->check(integer_in(1, kMaxClasses));
   cmd->add_flag("--json", o->json, "One JSON object per file: {\"file\", \"top\": [{\"class\", \"label\", \"probability\"}]}");
   auto* names = cmd->add_option("--class-names", o->class_names, "Comma-separated class names in label order");
   cmd->add_option("--data", o->data,
                   "Take the class names from this dataset (HDF5, e.g. the training set) instead of the checkpoint")
       ->excludes(names);
-  auto* crop = cmd->add_flag("--crop-to-aspect", o->crop, "Centre-crop to the model's aspect ratio (as at import)");
-  cmd->add_flag("--pad-to-aspect", o->pad, "Pad to the model's aspect ratio (as at import)")->excludes(crop);
-  cmd->add_option("--resize-filter", o->filter, "area or bilinear (as at import)")->capture_default_str();
-  cmd->add_option("--batch", o->batch, "Images per forward pass")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "OpenMP threads (default: the cores available)");
+  auto* crop = cmd->add_flag("--crop-to-aspect", o->crop,
+                             "Centre-crop to the model's aspect ratio (default: as the training set's import did)");
+  cmd->add_flag("--pad-to-aspect", o->pad,
+                "Pad to the model's aspect ratio (default: as the training set's import did)")
+      ->excludes(crop);
+  cmd->add_option("--resize-filter", o->filter,
+                  "area or bilinear (default: the training set's import filter, else bilinear)")
+      ->check(one_of({"area", "bilinear"}));
+  cmd->add_option("--batch", o->batch, "Images per forward pass")
+      ->capture_default_str()
+      ->check(integer_in(1, kMaxBatch));
+  cmd->add_option("--threads", o->threads, "OpenMP threads (default: the cores available)")
+      ->check(integer_in(1, kMaxThreads));
   cmd->callback([o, &exit_code] { exit_code = run_predict(*o); });
 }
 

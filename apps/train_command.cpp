@@ -11,6 +11,7 @@
 #include "apps/commands.hpp"
 #include "apps/data_sources.hpp"
 #include "apps/exit_codes.hpp"
+#include "apps/preprocessing_record.hpp"
 #include "apps/progress.hpp"
 #include "apps/runtime_info.hpp"
 #include "apps/signals.hpp"
@@ -25,10 +26,12 @@
 namespace convoy {
 namespace {
 
-// The datasets a run reads: --data, and --test when given.
+// The datasets a run reads: --data, and --test when given; how their samples are prepared.
 struct TrainData {
   std::unique_ptr<BatchReader> train;
   std::unique_ptr<BatchReader> test;
+  Normalization normalization;  // the training set's, applied to every set the run reads
+  PreprocessingRecord record;   // what checkpoints record (Note [Preprocessing record])
 };
 
 // The classes the model outputs when known before the data is read: --classes, or the model
@@ -43,21 +46,35 @@ int64_t known_classes(const TrainOptions& o) {
 TrainData open_train_data(const TrainOptions& o, int64_t per_rank) {
   TrainData d;
   const int64_t classes = known_classes(o);
-  d.train = open_dataset(o.data, "--data", classes, per_rank);
+  DatasetParts train = open_dataset_parts(o.data, "--data", classes, per_rank);
+  d.normalization = o.preprocessing.normalization(train, "--data");
+  const Augmentation augmentation = o.preprocessing.augmentation();
+  const Shape& sample = train.info().sample;
+  CONVOY_CHECK(augmentation.crop_padding < sample[1] && augmentation.crop_padding < sample[2], ConfigError,
+               "--augment crop:", augmentation.crop_padding,
+               ": expected a padding below the samples' height and width, --data holds samples ", sample.str());
+  d.record = training_record(train, d.normalization, augmentation);
+  LoaderOptions train_loading;
+  train_loading.augmentation = augmentation;
+  train_loading.seed = o.seed;
+  train_loading.normalization = d.normalization;
+  d.train = std::make_unique<Loader>(std::move(train), train_loading);
   // Not the largest label + 1: a class with no sample in this file would silently vanish.
   CONVOY_CHECK(d.train->info().classes > 0, ConfigError, "--data '", o.data,
                "': /labels has no class_names attribute, so the number of classes is not known: give --classes N "
                "(labels must lie in [0, N)) or a model file that states its classes");
   CONVOY_CHECK(o.batch <= d.train->info().size, ConfigError, "--batch ", o.batch, ": larger than the training set of ",
                d.train->info().size, " samples in ", o.data);
-  if (!o.test.empty()) d.test = open_dataset(o.test, "--test", d.train->info().classes, per_rank);
+  LoaderOptions test_loading;  // the training set's normalisation, never augmentation
+  test_loading.normalization = d.normalization;
+  if (!o.test.empty()) d.test = open_dataset(o.test, "--test", d.train->info().classes, per_rank, test_loading);
   return d;
 }
 
 // Collective. Rank 0 prints the model, the data, the run's shape and the ranks on each host;
 // every rank warns about its cores.
-void print_startup(const TrainOptions& o, const Model& model, const DatasetInfo& info, Communicator& comm,
-                   int threads) {
+void print_startup(const TrainOptions& o, const Model& model, const DatasetInfo& info,
+                   const Normalization& normalization, Communicator& comm, int threads) {
   const bool root = comm.rank() == 0;
   const std::vector<std::string> hosts = gather_host_names(comm);
   if (root) {
@@ -67,6 +84,8 @@ void print_startup(const TrainOptions& o, const Model& model, const DatasetInfo&
                 static_cast<long long>(o.batch), comm.size(), comm.size() == 1 ? "" : "s",
                 comm.size() == 1 ? "" : (", " + o.reduction + " reduction").c_str());
     if (comm.size() > 1) std::printf("%s\n", describe_hosts(hosts).c_str());
+    if (o.preprocessing.normalize || o.preprocessing.augmentation().active())
+      std::printf("preprocessing: %s\n", describe_preprocessing(normalization, o.preprocessing.augmentation()).c_str());
   }
   const std::string line = startup_line(comm.rank(), comm.size(), comm.host(), threads);
   if (root || line.find("warning") != std::string::npos) std::printf("%s\n", line.c_str());
@@ -126,13 +145,14 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   building.reset();
   const LrSchedule schedule = o.schedule();
   Trainer trainer(model, *optimizer, schedule, comm, config);
-  CheckpointKeeper keeper(comm, {.dir = o.checkpoint_dir, .keep = o.keep, .settings_json = o.to_json(), .seed = o.seed,
-                                 .global_batch = o.batch},
+  CheckpointKeeper keeper(comm,
+                          {.dir = o.checkpoint_dir, .keep = o.keep, .settings_json = o.to_json(), .seed = o.seed,
+                           .global_batch = o.batch, .preprocessing_json = data.record.to_json()},
                           model, *optimizer, schedule, info);
   std::vector<std::string> history;
   const TrainingCursor start = keeper.restore(o.resume, history);
   trainer.synchronize_start(info);
-  print_startup(o, model, info, comm, config.threads);
+  print_startup(o, model, info, data.normalization, comm, config.threads);
 
   ProgressReporter reporter(stdout, o.progress_bar(), o.epochs, o.batch, root ? o.metrics : "", std::move(history));
   TrainingObserver silent;

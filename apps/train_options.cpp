@@ -18,8 +18,10 @@ void TrainOptions::add_to(CLI::App& cmd) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   constexpr double kHuge = std::numeric_limits<double>::max();
   cmd.add_option("--model", model, "Built-in model (keras-cnn, lenet5) or a JSON model file")->capture_default_str();
-  cmd.add_option("--data", data, "Training set (HDF5, made by convoy convert)")->required();
-  cmd.add_option("--test", test, "Test set, evaluated after every epoch and at the end");
+  cmd.add_option("--data", data,
+                 "Training set (HDF5, made by convoy convert); several files as one: a,b or a quoted glob 'parts/*.h5'")
+      ->required();
+  cmd.add_option("--test", test, "Test set, evaluated after every epoch and at the end (files as for --data)");
   cmd.add_option("--classes", classes,
                  "Classes the model outputs, labels in [0, N) (default: the model file's, else the number of the "
                  "data's class_names; required when neither states it)")
@@ -43,7 +45,7 @@ void TrainOptions::add_to(CLI::App& cmd) {
       ->check(number_in(0, false, 1, true));
   cmd.add_option("--threads", threads, "OpenMP threads per rank (default: OMP_NUM_THREADS or the cores available)")
       ->check(integer_in(1, kMaxThreads));
-  cmd.add_option("--seed", seed, "Seed of every random stream (init, shuffle)")
+  cmd.add_option("--seed", seed, "Seed of every random stream (init, shuffle, dropout, augmentation)")
       ->capture_default_str()
       ->check(unsigned_integer());
   cmd.add_option("--log-every", log_every, "Steps between progress reports (default 20 on a terminal, else 100)")
@@ -73,6 +75,7 @@ void TrainOptions::add_to(CLI::App& cmd) {
       ->check(integer_in(0, kMax));
   cmd.add_option("--init-weights", init_weights, "Start from this weights file (convoy export) instead of random weights");
   cmd.add_option("--resume", resume, "auto (newest valid checkpoint in --checkpoint-dir, if any) or a checkpoint file");
+  preprocessing.add_to(cmd);
 }
 
 void TrainOptions::validate() const {
@@ -122,7 +125,7 @@ TrainerConfig TrainOptions::trainer_config() const {
 SettingsTable TrainOptions::collective_settings() const {
   const TrainerConfig c = trainer_config();
   const auto text = [](const auto& value) { return nlohmann::json(value).dump(); };
-  return {{"--model", model},
+  SettingsTable table = {{"--model", model},
           {"--data", data},
           {"--test", test},
           {"--classes", text(classes)},
@@ -144,6 +147,8 @@ SettingsTable TrainOptions::collective_settings() const {
           {"--stop-after", text(stop_after)},
           {"--resume", resume},
           {"--init-weights", init_weights}};
+  preprocessing.add_settings(table);
+  return table;
 }
 
 std::string TrainOptions::to_json() const {
@@ -151,7 +156,8 @@ std::string TrainOptions::to_json() const {
                         {"batch", batch},     {"optimizer", optimizer}, {"lr", lr},           {"momentum", momentum},
                         {"nesterov", nesterov}, {"weight_decay", weight_decay}, {"lr_step", lr_step},
                         {"lr_gamma", lr_gamma}, {"seed", seed},       {"checkpoint_every", checkpoint_every},
-                        {"reduction", reduction}}
+                        {"reduction", reduction}, {"normalize", preprocessing.normalize},
+                        {"augment", preprocessing.augmentation().str()}}
       .dump();
 }
 

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/preprocessing_options.hpp"
 #include "core/lr_schedule.hpp"
 #include "core/optimizer.hpp"
 #include "distributed/agreement.hpp"
@@ -40,6 +41,7 @@ struct TrainOptions {
   int64_t checkpoint_every = 0;  // steps; 0: at the end and on preemption only
   int keep = 3;
   int64_t stop_after = 0;  // steps in total; 0: run to the end
+  PreprocessingOptions preprocessing;  // --normalize, --mean, --std, --augment
 
   // Registers the options with their checks: a bad value is a CLI::ValidationError (exit 2).
   void add_to(CLI::App& cmd);

@@ -13,6 +13,7 @@ packages=(
   dataset-fashion-mnist
   # .ci/fuzz: libFuzzer targets built with clang (its OpenMP and its sanitizer/fuzzer runtimes)
   clang libomp-dev libclang-rt-14-dev
+  gnuplot-nox
 )
 # Only for the PyTorch comparisons (apps/bench/compare_pytorch.py, core/zoo/*.py; large: about 170 packages).
 if [ "${CONVOY_WITH_PYTORCH:-0}" = 1 ]; then

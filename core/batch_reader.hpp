@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/shape.hpp"
@@ -31,8 +32,12 @@ class BatchReader {
  public:
   virtual ~BatchReader() = default;
   virtual const DatasetInfo& info() const = 0;
-  // Replaces any previous plan: the batches to deliver next, each a list of global sample indices.
-  virtual void plan(std::vector<std::vector<int64_t>> batches) = 0;
+  // Replaces any previous plan: the batches to deliver next, each a list of global sample
+  // indices, all of training epoch `epoch` (a reader that augments draws from it, Note
+  // [Augmentation] in io/augmentation.hpp; others ignore it).
+  virtual void plan(std::vector<std::vector<int64_t>> batches, int64_t epoch) = 0;
+  // A plan outside training epochs (evaluation): epoch 0.
+  void plan(std::vector<std::vector<int64_t>> batches) { plan(std::move(batches), 0); }
   // The next planned batch; valid until the next call of next() or plan(). Throws the reader's
   // error (IoError naming the file) if reading failed, InternalError if nothing is planned.
   virtual const Batch& next() = 0;

@@ -8,7 +8,8 @@ namespace convoy {
 // Note [Counter-based randomness]
 // Convoy has no stateful generator. A random value is hash(seed, purpose, a, b): for
 // initialisation (a = parameter index, b = element), shuffling (a = epoch), dropout (a = step,
-// b = global sample position and element), an image import's validation split (b = file
+// b = global sample position and element), augmentation (a = epoch, b = global sample index;
+// Note [Augmentation] in io/augmentation.hpp), an image import's validation split (b = file
 // index). So results do not depend on how many ranks or
 // threads drew before, a resumed run draws exactly what an uninterrupted one would, and any
 // element can be drawn in parallel.

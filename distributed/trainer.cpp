@@ -133,7 +133,7 @@ std::vector<char> Trainer::plan_epoch(Sampler& sampler, BatchReader& train) cons
     has_samples.push_back(!slice.empty());
     if (!slice.empty()) plan.push_back(std::move(slice));
   }
-  train.plan(std::move(plan));
+  train.plan(std::move(plan), cursor_.epoch);
   return has_samples;
 }
 

@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "io/file_identity.hpp"
+#include "io/hdf5_attributes.hpp"
 #include "io/hdf5_handle.hpp"
 #include "io/regular_file.hpp"
 
@@ -295,6 +296,7 @@ struct Hdf5Dataset::Impl {
   bool is_float = false;  // float32 images, else uint8
   std::vector<int32_t> labels;
   DatasetInfo info;
+  ImageAttributes attributes;
   // Scratch reused across reads, so steady-state reads do not allocate.
   std::vector<std::pair<int64_t, int64_t>> order;  // (sample index, position in the request)
   std::vector<uint8_t> scratch_u8;
@@ -311,6 +313,7 @@ Hdf5Dataset::~Hdf5Dataset() = default;
 const DatasetInfo& Hdf5Dataset::info() const { return impl_->info; }
 const std::string& Hdf5Dataset::path() const { return impl_->path; }
 const std::vector<int32_t>& Hdf5Dataset::labels() const { return impl_->labels; }
+const ImageAttributes& Hdf5Dataset::image_attributes() const { return impl_->attributes; }
 int64_t Hdf5Dataset::samples_read() const { return impl_->samples_read.load(std::memory_order_relaxed); }
 
 Hdf5Dataset Hdf5Dataset::open(const std::string& path, const Hdf5OpenOptions& options) {
@@ -338,6 +341,11 @@ Hdf5Dataset Hdf5Dataset::open(const std::string& path, const Hdf5OpenOptions& op
   d->info.sample = Shape{static_cast<int64_t>(d->dims[3]), static_cast<int64_t>(d->dims[1]),
                          static_cast<int64_t>(d->dims[2])};
   d->info.class_names = std::move(labels.names);
+  const hid_t images = d->images.get();
+  d->attributes.mean = h5::read_float_attribute(images, "mean", path, "/images").value_or(std::vector<float>{});
+  d->attributes.std = h5::read_float_attribute(images, "std", path, "/images").value_or(std::vector<float>{});
+  d->attributes.resize_filter = h5::read_text_attribute(images, "resize_filter", path, "/images").value_or("");
+  d->attributes.aspect = h5::read_text_attribute(images, "aspect", path, "/images").value_or("");
   return Hdf5Dataset(std::move(d));
 }
 

@@ -19,6 +19,14 @@ struct Hdf5OpenOptions {
   int64_t batch_hint = 256;
 };
 
+// What an import recorded on /images (Note [Normalisation], convoy convert): each empty when the
+// file does not have it.
+struct ImageAttributes {
+  std::vector<float> mean, std;  // per channel, in [0, 1] units
+  std::string resize_filter;     // "area" or "bilinear" when the import resized
+  std::string aspect;            // "stretch", "crop" or "pad"
+};
+
 // Note [HDF5 threads]: Debian's libhdf5 is the serial thread-safe build; calls are serialised
 // by one global lock, so only one thread (the loader's I/O thread) should read at a time.
 //
@@ -41,6 +49,7 @@ class Hdf5Dataset {
   const std::string& path() const;
   // All labels, in file order.
   const std::vector<int32_t>& labels() const;
+  const ImageAttributes& image_attributes() const;
 
   // Reads the samples `indices` (any order, repeats allowed) into images_nchw
   // [indices.size(), C, H, W] (uint8 scaled by 1/255, float32 as stored) and labels

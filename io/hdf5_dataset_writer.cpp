@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
+#include "io/hdf5_attributes.hpp"
 #include "io/hdf5_handle.hpp"
 
 namespace convoy {
@@ -149,15 +150,13 @@ void Hdf5DatasetWriter::shrink(int64_t size) {
 }
 
 void Hdf5DatasetWriter::set_images_attribute(const std::string& name, std::span<const float> values) {
-  Impl& d = *impl_;
   h5::silence_errors();
-  const std::string what = "writing attribute " + name + " of /images";
-  const hsize_t count[1] = {values.size()};
-  Handle space = checked(H5Screate_simple(1, count, nullptr), H5Sclose, d.tmp_path, what.c_str());
-  Handle attr = checked(H5Acreate2(d.images.get(), name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT,
-                                   H5P_DEFAULT),
-                        H5Aclose, d.tmp_path, what.c_str());
-  check(H5Awrite(attr.get(), H5T_NATIVE_FLOAT, values.data()), d.tmp_path, what.c_str());
+  h5::write_float_attribute(impl_->images.get(), name, values, impl_->tmp_path, "/images");
+}
+
+void Hdf5DatasetWriter::set_images_text_attribute(const std::string& name, const std::string& value) {
+  h5::silence_errors();
+  h5::write_text_attribute(impl_->images.get(), name, value, impl_->tmp_path, "/images");
 }
 
 void Hdf5DatasetWriter::commit() {

@@ -37,6 +37,8 @@ class Hdf5DatasetWriter {
   void shrink(int64_t size);
   // A float attribute on /images (e.g. "mean" and "std" per channel), written with the file.
   void set_images_attribute(const std::string& name, std::span<const float> values);
+  // A text attribute on /images (e.g. "resize_filter"), written with the file.
+  void set_images_text_attribute(const std::string& name, const std::string& value);
   // Requires all N samples appended.
   void commit();
 

@@ -4,10 +4,17 @@
 #include <exception>
 
 #include "core/error.hpp"
+#include "io/channel_statistics.hpp"
 #include "io/idx_reader.hpp"
 
 namespace convoy {
 namespace {
+
+// The mean and std attributes an import stores (Note [Normalisation]).
+void write_statistics(Hdf5DatasetWriter& writer, const ChannelStatistics& stats) {
+  writer.set_images_attribute("mean", stats.mean());
+  writer.set_images_attribute("std", stats.stddev());
+}
 
 // Resizes and appends a block of samples at a time, so memory stays at one block of output.
 void write_resized(const IdxArray& images, const std::vector<int32_t>& labels, const std::string& out_h5,
@@ -16,6 +23,7 @@ void write_resized(const IdxArray& images, const std::vector<int32_t>& labels, c
   const int64_t n = images.dims[0], in_h = images.dims[1], in_w = images.dims[2];
   const int64_t out_h = resize.height, out_w = resize.width;
   Hdf5DatasetWriter writer(out_h5, {n, out_h, out_w, 1}, class_names, options);
+  ChannelStatistics stats(1);
   constexpr int64_t kBlock = 1024;
   std::vector<uint8_t> block(static_cast<size_t>(std::min(n, kBlock) * out_h * out_w));
   for (int64_t begin = 0; begin < n; begin += kBlock) {
@@ -34,8 +42,12 @@ void write_resized(const IdxArray& images, const std::vector<int32_t>& labels, c
       }
     }
     if (error) std::rethrow_exception(error);
+    stats.add(block.data(), count * out_h * out_w);
     writer.append(count, block.data(), labels.data() + begin);
   }
+  write_statistics(writer, stats);
+  writer.set_images_text_attribute("resize_filter", resize_filter_name(resize.filter));
+  writer.set_images_text_attribute("aspect", aspect_mode_name(AspectMode::stretch));
   writer.commit();
 }
 
@@ -56,8 +68,12 @@ void convert_idx_to_hdf5(const std::string& images_idx, const std::string& label
                  wide[i], " but only ", classes, " class names were given (expected labels in [0, ", classes, "))");
   }
   if (!resize.active()) {
-    write_hdf5_dataset(out_h5, {images.dims[0], images.dims[1], images.dims[2], 1}, images.data.data(), wide.data(),
-                       class_names, options);
+    Hdf5DatasetWriter writer(out_h5, {images.dims[0], images.dims[1], images.dims[2], 1}, class_names, options);
+    writer.append(images.dims[0], images.data.data(), wide.data());
+    ChannelStatistics stats(1);
+    stats.add(images.data.data(), images.dims[0] * images.dims[1] * images.dims[2]);
+    write_statistics(writer, stats);
+    writer.commit();
     return;
   }
   write_resized(images, wide, out_h5, class_names, options, resize);

@@ -24,6 +24,15 @@ Image window(const Image& input, int64_t top, int64_t left, int64_t h, int64_t w
 
 }  // namespace
 
+const char* aspect_mode_name(AspectMode mode) {
+  switch (mode) {
+    case AspectMode::crop: return "crop";
+    case AspectMode::pad: return "pad";
+    case AspectMode::stretch: break;
+  }
+  return "stretch";
+}
+
 Image fit_aspect(const Image& input, int64_t height, int64_t width, AspectMode mode) {
   CONVOY_CHECK(height > 0 && width > 0, ConfigError, "aspect ratio: expected a positive target size, found ", height,
                "x", width);

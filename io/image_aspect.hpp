@@ -13,6 +13,9 @@ namespace convoy {
 // pad_to_aspect_ratio do.
 enum class AspectMode { stretch, crop, pad };
 
+// "stretch", "crop" or "pad": the name an import records (attribute `aspect` on /images).
+const char* aspect_mode_name(AspectMode mode);
+
 Image fit_aspect(const Image& input, int64_t height, int64_t width, AspectMode mode);
 
 }  // namespace convoy

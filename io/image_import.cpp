@@ -6,39 +6,11 @@
 
 #include "core/error.hpp"
 #include "io/hdf5_dataset_writer.hpp"
+#include "io/channel_statistics.hpp"
+#include "io/hdf5_dataset.hpp"
 
 namespace convoy {
 namespace {
-
-// Per-channel sums of the stored bytes, for the mean and std attributes.
-struct ChannelStats {
-  std::vector<double> sum, sum_sq;
-  int64_t pixels = 0;  // per channel
-
-  explicit ChannelStats(int64_t channels) : sum(channels, 0.0), sum_sq(channels, 0.0) {}
-  void add(const uint8_t* image, int64_t count, int64_t channels) {
-    for (int64_t p = 0; p < count; ++p)
-      for (int64_t c = 0; c < channels; ++c) {
-        const double v = image[p * channels + c];
-        sum[c] += v;
-        sum_sq[c] += v * v;
-      }
-    pixels += count;
-  }
-  std::vector<float> mean() const {
-    std::vector<float> m;
-    for (double s : sum) m.push_back(static_cast<float>(s / pixels / 255.0));
-    return m;
-  }
-  std::vector<float> stddev() const {
-    std::vector<float> d;
-    for (size_t c = 0; c < sum.size(); ++c) {
-      const double mean = sum[c] / pixels;
-      d.push_back(static_cast<float>(std::sqrt(std::max(0.0, sum_sq[c] / pixels - mean * mean)) / 255.0));
-    }
-    return d;
-  }
-};
 
 // One output file being written: its writer, the block's images bound for it, and its statistics.
 struct Output {
@@ -46,7 +18,7 @@ struct Output {
   std::unique_ptr<Hdf5DatasetWriter> writer;
   std::vector<uint8_t> staged;
   std::vector<int32_t> staged_labels;
-  ChannelStats stats;
+  ChannelStatistics stats;
   int64_t written = 0;
 
   Output(std::string p, int64_t n, const ImageImportOptions& o, const std::vector<std::string>& class_names)
@@ -59,21 +31,24 @@ struct Output {
     staged.insert(staged.end(), image, image + bytes);
     staged_labels.push_back(label);
   }
-  void flush(int64_t pixels_per_image, int64_t channels) {
+  void flush(int64_t pixels_per_image) {
     const auto count = static_cast<int64_t>(staged_labels.size());
     if (count == 0) return;
-    stats.add(staged.data(), count * pixels_per_image, channels);
+    stats.add(staged.data(), count * pixels_per_image);
     writer->append(count, staged.data(), staged_labels.data());
     written += count;
     staged.clear();
     staged_labels.clear();
   }
-  // Shrinks to what was written (bad files skipped) and stores the statistics; ready to commit.
-  void finish() {
+  // Shrinks to what was written (bad files skipped) and stores the statistics and how images were
+  // fitted and resized (what convoy predict repeats); ready to commit.
+  void finish(const ImageImportOptions& o) {
     CONVOY_CHECK(written > 0, IoError, "image import to '", path, "': every file for it was bad, no image left");
     writer->shrink(written);
     writer->set_images_attribute("mean", stats.mean());
     writer->set_images_attribute("std", stats.stddev());
+    writer->set_images_text_attribute("resize_filter", resize_filter_name(o.filter));
+    writer->set_images_text_attribute("aspect", aspect_mode_name(o.aspect));
   }
 };
 
@@ -156,15 +131,15 @@ ImageImportReport import_image_folder(const ImageFolder& folder, const ImageImpo
       if (report.bad.empty() || o.skip_bad)  // once a file failed without skip_bad, only the list matters
         (is_val[i] ? val : train).stage(pixels.data() + (i - begin) * image_bytes, image_bytes, folder.labels[i]);
     }
-    train.flush(o.height * o.width, o.channels);
-    if (val.writer) val.flush(o.height * o.width, o.channels);
+    train.flush(o.height * o.width);
+    if (val.writer) val.flush(o.height * o.width);
     if (o.progress) o.progress(end, total);
   }
   CONVOY_CHECK(report.bad.empty() || o.skip_bad, IoError, bad_file_list(report.bad, total));
 
-  train.finish();
+  train.finish(o);
   if (val.writer) {
-    val.finish();
+    val.finish(o);
     val.writer->commit();
     try {
       train.writer->commit();

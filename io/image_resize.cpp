@@ -36,6 +36,10 @@ void check_size(int64_t size, const char* what) {
 
 }  // namespace
 
+const char* resize_filter_name(ResizeFilter filter) {
+  return filter == ResizeFilter::area ? "area" : "bilinear";
+}
+
 ResizeWeights resize_weights(int64_t in_size, int64_t out_size, ResizeFilter filter) {
   ResizeWeights r;
   const double scale = static_cast<double>(in_size) / static_cast<double>(out_size);

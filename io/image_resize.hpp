@@ -28,6 +28,9 @@ struct ResizeWeights {
 };
 ResizeWeights resize_weights(int64_t in_size, int64_t out_size, ResizeFilter filter);
 
+// "area" or "bilinear": the name an import records (attribute `resize_filter` on /images).
+const char* resize_filter_name(ResizeFilter filter);
+
 // A target size for importers; height = width = 0 keeps the input's size.
 struct ResizeTarget {
   int64_t height = 0, width = 0;

@@ -28,7 +28,7 @@ MemoryBatchReader::MemoryBatchReader(Tensor images, std::vector<int32_t> labels,
   info_.class_names = std::move(class_names);
 }
 
-void MemoryBatchReader::plan(std::vector<std::vector<int64_t>> batches) {
+void MemoryBatchReader::plan(std::vector<std::vector<int64_t>> batches, int64_t /*epoch*/) {
   for (size_t b = 0; b < batches.size(); ++b) {
     CONVOY_ASSERT(!batches[b].empty(), "MemoryBatchReader: planned batch ", b,
                   " is empty; expected at least one sample index");

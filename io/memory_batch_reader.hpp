@@ -19,8 +19,10 @@ class MemoryBatchReader final : public BatchReader {
                     std::vector<std::string> class_names = {});
 
   const DatasetInfo& info() const override { return info_; }
-  // Throws InternalError (the caller's bug) for an empty batch or an index outside [0, N).
-  void plan(std::vector<std::vector<int64_t>> batches) override;
+  using BatchReader::plan;
+  // Throws InternalError (the caller's bug) for an empty batch or an index outside [0, N). The
+  // epoch is not used.
+  void plan(std::vector<std::vector<int64_t>> batches, int64_t epoch) override;
   // Throws InternalError when no planned batch is left.
   const Batch& next() override;
 

@@ -25,7 +25,7 @@ SyntheticReader::SyntheticReader(int64_t size, int64_t classes, Shape sample, ui
   }
 }
 
-void SyntheticReader::plan(std::vector<std::vector<int64_t>> batches) {
+void SyntheticReader::plan(std::vector<std::vector<int64_t>> batches, int64_t /*epoch*/) {
   plan_ = std::move(batches);
   next_ = 0;
 }

@@ -15,7 +15,8 @@ class SyntheticReader final : public BatchReader {
   SyntheticReader(int64_t size, int64_t classes, Shape sample, uint64_t seed);
 
   const DatasetInfo& info() const override { return info_; }
-  void plan(std::vector<std::vector<int64_t>> batches) override;
+  using BatchReader::plan;
+  void plan(std::vector<std::vector<int64_t>> batches, int64_t epoch) override;
   const Batch& next() override;
 
   const std::vector<int64_t>& delivered() const { return delivered_; }

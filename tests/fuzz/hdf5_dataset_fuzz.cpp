@@ -16,6 +16,7 @@
 
 #include "core/error.hpp"
 #include "io/hdf5_dataset.hpp"
+#include "io/hdf5_dataset_writer.hpp"
 
 namespace {
 

@@ -293,6 +293,53 @@ TEST(Hdf5Dataset, WriterShrinksAndWritesImagesAttributes) {
   H5Fclose(file);
 }
 
+// The import attributes as other tools write them: float64 lists (numpy's default), a
+// fixed-length ASCII string and a variable-length ASCII one; a text where numbers belong is named.
+TEST(Hdf5Dataset, ImagesAttributesAreReadWhateverTheirFloatOrStringType) {
+  TempDir dir;
+  const auto write = [&](const std::string& path, bool text_mean) {
+    RawFile f(path);
+    const hid_t images = f.dataset("images", H5T_STD_U8LE, H5T_NATIVE_UINT8, {2, 2, 2, 3}, std::vector<uint8_t>(24, 1));
+    H5Dclose(f.dataset("labels", H5T_STD_I32LE, H5T_NATIVE_INT32, {2}, std::vector<int32_t>{0, 1}));
+    const hsize_t three = 3;
+    const hid_t list = H5Screate_simple(1, &three, nullptr);
+    const double mean[3] = {0.5, 0.25, 0.125}, stddev[3] = {0.2, 0.3, 0.4};
+    const hid_t fixed = H5Tcopy(H5T_C_S1);
+    H5Tset_size(fixed, 8);
+    const hid_t scalar = H5Screate(H5S_SCALAR);
+    hid_t attr = text_mean ? H5Acreate2(images, "mean", fixed, scalar, H5P_DEFAULT, H5P_DEFAULT)
+                           : H5Acreate2(images, "mean", H5T_IEEE_F64LE, list, H5P_DEFAULT, H5P_DEFAULT);
+    EXPECT_GE(text_mean ? H5Awrite(attr, fixed, "bright\0\0") : H5Awrite(attr, H5T_NATIVE_DOUBLE, mean), 0);
+    H5Aclose(attr);
+    attr = H5Acreate2(images, "std", H5T_IEEE_F64LE, list, H5P_DEFAULT, H5P_DEFAULT);
+    EXPECT_GE(H5Awrite(attr, H5T_NATIVE_DOUBLE, stddev), 0);
+    H5Aclose(attr);
+    attr = H5Acreate2(images, "aspect", fixed, scalar, H5P_DEFAULT, H5P_DEFAULT);
+    EXPECT_GE(H5Awrite(attr, fixed, "crop\0\0\0\0"), 0);
+    H5Aclose(attr);
+    const hid_t variable = H5Tcopy(H5T_C_S1);
+    H5Tset_size(variable, H5T_VARIABLE);
+    attr = H5Acreate2(images, "resize_filter", variable, scalar, H5P_DEFAULT, H5P_DEFAULT);
+    const char* area = "area";
+    EXPECT_GE(H5Awrite(attr, variable, &area), 0);
+    H5Aclose(attr);
+    H5Tclose(variable);
+    H5Tclose(fixed);
+    H5Sclose(scalar);
+    H5Sclose(list);
+    H5Dclose(images);
+  };
+  write(dir.file("a.h5"), false);
+  const ImageAttributes a = Hdf5Dataset::open(dir.file("a.h5")).image_attributes();
+  EXPECT_EQ(a.mean, (std::vector<float>{0.5f, 0.25f, 0.125f}));
+  EXPECT_EQ(a.std, (std::vector<float>{0.2f, 0.3f, 0.4f}));
+  EXPECT_EQ(a.aspect, "crop");
+  EXPECT_EQ(a.resize_filter, "area");
+  write(dir.file("b.h5"), true);
+  const std::string message = error_message<IoError>([&] { Hdf5Dataset::open(dir.file("b.h5")); });
+  EXPECT_NE(message.find("b.h5': attribute mean of /images: expected numbers"), std::string::npos) << message;
+}
+
 TEST(Hdf5Dataset, MissingImagesIsNamed) {
   TempDir dir;
   const std::string path = dir.file("x.h5");

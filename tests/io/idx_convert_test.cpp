@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <string>
 
 #include "core/error.hpp"
@@ -38,6 +40,15 @@ TEST(ConvertIdx, WritesADatasetMatchingTheIdxFiles) {
   EXPECT_EQ(read_labels, (std::vector<int32_t>{5, 9, 3}));
   for (int k = 0; k < 3; ++k)
     for (int e = 0; e < 12; ++e) EXPECT_FLOAT_EQ(images[k * 12 + e], testing::pixel(indices[k], e) / 255.0f);
+  // The mean and std attributes an image import writes, over every pixel (Note [Normalisation]).
+  double sum = 0, sq = 0;
+  for (uint8_t v : pixels) sum += v / 255.0, sq += (v / 255.0) * (v / 255.0);
+  const double mean = sum / 84;
+  ASSERT_EQ(d.image_attributes().mean.size(), 1u);
+  ASSERT_EQ(d.image_attributes().std.size(), 1u);
+  EXPECT_NEAR(d.image_attributes().mean[0], mean, 1e-6);
+  EXPECT_NEAR(d.image_attributes().std[0], std::sqrt(sq / 84 - mean * mean), 1e-6);
+  EXPECT_EQ(d.image_attributes().resize_filter, "");  // not resized
 }
 
 TEST(ConvertIdx, CountMismatchNamesBothFiles) {
@@ -95,6 +106,12 @@ TEST(ConvertIdx, ResizesEverySample) {
         resize_image(Image{3, 4, 1, std::vector<uint8_t>(src, src + 12)}, 5, 7, ResizeFilter::bilinear);
     for (int e = 0; e < 35; ++e) EXPECT_FLOAT_EQ(images[k * 35 + e], expected.pixels[e] / 255.0f) << k << "," << e;
   }
+  // Statistics over the resized pixels, and the filter, as convoy predict will repeat it.
+  ASSERT_EQ(d.image_attributes().mean.size(), 1u);
+  EXPECT_GT(d.image_attributes().mean[0], 0.1f);
+  EXPECT_GT(d.image_attributes().std[0], 0.1f);
+  EXPECT_EQ(d.image_attributes().resize_filter, "bilinear");
+  EXPECT_EQ(d.image_attributes().aspect, "stretch");
 }
 
 }  // namespace

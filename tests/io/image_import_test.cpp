@@ -117,6 +117,11 @@ TEST(ImageImport, WritesShapesLabelsClassNamesAndStatistics) {
       EXPECT_NEAR(stddev[c], std::sqrt(sq / (15 * 120) - m * m), 1e-5);
       EXPECT_NEAR(r.mean[c], mean[c], 0.0);
     }
+    // What the reader gives the loader and convoy predict (Note [Preprocessing record]).
+    EXPECT_EQ(d.image_attributes().mean, mean);
+    EXPECT_EQ(d.image_attributes().std, stddev);
+    EXPECT_EQ(d.image_attributes().resize_filter, "bilinear");
+    EXPECT_EQ(d.image_attributes().aspect, "stretch");
     EXPECT_GT(stddev[0], 0.2f);  // dark, bright and stripes: a wide spread
   }
 }
