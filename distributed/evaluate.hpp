@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/batch_reader.hpp"
 #include "core/model.hpp"
@@ -12,6 +13,10 @@ namespace convoy {
 
 // Rank r evaluates the contiguous shard [N r / P, N (r+1) / P) in batches of at most
 // min(batch, model.max_batch()); sums are all-reduced, so every rank returns the same report.
-EvalReport evaluate(Model& model, BatchReader& data, Communicator& comm, int threads, int64_t batch);
+// With `confusion`, also the confusion matrix over all ranks, [true][predicted] as
+// confusion[true * classes + predicted] for the model's classes; the predicted class is the
+// first largest logit, as the accuracy counts it.
+EvalReport evaluate(Model& model, BatchReader& data, Communicator& comm, int threads, int64_t batch,
+                    std::vector<int64_t>* confusion = nullptr);
 
 }  // namespace convoy
