@@ -182,6 +182,9 @@ TEST_F(Validation, ChangedScheduleOrMonitorOnResumeIsRefused) {
   const CommandResult longer = run_command(train(run.path(), val() + "--epochs 5 --lr-schedule cosine --resume auto"));
   EXPECT_EQ(longer.exit_code, 1) << longer.output;
   EXPECT_NE(longer.output.find("cosine_epochs: 3 -> 5"), std::string::npos) << longer.output;
+  const CommandResult step = run_command(train(run.path(), val() + "--epochs 3 --resume auto"));
+  EXPECT_EQ(step.exit_code, 1) << step.output;
+  EXPECT_NE(step.output.find("policy: \"cosine\" -> (none)"), std::string::npos) << step.output;
   const CommandResult early =
       run_command(train(run.path(), val() + "--epochs 3 --lr-schedule cosine --early-stop 4 --resume auto"));
   EXPECT_EQ(early.exit_code, 1) << early.output;
