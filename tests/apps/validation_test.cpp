@@ -211,5 +211,24 @@ TEST_F(Validation, SettingsThatNeedAnotherAreUsageErrors) {
   }
 }
 
+#ifdef CONVOY_MPIEXEC
+// Every rank evaluates its shard of --val and takes the decision from the summed figures: two
+// ranks stop at the epoch one rank stops at, with the same message.
+TEST_F(Validation, TwoRanksStopEarlyAtTheSameEpochAsOne) {
+  TempDir run;
+  const CommandResult r = run_command(std::string(CONVOY_MPIEXEC) +
+                                      " -np 2 --oversubscribe --allow-run-as-root --bind-to none -x OMP_NUM_THREADS=1 " +
+                                      train(run.path(), val() + "--epochs 10 --early-stop 2 --min-delta 5 --metrics " +
+                                                            run.file("m.jsonl")));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("early stopping: val_loss has not improved by more than 5 for 2 epochs; best "),
+            std::string::npos)
+      << r.output;
+  EXPECT_TRUE(std::filesystem::exists(run.file("step-36.ckpt"))) << r.output;
+  EXPECT_EQ(metrics(run.file("m.jsonl"), "epoch").size(), 3u);
+  EXPECT_EQ(read_checkpoint(run.file("best.ckpt")).step, 12);
+}
+#endif
+
 }  // namespace
 }  // namespace convoy
