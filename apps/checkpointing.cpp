@@ -19,9 +19,9 @@
 namespace convoy {
 namespace {
 
-// "step-<N>.ckpt", the names checkpoint_path gives.
+// "step-<N>.ckpt", the names checkpoint_path gives, and "best.ckpt".
 bool is_checkpoint_name(const std::string& name) {
-  return std::regex_match(name, std::regex(R"(step-[0-9]+\.ckpt)"));
+  return name == "best.ckpt" || std::regex_match(name, std::regex(R"(step-[0-9]+\.ckpt)"));
 }
 
 // A setting as the command line wrote it: floats (stored as float32) with %g, not 0.8999999761581421.
@@ -32,13 +32,18 @@ std::string setting_text(const nlohmann::json& v) {
   return text;
 }
 
-// The keys whose values differ, as " key: saved -> now" for each.
+// The keys whose values differ, as " key: saved -> now" for each; a key only one side has
+// shows "(none)" on the other. "state" (a schedule's position, not a setting) is not compared.
 std::string changed_settings(const nlohmann::json& saved, const nlohmann::json& now) {
   std::string out;
+  const auto text = [](const nlohmann::json& j, const std::string& key) {
+    return j.contains(key) ? setting_text(j.at(key)) : std::string("(none)");
+  };
   for (const auto& [key, value] : now.items())
-    if (!saved.contains(key) || saved.at(key) != value)
-      out += " " + key + ": " + (saved.contains(key) ? setting_text(saved.at(key)) : "(none)") + " -> " +
-             setting_text(value);
+    if (key != "state" && (!saved.contains(key) || saved.at(key) != value))
+      out += " " + key + ": " + text(saved, key) + " -> " + setting_text(value);
+  for (const auto& [key, value] : saved.items())
+    if (key != "state" && !now.contains(key)) out += " " + key + ": " + setting_text(value) + " -> (none)";
   return out;
 }
 
@@ -52,9 +57,11 @@ uint64_t dataset_fingerprint(const DatasetInfo& data) {
   return fnv1a(&data.content_hash, sizeof data.content_hash, h);
 }
 
+std::string best_checkpoint_path(const std::string& dir) { return (std::filesystem::path(dir) / "best.ckpt").string(); }
+
 CheckpointKeeper::CheckpointKeeper(Communicator& comm, CheckpointRun run, Model& model, Optimizer& optimizer,
-                                   const LrSchedule& schedule, const DatasetInfo& data)
-    : comm_(comm), run_(std::move(run)), model_(model), optimizer_(optimizer), schedule_(schedule), data_(data) {
+                                   const DatasetInfo& data)
+    : comm_(comm), run_(std::move(run)), model_(model), optimizer_(optimizer), data_(data) {
   if (run_.dir.empty()) return;
   // Rank 0 writes; every rank learns whether it can, before any step is trained.
   run_on_all_ranks(comm_, "preparing --checkpoint-dir", [this] {
@@ -71,10 +78,27 @@ CheckpointKeeper::CheckpointKeeper(Communicator& comm, CheckpointRun run, Model&
   });
 }
 
-void CheckpointKeeper::save(const TrainingCursor& cursor, const std::vector<std::string>& metrics_history) {
+void CheckpointKeeper::save(const TrainingCursor& cursor, const std::vector<std::string>& metrics_history,
+                            const std::string& schedule_json) {
   if (run_.dir.empty() || cursor.global_step == last_saved_step_) return;
   last_saved_step_ = cursor.global_step;
   if (comm_.rank() != 0) return;
+  const TrainingState s = snapshot(cursor, metrics_history, schedule_json);
+  last_path_ = checkpoint_path(run_.dir, cursor.global_step);
+  write_checkpoint(last_path_, s);
+  prune_checkpoints(run_.dir, run_.keep);
+}
+
+void CheckpointKeeper::save_best(const TrainingCursor& cursor, const std::vector<std::string>& metrics_history,
+                                 const std::string& schedule_json) {
+  if (run_.dir.empty() || comm_.rank() != 0) return;
+  const TrainingState s = snapshot(cursor, metrics_history, schedule_json);
+  best_path_ = best_checkpoint_path(run_.dir);
+  write_checkpoint(best_path_, s);
+}
+
+TrainingState CheckpointKeeper::snapshot(const TrainingCursor& cursor, const std::vector<std::string>& metrics_history,
+                                         const std::string& schedule_json) const {
   // A diverged state must never replace (or, through pruning, push out) a good checkpoint.
   const float* p = model_.parameters();
   const auto bad = std::find_if(p, p + model_.parameter_count(), [](float v) { return !std::isfinite(v); });
@@ -98,7 +122,7 @@ void CheckpointKeeper::save(const TrainingCursor& cursor, const std::vector<std:
   s.optimizer_json = optimizer_.config().to_json().dump();
   for (const OptimizerBuffer& b : optimizer_.state()) s.optimizer_buffers.emplace_back(b.name, b.values);
   s.optimizer_step = optimizer_.steps();
-  s.schedule_json = schedule_.to_json().dump();
+  s.schedule_json = schedule_json;
   s.epoch = cursor.epoch;
   s.step = cursor.global_step;
   s.batch_in_epoch = cursor.batch_in_epoch;
@@ -112,12 +136,11 @@ void CheckpointKeeper::save(const TrainingCursor& cursor, const std::vector<std:
   for (int i = 0; i < data_.sample.rank(); ++i) s.sample_shape.push_back(data_.sample[i]);
   s.metrics_history = metrics_history;
   s.settings_json = run_.settings_json;
-  last_path_ = checkpoint_path(run_.dir, cursor.global_step);
-  write_checkpoint(last_path_, s);
-  prune_checkpoints(run_.dir, run_.keep);
+  return s;
 }
 
-TrainingCursor CheckpointKeeper::restore(const std::string& resume, std::vector<std::string>& history) {
+TrainingCursor CheckpointKeeper::restore(const std::string& resume, std::vector<std::string>& history,
+                                         std::string& schedule_json) {
   if (resume.empty()) return {};
   // Rank 0 decides and reads; the others learn the outcome from broadcasts. A refusal on rank 0
   // (a missing or corrupt file, another dataset) is thrown on every rank, not only on rank 0
@@ -135,7 +158,11 @@ TrainingCursor CheckpointKeeper::restore(const std::string& resume, std::vector<
   if (!found) return {};
   const TrainingCursor cursor = load_broadcast(s);
   history = s.metrics_history;
+  schedule_json = s.schedule_json;
   last_saved_step_ = cursor.global_step;
+  // The run goes on, so does its best checkpoint (the monitor's state says how good it was).
+  if (!run_.dir.empty() && std::filesystem::exists(best_checkpoint_path(run_.dir)))
+    best_path_ = best_checkpoint_path(run_.dir);
   if (comm_.rank() == 0)
     std::printf("resume: %s (epoch %lld, batch %lld of the epoch, step %lld, written by %d rank%s)\n", path.c_str(),
                 static_cast<long long>(cursor.epoch + 1), static_cast<long long>(cursor.batch_in_epoch),
@@ -193,7 +220,8 @@ void CheckpointKeeper::check_resumable(const TrainingState& s, const std::string
                "' was trained with --optimizer ", saved.type, ", this run asks for ", optimizer_.config().type);
   const std::string changed =
       changed_settings(saved_optimizer, optimizer_.config().to_json()) +
-      changed_settings(recorded_json(s.schedule_json, "schedule settings", path), schedule_.to_json());
+      changed_settings(recorded_json(s.schedule_json, "schedule settings", path),
+                       nlohmann::json::parse(run_.schedule_json));
   CONVOY_CHECK(changed.empty(), ConfigError, "--resume: checkpoint '", path,
                "' was trained with other optimizer or schedule settings:", changed,
                " (start a new run, or resume with the checkpoint's settings)");
@@ -215,6 +243,7 @@ void CheckpointKeeper::check_resumable(const TrainingState& s, const std::string
 TrainingCursor CheckpointKeeper::load_broadcast(TrainingState& s) {
   int64_t counters[4] = {s.epoch, s.batch_in_epoch, s.step, s.optimizer_step};
   comm_.broadcast(counters, sizeof counters, 0);
+  s.schedule_json = broadcast_string(comm_, s.schedule_json, 0);
   broadcast_floats(comm_, s.parameters, 0);
   std::copy(s.parameters.begin(), s.parameters.end(), model_.parameters());
   broadcast_floats(comm_, s.buffers, 0);

@@ -64,15 +64,24 @@ void ProgressReporter::on_epoch(const EpochReport& r) {
   if (interactive_) std::fprintf(out_, "\r\033[K");
   std::fprintf(out_, "epoch %lld/%lld: train loss=%.4f accuracy=%.2f%%", static_cast<long long>(r.epoch + 1),
                static_cast<long long>(epochs_), r.train_loss, 100.0 * r.train_accuracy);
+  if (r.has_val)
+    std::fprintf(out_, " | val loss=%.4f accuracy=%.2f%%%s", r.val.loss, 100.0 * r.val.accuracy,
+                 r.improved ? " (best)" : "");
   if (r.has_test) std::fprintf(out_, " | test loss=%.4f accuracy=%.2f%%", r.test.loss, 100.0 * r.test.accuracy);
   std::fprintf(out_, " | %.1fs, %.0f images/s\n", r.seconds, r.images_per_second);
+  if (r.lr_reduced) std::fprintf(out_, "learning rate reduced on plateau (after epoch %lld)\n", static_cast<long long>(r.epoch + 1));
   std::fflush(out_);
   nlohmann::json j = {{"type", "epoch"},
                       {"epoch", r.epoch + 1},
                       {"train_loss", r.train_loss},
                       {"train_accuracy", r.train_accuracy},
+                      {"lr", r.learning_rate},
                       {"seconds", r.seconds},
                       {"images_per_second", r.images_per_second}};
+  if (r.has_val) {
+    j["val_loss"] = r.val.loss;
+    j["val_accuracy"] = r.val.accuracy;
+  }
   if (r.has_test) {
     j["test_loss"] = r.test.loss;
     j["test_accuracy"] = r.test.accuracy;

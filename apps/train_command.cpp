@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "apps/train_options.hpp"
 #include "apps/weights_exchange.hpp"
 #include "core/error.hpp"
+#include "core/layer_segments.hpp"
 #include "core/model.hpp"
 #include "distributed/host_map.hpp"
 #include "distributed/trainer.hpp"
@@ -26,10 +28,11 @@
 namespace convoy {
 namespace {
 
-// The datasets a run reads: --data, and --test when given; how their samples are prepared.
+// The datasets a run reads: --data, and --test and --val when given; how their samples are prepared.
 struct TrainData {
   std::unique_ptr<BatchReader> train;
   std::unique_ptr<BatchReader> test;
+  std::unique_ptr<BatchReader> val;
   Normalization normalization;  // the training set's, applied to every set the run reads
   PreprocessingRecord record;   // what checkpoints record (Note [Preprocessing record])
 };
@@ -68,6 +71,11 @@ TrainData open_train_data(const TrainOptions& o, int64_t per_rank) {
   LoaderOptions test_loading;  // the training set's normalisation, never augmentation
   test_loading.normalization = d.normalization;
   if (!o.test.empty()) d.test = open_dataset(o.test, "--test", d.train->info().classes, per_rank, test_loading);
+  if (!o.val.empty()) {
+    d.val = open_dataset(o.val, "--val", d.train->info().classes, per_rank, test_loading);
+    CONVOY_CHECK(d.val->info().sample == d.train->info().sample, ShapeError, "--val '", o.val, "': samples are ",
+                 d.val->info().sample.str(), ", --data's are ", d.train->info().sample.str());
+  }
   return d;
 }
 
@@ -105,6 +113,24 @@ void print_preempted(const Trainer& trainer, const CheckpointKeeper& keeper, int
                   : ("checkpoint " + keeper.last_path() + "; resume with --resume auto").c_str());
 }
 
+// Rank 0: why early stopping ended the run, and where its best state is.
+void print_early_stop(const Trainer& trainer, const CheckpointKeeper& keeper) {
+  const MetricMonitor& m = trainer.monitor();
+  std::printf("early stopping: %s has not improved by more than %g for %lld epochs; best %.4f after epoch %lld%s\n",
+              m.metric.c_str(), m.min_delta, static_cast<long long>(m.stale_epochs), m.best,
+              static_cast<long long>(m.best_epoch + 1),
+              keeper.best_path().empty() ? "" : (", saved in " + keeper.best_path()).c_str());
+}
+
+// Starts the model from --init-weights (every rank reads the file: it is small beside the
+// data, and the ranks then check they agree), except the --reinit layers.
+void load_init_weights(const TrainOptions& o, Model& model, bool root) {
+  require_regular_file(o.init_weights, "--init-weights");
+  const std::set<std::string> reinit(o.reinit.begin(), o.reinit.end());
+  for (const std::string& extra : import_weights(model, read_weights_file(o.init_weights), o.init_weights, reinit))
+    if (root) std::fprintf(stderr, "convoy: warning: --init-weights: %s is not in the model, ignored\n", extra.c_str());
+}
+
 // Collective: the final evaluation on --test; rank 0 prints it and adds it to the metrics.
 void final_test(Trainer& trainer, BatchReader& test, ProgressReporter& reporter, bool root) {
   const EvalReport result = trainer.evaluate(test);
@@ -131,26 +157,26 @@ int run_train(const TrainOptions& o, Communicator& comm) {
                                                       std::to_string(per_rank) + " samples a rank");
   Model model(resolve_model(o.model, info), per_rank, config.threads);
   model.initialize(o.seed);
-  if (!o.init_weights.empty()) {
-    require_regular_file(o.init_weights, "--init-weights");
-    // Every rank reads the file: it is small beside the data, and the ranks then check they agree.
-    for (const std::string& extra : import_weights(model, read_weights_file(o.init_weights), o.init_weights))
-      if (root) std::fprintf(stderr, "convoy: warning: --init-weights: %s is not in the model, ignored\n", extra.c_str());
-  }
+  if (!o.init_weights.empty()) load_init_weights(o, model, root);
   // Before the first step, not at the first evaluation an epoch later.
   if (data.test)
     CONVOY_CHECK(data.test->info().sample == model.spec().input, ShapeError, "--test '", o.test, "': samples are ",
                  data.test->info().sample.str(), ", the model expects ", model.spec().input.str());
-  auto optimizer = make_optimizer(o.optimizer_config(), model.parameter_count());
+  const OptimizerConfig optimizer_config = o.optimizer_config();
+  auto optimizer = make_optimizer(optimizer_config, model.parameter_count());
+  // Note [Layer learning rates]
+  optimizer->set_segments(layer_segments(model, optimizer_config.layer_lr_multipliers));
   building.reset();
-  const LrSchedule schedule = o.schedule();
-  Trainer trainer(model, *optimizer, schedule, comm, config);
+  Trainer trainer(model, *optimizer, o.schedule(), comm, config);
   CheckpointKeeper keeper(comm,
-                          {.dir = o.checkpoint_dir, .keep = o.keep, .settings_json = o.to_json(), .seed = o.seed,
+                          {.dir = o.checkpoint_dir, .keep = o.keep, .settings_json = o.to_json(),
+                           .schedule_json = trainer.schedule_json(false).dump(), .seed = o.seed,
                            .global_batch = o.batch, .preprocessing_json = data.record.to_json()},
-                          model, *optimizer, schedule, info);
+                          model, *optimizer, info);
   std::vector<std::string> history;
-  const TrainingCursor start = keeper.restore(o.resume, history);
+  std::string saved_schedule;
+  const TrainingCursor start = keeper.restore(o.resume, history, saved_schedule);
+  if (!saved_schedule.empty()) trainer.restore_schedule_state(nlohmann::json::parse(saved_schedule));
   trainer.synchronize_start(info);
   print_startup(o, model, info, data.normalization, comm, config.threads);
 
@@ -159,16 +185,25 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   ActivityObserver observer(root ? static_cast<TrainingObserver&>(reporter) : silent, comm);
   // The handlers were installed first thing in main (Note [Preemption]).
   trainer.set_stop_flag(&stop_requested());
-  if (!o.checkpoint_dir.empty())
-    trainer.set_checkpoint_hook([&](const TrainingCursor& at) { keeper.save(at, reporter.history()); });
+  if (!o.checkpoint_dir.empty()) {
+    const auto schedule = [&trainer] { return trainer.schedule_json(true).dump(); };
+    trainer.set_checkpoint_hook([&](const TrainingCursor& at) { keeper.save(at, reporter.history(), schedule()); });
+    trainer.set_best_hook([&](const TrainingCursor& at) { keeper.save_best(at, reporter.history(), schedule()); });
+  }
+  trainer.set_validation(data.val.get());
   const Activity training("training");
-  if (trainer.fit(*data.train, data.test.get(), observer, start) == StopReason::preempted) {
+  const StopReason stopped = trainer.fit(*data.train, data.test.get(), observer, start);
+  if (stopped == StopReason::preempted) {
     if (root) print_preempted(trainer, keeper, o.stop_after);
     return o.checkpoint_dir.empty() ? kExitStoppedUnsaved : kExitPreempted;
   }
+  if (stopped == StopReason::early_stopped && root) print_early_stop(trainer, keeper);
   comm.set_activity("final test");
   if (data.test) final_test(trainer, *data.test, reporter, root);
   if (root && !keeper.last_path().empty()) std::printf("checkpoint: %s\n", keeper.last_path().c_str());
+  if (root && !keeper.best_path().empty())
+    std::printf("best: %s (%s %.4f after epoch %lld)\n", keeper.best_path().c_str(), trainer.monitor().metric.c_str(),
+                trainer.monitor().best, static_cast<long long>(trainer.monitor().best_epoch + 1));
   return kExitOk;
 }
 

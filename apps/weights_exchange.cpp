@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/layer_segments.hpp"
 
 namespace convoy {
 namespace {
@@ -45,12 +46,19 @@ std::vector<WeightTensor> export_weights(Model& model) {
 }
 
 std::vector<std::string> import_weights(Model& model, const std::vector<WeightTensor>& tensors,
-                                        const std::string& path) {
+                                        const std::string& path, const std::set<std::string>& reinit) {
   const auto type_of = layer_types(model);
+  std::set<std::string> trained;
+  for (const NamedTensor& t : model.named_tensors())
+    if (!t.buffer) trained.insert(t.layer);
+  for (const std::string& layer : reinit)
+    CONVOY_CHECK(trained.count(layer), ConfigError, "--reinit: layer '", layer,
+                 "' is not a layer of the model with parameters; those are: ", layers_with_parameters(model));
   std::map<std::string, const WeightTensor*> by_name;
   for (const WeightTensor& w : tensors) by_name[w.layer + "/" + w.name] = &w;
   std::set<std::string> used;
   for (const NamedTensor& t : model.named_tensors()) {
+    if (reinit.count(t.layer)) continue;
     const std::string key = t.layer + "/" + t.name;
     const auto found = by_name.find(key);
     CONVOY_CHECK(found != by_name.end(), IoError, "weights file '", path, "': no tensor /", key, " for layer '",
@@ -73,7 +81,7 @@ std::vector<std::string> import_weights(Model& model, const std::vector<WeightTe
   }
   std::vector<std::string> unused;
   for (const auto& [key, w] : by_name)
-    if (!used.count(key)) unused.push_back(key);
+    if (!used.count(key) && !reinit.count(w->layer)) unused.push_back(key);
   return unused;
 }
 

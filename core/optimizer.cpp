@@ -1,5 +1,6 @@
 #include "core/optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.hpp"
@@ -16,22 +17,21 @@ class Sgd final : public Optimizer {
   }
 
   // PyTorch's formulation: v = mu v + g; p -= lr (nesterov ? g + mu v : v).
-  void step(float* p, const float* grad, float lr) override {
+  void update(float* p, const float* grad, float lr, int64_t begin, int64_t end) override {
     const float wd = config_.weight_decay, mu = config_.momentum;
     if (mu == 0.0f) {
 #pragma omp simd
-      for (int64_t i = 0; i < size_; ++i) p[i] -= lr * (grad[i] + wd * p[i]);
+      for (int64_t i = begin; i < end; ++i) p[i] -= lr * (grad[i] + wd * p[i]);
     } else {
       float* v = state_[0].values.data();
       const bool nesterov = config_.nesterov;
 #pragma omp simd
-      for (int64_t i = 0; i < size_; ++i) {
+      for (int64_t i = begin; i < end; ++i) {
         const float g = grad[i] + wd * p[i];
         v[i] = mu * v[i] + g;
         p[i] -= lr * (nesterov ? g + mu * v[i] : v[i]);
       }
     }
-    ++steps_;
   }
 };
 
@@ -44,8 +44,7 @@ class Adam final : public Optimizer {
     state_.push_back({"adam_v", std::vector<float>(n, 0.0f)});
   }
 
-  void step(float* p, const float* grad, float lr) override {
-    ++steps_;
+  void update(float* p, const float* grad, float lr, int64_t begin, int64_t end) override {
     const float b1 = config_.beta1, b2 = config_.beta2, eps = config_.epsilon, wd = config_.weight_decay;
     // Bias corrections folded into the step size, as in Kingma & Ba, Algorithm 1 (final paragraph).
     const double c1 = 1.0 - std::pow(static_cast<double>(b1), static_cast<double>(steps_));
@@ -55,7 +54,7 @@ class Adam final : public Optimizer {
     float* m = state_[0].values.data();
     float* v = state_[1].values.data();
 #pragma omp simd
-    for (int64_t i = 0; i < size_; ++i) {
+    for (int64_t i = begin; i < end; ++i) {
       const float g = grad[i] + wd * p[i];
       m[i] = b1 * m[i] + (1.0f - b1) * g;
       v[i] = b2 * v[i] + (1.0f - b2) * g * g;
@@ -66,6 +65,29 @@ class Adam final : public Optimizer {
 
 }  // namespace
 
+void Optimizer::step(float* parameters, const float* gradients, float lr) {
+  ++steps_;
+  if (segments_.empty()) return update(parameters, gradients, lr, 0, size_);
+  for (const LrSegment& s : segments_)
+    if (s.multiplier != 0.0f) update(parameters, gradients, lr * s.multiplier, s.begin, s.end);
+}
+
+void Optimizer::set_segments(std::vector<LrSegment> segments) {
+  std::sort(segments.begin(), segments.end(), [](const LrSegment& a, const LrSegment& b) { return a.begin < b.begin; });
+  segments_.clear();
+  int64_t covered = 0;
+  for (const LrSegment& s : segments) {
+    CONVOY_CHECK(s.begin >= covered && s.begin <= s.end && s.end <= size_, ConfigError, "learning-rate segment [",
+                 s.begin, ", ", s.end, ") overlaps another or leaves the parameter store of ", size_);
+    CONVOY_CHECK(s.multiplier >= 0.0f && std::isfinite(s.multiplier), ConfigError, "learning-rate multiplier ",
+                 s.multiplier, ": expected a finite value >= 0");
+    if (s.begin > covered) segments_.push_back({covered, s.begin, 1.0f});
+    segments_.push_back(s);
+    covered = s.end;
+  }
+  if (covered < size_) segments_.push_back({covered, size_, 1.0f});
+}
+
 void OptimizerConfig::validate() const {
   CONVOY_CHECK(type == "sgd" || type == "adam", ConfigError, "optimizer '", type, "': expected sgd or adam");
   CONVOY_CHECK(momentum >= 0.0f && momentum < 1.0f, ConfigError, "optimizer momentum ", momentum, ": expected [0, 1)");
@@ -74,11 +96,17 @@ void OptimizerConfig::validate() const {
   CONVOY_CHECK(beta1 >= 0.0f && beta1 < 1.0f && beta2 >= 0.0f && beta2 < 1.0f, ConfigError,
                "adam betas (", beta1, ", ", beta2, "): expected each in [0, 1)");
   CONVOY_CHECK(epsilon > 0.0f, ConfigError, "adam epsilon ", epsilon, ": expected > 0");
+  for (const auto& [layer, m] : layer_lr_multipliers)
+    CONVOY_CHECK(m >= 0.0f && std::isfinite(m), ConfigError, "learning-rate multiplier of layer '", layer, "': ", m,
+                 ", expected a finite value >= 0 (0 freezes it)");
 }
 
 nlohmann::json OptimizerConfig::to_json() const {
-  return {{"type", type},   {"momentum", momentum}, {"nesterov", nesterov}, {"weight_decay", weight_decay},
-          {"beta1", beta1}, {"beta2", beta2},       {"epsilon", epsilon}};
+  nlohmann::json j = {{"type", type},   {"momentum", momentum}, {"nesterov", nesterov}, {"weight_decay", weight_decay},
+                      {"beta1", beta1}, {"beta2", beta2},       {"epsilon", epsilon}};
+  // Absent when empty, so the settings of runs without multipliers read as they always did.
+  if (!layer_lr_multipliers.empty()) j["layer_lr_multipliers"] = layer_lr_multipliers;
+  return j;
 }
 
 OptimizerConfig OptimizerConfig::from_json(const nlohmann::json& j) {
@@ -91,6 +119,7 @@ OptimizerConfig OptimizerConfig::from_json(const nlohmann::json& j) {
     c.beta1 = j.at("beta1").get<float>();
     c.beta2 = j.at("beta2").get<float>();
     c.epsilon = j.at("epsilon").get<float>();
+    c.layer_lr_multipliers = j.value("layer_lr_multipliers", std::map<std::string, float>{});
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(std::string("optimizer settings: ") + e.what());
   }

@@ -33,10 +33,17 @@ void TrainerConfig::validate() const {
   at_least("bucket_bytes", bucket_bytes, 1);
   at_least("checkpoint_every", checkpoint_every, 0);
   at_least("stop_after", stop_after, 0);
+  monitor.validate();
 }
 
 Trainer::Trainer(Model& model, Optimizer& optimizer, LrSchedule schedule, Communicator& comm, TrainerConfig config)
-    : model_(model), optimizer_(optimizer), schedule_(schedule), comm_(comm), config_(config), rank_sum_(comm) {
+    : model_(model),
+      optimizer_(optimizer),
+      schedule_(schedule),
+      comm_(comm),
+      config_(config),
+      rank_sum_(comm),
+      monitor_(config.monitor) {
   schedule_.validate();
   config_.validate();
   const int64_t per_rank = (config_.global_batch + comm_.size() - 1) / comm_.size();
@@ -51,7 +58,7 @@ void Trainer::synchronize_start(const DatasetInfo& train) {
   data = fnv1a(train.sample.str(), data);
   data = fnv1a(&train.classes, sizeof train.classes, data);
   check_same_on_all_ranks(comm_, data, "training dataset (sample count, shape, classes)");
-  std::string settings = optimizer_.config().to_json().dump() + schedule_.to_json().dump();
+  std::string settings = optimizer_.config().to_json().dump() + schedule_json(false).dump();
   settings += std::to_string(config_.global_batch) + "/" + std::to_string(config_.seed) + "/" +
               std::to_string(config_.epochs) + "/" + std::to_string(config_.shuffle) + std::to_string(config_.drop_last) +
               "/" + reduction_name(config_.reduction) + "/" + std::to_string(config_.bucket_bytes) + "/" +
@@ -94,7 +101,8 @@ void Trainer::train_step(const Batch& batch, int64_t global_batch_size, int64_t 
   }
   reducer.finish();
   allreduce_wait_ += reducer.last_wait_seconds();
-  optimizer_.step(model_.parameters(), model_.gradients(), schedule_.at(cursor_.epoch));
+  optimizer_.step(model_.parameters(), model_.gradients(),
+                  schedule_.at(cursor_.epoch, cursor_.global_step, steps_per_epoch_));
   ++cursor_.global_step;
 }
 
@@ -107,17 +115,47 @@ void Trainer::check_data(const DatasetInfo& info) const {
                " classes, the model outputs ", model_.spec().classes);
 }
 
+nlohmann::json Trainer::schedule_json(bool with_state) const {
+  nlohmann::json j = schedule_.to_json();
+  // Absent at its defaults, so a run that watches nothing has the settings it always had.
+  if (monitor_.settings_json() != MetricMonitor{}.settings_json()) j["monitor"] = monitor_.settings_json();
+  if (with_state) j["state"] = {{"schedule", schedule_.state_json()}, {"monitor", monitor_.state_json()}};
+  return j;
+}
+
+void Trainer::restore_schedule_state(const nlohmann::json& schedule_json) {
+  if (!schedule_json.contains("state")) return;
+  const nlohmann::json& state = schedule_json.at("state");
+  CONVOY_CHECK(state.contains("schedule") && state.contains("monitor"), IoError,
+               "schedule state: expected 'schedule' and 'monitor', found ", state.dump());
+  schedule_.restore_state(state.at("schedule"));
+  monitor_.restore_state(state.at("monitor"));
+}
+
 StopReason Trainer::fit(BatchReader& train, BatchReader* test, TrainingObserver& observer, TrainingCursor start) {
   check_data(train.info());
+  CONVOY_CHECK(val_ != nullptr || (schedule_.policy != LrPolicy::plateau && monitor_.patience == 0), ConfigError,
+               "reduce-on-plateau and early stopping watch a validation metric: they need a validation set");
   Sampler sampler(train.info().size, config_.global_batch, config_.seed, config_.shuffle, config_.drop_last);
+  steps_per_epoch_ = sampler.batches_per_epoch();
   reducer_ = std::make_unique<GradientReducer>(comm_, model_.gradients(), model_.parameter_count(),
                                                config_.bucket_bytes, config_.reduction);
   cursor_ = start;
   for (; cursor_.epoch < config_.epochs; ++cursor_.epoch, cursor_.batch_in_epoch = 0) {
     const auto epoch_start = Clock::now();
     Tally epoch_tally;
-    if (train_epoch(sampler, train, observer, epoch_tally) == StopReason::preempted) return StopReason::preempted;
-    observer.on_epoch(epoch_report(epoch_tally, seconds(epoch_start, Clock::now()), test));
+    EpochEnd end;
+    if (train_epoch(sampler, train, observer, epoch_tally, end) == StopReason::preempted) return StopReason::preempted;
+    const bool early = end_epoch(epoch_tally, seconds(epoch_start, Clock::now()), test, observer);
+    // After validation, so the checkpoint holds the epoch's metrics and the monitor's decision.
+    const TrainingCursor next{cursor_.epoch + 1, 0, cursor_.global_step};
+    if ((end.stop || end.checkpoint) && checkpoint_hook_) checkpoint_hook_(next);
+    if (end.stop) return StopReason::preempted;
+    if (early) {
+      cursor_ = next;
+      if (checkpoint_hook_) checkpoint_hook_(cursor_);
+      return StopReason::early_stopped;
+    }
   }
   if (checkpoint_hook_) checkpoint_hook_(cursor_);
   return StopReason::finished;
@@ -138,7 +176,7 @@ std::vector<char> Trainer::plan_epoch(Sampler& sampler, BatchReader& train) cons
 }
 
 StopReason Trainer::train_epoch(Sampler& sampler, BatchReader& train, TrainingObserver& observer,
-                                Tally& epoch_tally) {
+                                Tally& epoch_tally, EpochEnd& end) {
   const int64_t steps_per_epoch = sampler.batches_per_epoch();
   const int64_t first_batch = cursor_.batch_in_epoch;
   const std::vector<char> has_samples = plan_epoch(sampler, train);
@@ -162,12 +200,11 @@ StopReason Trainer::train_epoch(Sampler& sampler, BatchReader& train, TrainingOb
       epoch_tally.add(report_interval(interval, steps_per_epoch, observer));
     }
     const bool due = config_.checkpoint_every > 0 && cursor_.global_step % config_.checkpoint_every == 0;
-    if ((stop || due) && checkpoint_hook_) {
-      // At an epoch's end the cursor points at the next epoch's first batch.
-      TrainingCursor at = cursor_;
-      if (at.batch_in_epoch == steps_per_epoch) at = {at.epoch + 1, 0, at.global_step};
-      checkpoint_hook_(at);
+    if (cursor_.batch_in_epoch == steps_per_epoch) {
+      end = {.stop = stop, .checkpoint = due};  // fit() saves after the epoch's validation
+      break;
     }
+    if ((stop || due) && checkpoint_hook_) checkpoint_hook_(cursor_);
     if (stop) {
       comm_.set_step(-1);
       return StopReason::preempted;
@@ -213,7 +250,7 @@ Trainer::Tally Trainer::report_interval(Interval& interval, int64_t steps_per_ep
   r.loss = all.mean_loss();
   r.accuracy = all.accuracy();
   r.images_per_second = elapsed > 0 ? all.samples / elapsed : 0.0;
-  r.learning_rate = schedule_.at(cursor_.epoch);
+  r.learning_rate = schedule_.at(cursor_.epoch, cursor_.global_step - 1, steps_per_epoch_);
   r.allreduce_wait_share = elapsed > 0 ? interval.wait / elapsed : 0.0;
   observer.on_step(r);
   interval = Interval();
@@ -221,18 +258,31 @@ Trainer::Tally Trainer::report_interval(Interval& interval, int64_t steps_per_ep
   return all;
 }
 
-EpochReport Trainer::epoch_report(const Tally& tally, double seconds, BatchReader* test) {
+bool Trainer::end_epoch(const Tally& tally, double seconds, BatchReader* test, TrainingObserver& observer) {
   EpochReport report;
   report.epoch = cursor_.epoch;
   report.seconds = seconds;
   report.train_loss = tally.mean_loss();
   report.train_accuracy = tally.accuracy();
   report.images_per_second = seconds > 0 ? tally.samples / seconds : 0.0;
+  report.learning_rate = schedule_.at(cursor_.epoch, cursor_.global_step - 1, steps_per_epoch_);
   if (test != nullptr) {
     report.has_test = true;
     report.test = evaluate(*test);
   }
-  return report;
+  bool early = false;
+  if (val_ != nullptr) {
+    // Every rank has the same all-reduced figures, so every rank takes the same decisions.
+    report.has_val = true;
+    report.val = evaluate(*val_);
+    const double value = monitor_.metric == "val_accuracy" ? report.val.accuracy : report.val.loss;
+    report.lr_reduced = schedule_.end_epoch(cursor_.epoch, value);
+    report.improved = monitor_.update(cursor_.epoch, value);
+    early = monitor_.exhausted();
+  }
+  observer.on_epoch(report);
+  if (report.improved && best_hook_) best_hook_({cursor_.epoch + 1, 0, cursor_.global_step});
+  return early;
 }
 
 EvalReport Trainer::evaluate(BatchReader& data) {

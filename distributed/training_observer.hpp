@@ -28,6 +28,11 @@ struct EpochReport {
   double train_loss = 0.0, train_accuracy = 0.0;
   bool has_test = false;
   EvalReport test;
+  bool has_val = false;
+  EvalReport val;
+  bool improved = false;    // the monitored validation metric is the best so far
+  bool lr_reduced = false;  // reduce-on-plateau lowered the rate for the next epoch
+  double learning_rate = 0.0;  // of the epoch's last step
   double seconds = 0.0;
   double images_per_second = 0.0;
 };

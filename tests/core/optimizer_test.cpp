@@ -131,6 +131,46 @@ TEST(Optimizer, RejectsBadSettingsAndMismatchedState) {
   EXPECT_THROW(adam->restore(3, {{"momentum", std::vector<float>(4)}}), IoError);
 }
 
+// Note [Layer learning rates]: a frozen segment keeps its bits (weight decay included), a
+// segment at 2 moves twice as far, and segments at 1 give the bits of no segments at all.
+TEST(Optimizer, SegmentsScaleTheRateAndFrozenOnesKeepTheirBits) {
+  for (const char* type : {"sgd", "adam"}) {
+    const OptimizerConfig c{.type = type, .momentum = 0.9f, .weight_decay = 0.1f};
+    std::vector<float> plain(8), segmented(8), ones(8), grads(8);
+    for (int i = 0; i < 8; ++i) {
+      plain[i] = segmented[i] = ones[i] = 0.3f * static_cast<float>(i) - 1.0f;
+      grads[i] = 0.25f * static_cast<float>(i % 3) - 0.2f;
+    }
+    const std::vector<float> start = plain;
+    auto a = make_optimizer(c, 8), b = make_optimizer(c, 8), d = make_optimizer(c, 8);
+    b->set_segments({{4, 6, 2.0f}, {1, 3, 0.0f}});
+    d->set_segments({{0, 3, 1.0f}, {5, 8, 1.0f}});
+    for (int step = 0; step < 3; ++step) {
+      a->step(plain.data(), grads.data(), 0.01f);
+      b->step(segmented.data(), grads.data(), 0.01f);
+      d->step(ones.data(), grads.data(), 0.01f);
+    }
+    EXPECT_EQ(ones, plain) << type;
+    for (int i : {1, 2}) EXPECT_EQ(segmented[i], start[i]) << type << " frozen parameter " << i;
+    for (int i : {0, 3, 6, 7}) EXPECT_EQ(segmented[i], plain[i]) << type << " parameter " << i << " at 1";
+    // SGD without momentum or decay, one step: p - lr g, at twice the rate in the segment at 2.
+    auto e = make_optimizer({.type = "sgd"}, 8), f = make_optimizer({.type = "sgd"}, 8);
+    f->set_segments({{4, 6, 2.0f}});
+    std::vector<float> once = start, twice = start;
+    e->step(once.data(), grads.data(), 0.01f);
+    f->step(twice.data(), grads.data(), 0.01f);
+    for (int i : {4, 5}) {
+      EXPECT_EQ(once[i], start[i] - 0.01f * grads[i]) << i;
+      EXPECT_EQ(twice[i], start[i] - 0.02f * grads[i]) << i;
+    }
+    for (int i : {4, 5}) EXPECT_NE(segmented[i], plain[i]) << type << " parameter " << i << " at 2";
+  }
+  auto g = make_optimizer({.type = "sgd"}, 8);
+  EXPECT_THROW(g->set_segments({{0, 4, 1.0f}, {3, 5, 0.5f}}), ConfigError);  // overlap
+  EXPECT_THROW(g->set_segments({{6, 9, 1.0f}}), ConfigError);                // past the store
+  EXPECT_THROW(g->set_segments({{0, 2, -1.0f}}), ConfigError);
+}
+
 TEST(LrSchedule, StepDecayAndValidation) {
   LrSchedule s{.base_lr = 0.1f, .step_epochs = 2, .gamma = 0.5f};
   EXPECT_FLOAT_EQ(s.at(0), 0.1f);

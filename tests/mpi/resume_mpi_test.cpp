@@ -32,11 +32,12 @@ TEST(ResumeMpi, MissingCheckpointOnRankZeroFailsEveryRank) {
   data.size = 8;
   data.sample = Shape{1, 4, 4};
   data.classes = 2;
-  CheckpointKeeper keeper(comm, {.seed = 1, .global_batch = 4}, model, *optimizer, LrSchedule{}, data);
+  CheckpointKeeper keeper(comm, {.seed = 1, .global_batch = 4}, model, *optimizer, data);
   std::vector<std::string> history;
+  std::string schedule_json;
   const std::string missing = "/nonexistent/convoy-resume-test/step-5.ckpt";
   try {
-    keeper.restore(missing, history);
+    keeper.restore(missing, history, schedule_json);
     FAIL() << "rank " << comm.rank() << " did not throw";
   } catch (const IoError& e) {
     const std::string message = e.what();
