@@ -40,21 +40,21 @@ class FineTune : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    const auto convert = [](const std::string& name) {
+    const auto convert = [](const std::string& name, const std::string& class_names) {
       const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " +
                                           dir_->file(name + "-images") + " --labels " + dir_->file(name + "-labels") +
-                                          " --class-names none -o " + dir_->file(name + ".h5"));
+                                          " --class-names '" + class_names + "' -o " + dir_->file(name + ".h5"));
       ASSERT_EQ(r.exit_code, 0) << r.output;
     };
     testing::write_fashion_mnist_slice("train", 1000, dir_->file("ten-images"), dir_->file("ten-labels"));
-    convert("ten");
+    convert("ten", "fashion-mnist");
     // T-shirt/top, trouser and pullover only: a 3-class dataset, and a held-out one.
     testing::write_fashion_mnist_slice("train", 3000, dir_->file("three-images"), dir_->file("three-labels"));
     testing::write_fashion_mnist_slice("t10k", 1000, dir_->file("three-test-images"), dir_->file("three-test-labels"));
     for (const char* name : {"three", "three-test"}) {
       testing::filter_idx(dir_->file(std::string(name) + "-images"), dir_->file(std::string(name) + "-labels"),
                           [](uint8_t label) { return label < 3; }, [](uint8_t label) { return label; });
-      convert(name);
+      convert(name, "T-shirt/top,Trouser,Pullover");
     }
     std::ofstream(dir_->file("small.json")) << small_net("conv2");
     std::ofstream(dir_->file("renamed.json")) << small_net("convB");

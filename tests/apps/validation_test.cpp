@@ -31,7 +31,8 @@ class Validation : public ::testing::Test {
     for (const char* split : {"train", "val"}) {
       const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " +
                                           dir_->file(std::string(split) + "-images") + " --labels " +
-                                          dir_->file(std::string(split) + "-labels") + " -o " +
+                                          dir_->file(std::string(split) + "-labels") +
+                                          " --class-names fashion-mnist -o " +
                                           dir_->file(std::string(split) + ".h5"));
       ASSERT_EQ(r.exit_code, 0) << r.output;
     }
