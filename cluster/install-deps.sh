@@ -11,6 +11,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libxxhash-dev zlib1g-dev libstb-dev libpng-dev libjpeg62-turbo-dev
   dataset-fashion-mnist
+  # The checks .ci/run runs (.ci/README.md): formatting, clang-tidy, the symbolizer for
+  # sanitizer reports, and the Python of the Note check.
+  clang-format-14 clang-tidy-14 llvm-14 python3
 )
 # Only for apps/bench/compare_pytorch.py (large: about 170 packages).
 if [ "${CONVOY_WITH_PYTORCH:-0}" = 1 ]; then
