@@ -82,7 +82,7 @@ TrainingState training_state(Model& model, Optimizer& optimizer, const LrSchedul
 class PrintEpochs final : public TrainingObserver {
  public:
   void on_epoch(const EpochReport& r) override {
-    std::printf("epoch %lld: loss=%.4f accuracy=%.2f%%\n", static_cast<long long>(r.epoch + 1), r.train_loss,
+    std::printf("epoch %lld: loss=%.4f accuracy=%.2f%%\n", static_cast<long long>(r.epoch) + 1, r.train_loss,
                 100.0 * r.train_accuracy);
   }
 };
