@@ -12,7 +12,10 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/model.hpp"
 #include "core/model_spec.hpp"
@@ -44,17 +47,19 @@ void write_tiny_dataset(const std::string& path) {
   write_hdf5_dataset(path, {n, h, w, 1}, images.data(), labels.data(), {"left", "right"});
 }
 
+// A layer reading the one before it (no `inputs`), as a model file's {"type", "name", "options"}.
+LayerSpec layer(std::string type, std::string name, nlohmann::json options = nlohmann::json::object()) {
+  return {.type = std::move(type), .name = std::move(name), .inputs = {}, .options = std::move(options)};
+}
+
 // conv 3x3 (4 channels) -> relu -> 2x2 max pool -> flatten -> dense to the classes.
 ModelSpec tiny_model(const DatasetInfo& data) {
-  ModelSpec spec{.name = "tiny", .input = data.sample, .classes = data.classes};
-  spec.layers = {
-      {.type = "conv2d", .name = "conv", .options = {{"out_channels", 4}, {"kernel", 3}, {"padding", "same"}}},
-      {.type = "relu", .name = "relu"},
-      {.type = "max_pool2d", .name = "pool", .options = {{"window", 2}}},
-      {.type = "flatten", .name = "flatten"},
-      {.type = "dense", .name = "classifier", .options = {{"units", data.classes}}},
-  };
-  return spec;
+  return {.name = "tiny",
+          .input = data.sample,
+          .classes = data.classes,
+          .layers = {layer("conv2d", "conv", {{"out_channels", 4}, {"kernel", 3}, {"padding", "same"}}),
+                     layer("relu", "relu"), layer("max_pool2d", "pool", {{"window", 2}}), layer("flatten", "flatten"),
+                     layer("dense", "classifier", {{"units", data.classes}})}};
 }
 
 // Everything a checkpoint holds: the model, the optimizer and where the run stands.
