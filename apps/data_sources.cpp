@@ -128,7 +128,7 @@ Shape parse_sample_shape(const std::string& text, const std::string& option) {
 
 ModelSpec resolve_model(const std::string& name_or_file, const DatasetInfo& data) {
   if (!is_model_file(name_or_file)) return builtin_model(name_or_file, data.sample, data.classes);
-  const ModelSpec spec = read_model_option(name_or_file, data.sample, data.classes);
+  ModelSpec spec = read_model_option(name_or_file, data.sample, data.classes);
   CONVOY_CHECK(spec.input == data.sample, ShapeError, "model file '", name_or_file, "': input ", spec.input.str(),
                " does not match the data's samples ", data.sample.str());
   CONVOY_CHECK(spec.classes >= data.classes, ShapeError, "model file '", name_or_file, "': ", spec.classes,

@@ -42,7 +42,9 @@ std::string while_doing(const CLI::App& app) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// Throws only on a programming error in building the command table (a duplicate option name),
+// which should terminate: every user-caused error is caught below.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   using namespace convoy;
   // Note [Preemption]: before anything else, so a signal during start-up cannot kill the run.
   if (argc > 1 && std::string_view(argv[1]) == "train") install_stop_signal_handlers();

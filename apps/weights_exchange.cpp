@@ -65,6 +65,7 @@ std::vector<std::string> import_weights(Model& model, const std::vector<WeightTe
                  t.layer, "'");
     const WeightTensor& w = *found->second;
     std::vector<int64_t> expected;
+    expected.reserve(t.shape.rank());
     for (int d = 0; d < t.shape.rank(); ++d) expected.push_back(t.shape[d]);
     const bool swap = transposed(type_of, t);
     if (swap) expected = {t.shape[1], t.shape[0]};

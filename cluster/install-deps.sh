@@ -14,6 +14,9 @@ packages=(
   # .ci/fuzz: libFuzzer targets built with clang (its OpenMP and its sanitizer/fuzzer runtimes)
   clang libomp-dev libclang-rt-14-dev
   gnuplot-nox
+  # The checks .ci/run runs (.ci/README.md): formatting, clang-tidy, the symbolizer for
+  # sanitizer reports, and the Python of the Note check.
+  clang-format-14 clang-tidy-14 llvm-14 python3
 )
 # Only for the PyTorch comparisons (apps/bench/compare_pytorch.py, core/zoo/*.py; large: about 170 packages).
 if [ "${CONVOY_WITH_PYTORCH:-0}" = 1 ]; then

@@ -103,7 +103,8 @@ class Layer {
   // Floating-point operations of one forward pass (multiply-add = 2), for benchmarks.
   virtual double forward_flops(std::span<const Shape> inputs) const { return 0.0; }
 
-  // Note [Post-ops]: the fuse pass asks a layer what post-op it is (a ReLU is PostOp::relu; a 2x2
+  // Note [Post-ops]
+  // The fuse pass asks a layer what post-op it is (a ReLU is PostOp::relu; a 2x2
   // stride-2 max pool is PostOp::max_pool_2x2), then asks the producer before it to apply that
   // post-op to its own output from now on (Note [Fused ReLU], Note [Fused pooling]); the producer
   // returns true if it did, and its output shape may change. A producer accepts only what it

@@ -27,7 +27,8 @@ struct ImageAttributes {
   std::string aspect;            // "stretch", "crop" or "pad"
 };
 
-// Note [HDF5 threads]: Debian's libhdf5 is the serial thread-safe build; calls are serialised
+// Note [HDF5 threads]
+// Debian's libhdf5 is the serial thread-safe build; calls are serialised
 // by one global lock, so only one thread (the loader's I/O thread) should read at a time.
 //
 // Opening validates the whole layout (and every label, which are kept in memory: 4 bytes a

@@ -27,7 +27,8 @@ struct LoaderOptions {
   Normalization normalization = {};
 };
 
-// Note [Loader slots]: batch p of the plan is read into slot p % (depth + 1). The consumer
+// Note [Loader slots]
+// Batch p of the plan is read into slot p % (depth + 1). The consumer
 // holds the slot of the batch next() last returned; the I/O thread fills batches
 // [released, released + depth], so the two never touch the same slot. Each slot keeps its
 // tensor storage across batches, so after the first few batches nothing is allocated.

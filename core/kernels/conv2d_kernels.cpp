@@ -634,7 +634,8 @@ void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const 
   {
     const ThreadScratch ts = thread_scratch(g, plan, scratch, threads, shifted);
     float *col = ts.col, *og = ts.chunk;
-    // Note [Weight-gradient groups]: each group's partial dW^T [patch, Cout] sums its chunks
+    // Note [Weight-gradient groups]
+    // Each group's partial dW^T [patch, Cout] sums its chunks
     // in order; written by one thread; the groups are added in a fixed tree below.
 #pragma omp for schedule(static)
     for (int64_t group = 0; group < group_count; ++group) {

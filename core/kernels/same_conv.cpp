@@ -66,7 +66,8 @@ __attribute__((target("avx512f,fma,prfchw"))) void strip_tile(const SameConvShap
       if ((m0 | m1) == 0) continue;  // this tap meets only padding here
       const float* p = src + (kh - s.pad_top) * s.w + (kw - s.pad_left);
       const float* ap = a;
-      // Note [Strip prefetch]: a strip's first tile fetches, for each kernel row, the input
+      // Note [Strip prefetch]
+      // A strip's first tile fetches, for each kernel row, the input
       // kPrefetchStrips strips ahead, a channel per step among the FMAs (and the epilogue the
       // output lines). Every channel is a stream of its own, 64 and more, and the hardware
       // prefetchers lose track of them: every new line was a wait on memory.

@@ -75,7 +75,8 @@ struct WideRows {
     const int64_t base = 2 * r.tile_col - s.pad_left, top = 2 * r.tile_row - s.pad_top;
     for (int64_t i = 0; i < 4; ++i) row[i] = row_stream(s, src, gate, r.sample, top + i, base);
     for (int64_t k = 0; k < 4; ++k) mask[k] = lanes_inside(base + (k % 2) * 16 + (k / 2) * 2, s.in_w);
-    // Note [Winograd prefetch]: every channel's rows are a stream of their own, too many for
+    // Note [Winograd prefetch]
+    // Every channel's rows are a stream of their own, too many for
     // the hardware prefetchers; each segment fetches the two rows the next tile row adds (the
     // same columns), a block or so before they are read.
     const int64_t next = top + 4;
