@@ -24,6 +24,7 @@
 #include "distributed/trainer.hpp"
 #include "io/checkpoint.hpp"
 #include "io/hdf5_dataset.hpp"
+#include "io/hdf5_dataset_writer.hpp"
 #include "io/loader.hpp"
 
 namespace {
