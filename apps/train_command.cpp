@@ -12,6 +12,7 @@
 #include "apps/commands.hpp"
 #include "apps/data_sources.hpp"
 #include "apps/exit_codes.hpp"
+#include "apps/memory_estimate.hpp"
 #include "apps/preprocessing_record.hpp"
 #include "apps/progress.hpp"
 #include "apps/runtime_info.hpp"
@@ -155,7 +156,15 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   const TrainerConfig config = o.trainer_config();
   std::optional<Activity> building(std::in_place, "building the model '" + o.model + "' for batches of " +
                                                       std::to_string(per_rank) + " samples a rank");
-  Model model(resolve_model(o.model, info), per_rank, config.threads);
+  const ModelSpec spec = resolve_model(o.model, info);
+  if (const std::optional<int64_t> available = available_memory_bytes()) {
+    // Before the batch's buffers are made: a batch that cannot fit says what to change instead
+    // of failing in the allocator (the model for one sample is small).
+    const Model one_sample(spec, 1, 1);
+    const int optimizer_slots = o.optimizer == "adam" ? 2 : (o.momentum > 0 ? 1 : 0);
+    check_training_memory(estimate_training_memory(one_sample, optimizer_slots), per_rank, o.batch, *available);
+  }
+  Model model(spec, per_rank, config.threads);
   model.initialize(o.seed);
   if (!o.init_weights.empty()) load_init_weights(o, model, root);
   // Before the first step, not at the first evaluation an epoch later.

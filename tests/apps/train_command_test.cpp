@@ -219,6 +219,20 @@ TEST_F(TrainCommand, OutOfMemoryNamesWhatWasBeingDone) {
       << r.output;
 }
 
+// The memory a batch needs is estimated before its buffers are made: more than is available is
+// an error naming --batch and what it would take, not an allocator failure mid-way.
+TEST_F(TrainCommand, ABatchThatCannotFitIsRefusedBeforeTraining) {
+  const CommandResult r = run_command("CONVOY_MEMORY_MIB=1 " + train("--epochs 1 --batch 600"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("convoy: error: --batch 600: training needs at least "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("more than the 1 MiB available (CONVOY_MEMORY_MIB or the machine's); lower --batch"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("epoch 1"), std::string::npos) << r.output;
+  // The same run fits in what the machine has.
+  EXPECT_EQ(run_command("CONVOY_MEMORY_MIB=4096 " + train("--epochs 1 --batch 600")).exit_code, 0);
+}
+
 // A bad command line is a usage error: exit code 2 and a message naming the option, the
 // accepted values and what was given. Nothing is silently wrapped, rounded or defaulted.
 TEST_F(TrainCommand, BadNumbersAndWordsAreUsageErrors) {
