@@ -86,7 +86,9 @@ TEST(BatchNorm, FusedReluEqualsBatchNormThenRelu) {
   // Every input moves every output through the batch statistics, so finite differences cross
   // the ReLU's kink somewhere whatever the inputs: the gradients are checked bitwise against
   // batch_norm then relu below, each of which passes its own finite differences.
-  EXPECT_EQ(testing::check_layer_contract(make_fused, {Shape{11, 3, 4, 5}}, {.finite_differences = false}), "");
+  testing::GradientCheckOptions bitwise_only;
+  bitwise_only.finite_differences = false;
+  EXPECT_EQ(testing::check_layer_contract(make_fused, {Shape{11, 3, 4, 5}}, bitwise_only), "");
   const Shape s{10, 4, 3, 3};
   BatchNorm plain({}), fused({});
   fused.accept_post_op(PostOp::relu);

@@ -101,7 +101,7 @@ TEST(Optimizer, AdamWithWeightDecayAndALargeEpsilonOverSeveralParameters) {
 // A checkpoint holds steps() and state(): an optimizer restored from them continues with the
 // bits of one that never stopped (Adam's bias corrections depend on the step count).
 TEST(Optimizer, RestoredFromItsStateContinuesBitwise) {
-  for (const OptimizerConfig c : {OptimizerConfig{.type = "adam", .weight_decay = 0.01f},
+  for (const OptimizerConfig& c : {OptimizerConfig{.type = "adam", .weight_decay = 0.01f},
                                   OptimizerConfig{.type = "sgd", .momentum = 0.9f, .nesterov = true}}) {
     auto once = make_optimizer(c, kParams);
     std::vector<float> p(kParams), g(kParams);
