@@ -102,7 +102,7 @@ TEST(Optimizer, AdamWithWeightDecayAndALargeEpsilonOverSeveralParameters) {
 // bits of one that never stopped (Adam's bias corrections depend on the step count).
 TEST(Optimizer, RestoredFromItsStateContinuesBitwise) {
   for (const OptimizerConfig& c : {OptimizerConfig{.type = "adam", .weight_decay = 0.01f},
-                                  OptimizerConfig{.type = "sgd", .momentum = 0.9f, .nesterov = true}}) {
+                                   OptimizerConfig{.type = "sgd", .momentum = 0.9f, .nesterov = true}}) {
     auto once = make_optimizer(c, kParams);
     std::vector<float> p(kParams), g(kParams);
     for (int i = 0; i < kParams; ++i) p[i] = initial(i);
