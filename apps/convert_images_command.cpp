@@ -10,6 +10,7 @@
 #include "apps/cli_checks.hpp"
 #include "apps/exit_codes.hpp"
 #include "apps/image_size_option.hpp"
+#include "apps/preprocessing_record.hpp"
 #include "apps/runtime_info.hpp"
 #include "apps/train_options.hpp"
 #include "core/error.hpp"
@@ -25,16 +26,6 @@ struct ConvertImagesOptions {
   uint64_t seed = 0;
   int threads = 0;
 };
-
-std::string channel_list(const std::vector<float>& values) {
-  std::string s;
-  char text[32];
-  for (float v : values) {
-    std::snprintf(text, sizeof(text), "%.4f", v);
-    s += (s.empty() ? "" : ", ") + std::string(text);
-  }
-  return "[" + s + "]";
-}
 
 int run_convert_images(const ConvertImagesOptions& o) {
   const ResizeTarget size = parse_resize_target(o.size, o.filter);  // both checked while parsing

@@ -40,9 +40,7 @@ PreprocessingRecord PreprocessingRecord::parse(const std::string& json, const st
   return r;
 }
 
-namespace {
-
-std::string list_text(const std::vector<float>& values) {
+std::string channel_list(const std::vector<float>& values) {
   std::string s;
   char text[32];
   for (float v : values) {
@@ -52,13 +50,10 @@ std::string list_text(const std::vector<float>& values) {
   return "[" + s + "]";
 }
 
-}  // namespace
-
 std::string describe_preprocessing(const Normalization& normalization, const Augmentation& augmentation) {
-  const std::string norm =
-      normalization.active()
-          ? "normalize mean " + list_text(normalization.mean) + " std " + list_text(normalization.std)
-          : "no normalization";
+  const std::string norm = normalization.active() ? "normalize mean " + channel_list(normalization.mean) + " std " +
+                                                        channel_list(normalization.std)
+                                                  : "no normalization";
   return norm + "; augment " + augmentation.str();
 }
 

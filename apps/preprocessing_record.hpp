@@ -35,6 +35,9 @@ struct PreprocessingRecord {
 };
 
 // "normalize mean [0.2860] std [0.3530]; augment flip,crop:4", for start-up lines and errors.
+// Per-channel values as printed: "[0.2860, 0.3530]".
+std::string channel_list(const std::vector<float>& values);
+
 std::string describe_preprocessing(const Normalization& normalization, const Augmentation& augmentation);
 
 // What a training run on `train` (its sample shape, class names and import attributes) with
