@@ -2,6 +2,7 @@
 """Convoy versus PyTorch on this machine, measured side by side in one run.
 
     /usr/bin/python3 apps/bench/compare_pytorch.py [--convoy build/release/apps/convoy] [--threads 1 2]
+        [--models keras-cnn lenet5 | zoo | resnet20:32 ...] [--no-shapes]
 
 Needs Debian's python3-torch and libopenblas0-pthread (CONVOY_WITH_PYTORCH=1 cluster/install-deps.sh).
 PyTorch is tuned as an expert would: OpenBLAS with OPENBLAS_CORETYPE=SkylakeX and one BLAS
@@ -9,6 +10,13 @@ thread, torch.set_num_threads(T), glibc malloc tunables so freed activations are
 to the kernel and faulted in again every step. The untuned PyTorch (plain environment) is
 measured for training too. Both frameworks train with SGD momentum, batch 64, on data in
 memory; inference uses batch 256. Figures are medians of repeats; ratios are Convoy / PyTorch.
+
+`--models` takes names with an optional input size (`resnet18:96`); `zoo` stands for resnet20
+and resnet56 at 32x32 and resnet18, googlenet and alexnet at 64x64, one input channel and 10
+classes as Fashion-MNIST gives. The zoo's PyTorch side is torchvision's own definitions, adapted
+only in input channels and classes, and the reference CIFAR ResNets (core/zoo/torch_models.py).
+For them PyTorch is also tried in channels_last, and for inference also as a frozen TorchScript
+module under inference_mode; the better PyTorch figure counts, and the table says which it was.
 """
 import argparse
 import json
@@ -29,9 +37,24 @@ TUNED_ENV = {
 # from the lines of `convoy bench --shapes` and handed to the PyTorch worker as JSON.
 
 
-def worker(threads, repeats, steps, shapes):
+ZOO = ["resnet20:32", "resnet56:32", "resnet18:64", "googlenet:64", "alexnet:64"]
+DESIGNED_SIZE = {"keras-cnn": 28, "lenet5": 28}
+
+
+def model_sizes(names):
+    """['zoo', 'resnet18:96', 'lenet5'] -> [('resnet20', 32), ..., ('resnet18', 96), ('lenet5', 28)]"""
+    out = []
+    for name in names:
+        for entry in (ZOO if name == "zoo" else [name]):
+            model, _, size = entry.partition(":")
+            out.append((model, int(size) if size else DESIGNED_SIZE.get(model, 32)))
+    return out
+
+
+def worker(threads, repeats, steps, shapes, models):
     import torch
     import torch.nn as nn
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "core", "zoo"))
     torch.set_num_threads(threads)
     torch.manual_seed(0)
 
@@ -55,11 +78,20 @@ def worker(threads, repeats, steps, shapes):
             rates.append(time.perf_counter() - t0)
         return statistics.median(rates)
 
-    out = {"models": {}, "shapes": []}
-    for name, make in (("keras-cnn", keras_cnn), ("lenet5", lenet5)):
-        model = make()
+    def build(name):
+        if name == "keras-cnn":
+            return keras_cnn()
+        if name == "lenet5":
+            return lenet5()
+        from torch_models import torch_model
+        return torch_model(name, channels=1, classes=10)
+
+    def train_rate(name, size, layout):
+        torch.manual_seed(0)
+        model = build(name).to(memory_format=layout)
+        model.train()
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        x = torch.rand(64, 1, 28, 28)
+        x = torch.rand(64, 1, size, size).to(memory_format=layout)
         y = torch.randint(0, 10, (64,))
         loss_fn = nn.CrossEntropyLoss()
 
@@ -68,12 +100,28 @@ def worker(threads, repeats, steps, shapes):
             loss_fn(model(x), y).backward()
             opt.step()
 
-        train = 64 * steps / timed(step, steps)
-        xi = torch.rand(256, 1, 28, 28)
-        with torch.no_grad():
-            infer_steps = max(1, steps // 4)
-            infer = 256 * infer_steps / timed(lambda: model(xi), infer_steps)
-        out["models"][name] = {"train": train, "inference": infer}
+        return 64 * steps / timed(step, steps)
+
+    def inference_rate(name, size, layout, frozen):
+        torch.manual_seed(0)
+        model = build(name).to(memory_format=layout).eval()
+        xi = torch.rand(256, 1, size, size).to(memory_format=layout)
+        infer_steps = max(1, steps // 4)
+        with torch.inference_mode():
+            if frozen:
+                model = torch.jit.freeze(torch.jit.trace(model, xi[:1]))
+            return 256 * infer_steps / timed(lambda: model(xi), infer_steps)
+
+    out = {"models": {}, "shapes": []}
+    for name, size in models:
+        zoo = name not in DESIGNED_SIZE
+        layouts = [("contiguous", torch.contiguous_format)] + ([("channels_last", torch.channels_last)] if zoo else [])
+        train = max((train_rate(name, size, layout), label) for label, layout in layouts)
+        tries = [(label, layout, False) for label, layout in layouts] + ([("frozen", torch.contiguous_format, True)]
+                                                                         if zoo else [])
+        infer = max((inference_rate(name, size, layout, frozen), label) for label, layout, frozen in tries)
+        out["models"][f"{name}:{size}"] = {"train": train[0], "train_how": train[1], "inference": infer[0],
+                                           "inference_how": infer[1]}
     if shapes:
         for n, cin, h, w, cout, k, pad in shapes:
             conv = nn.Conv2d(cin, cout, k, padding=pad)
@@ -88,25 +136,28 @@ def worker(threads, repeats, steps, shapes):
     print(json.dumps(out))
 
 
-def run_pytorch(threads, tuned, args, shapes=None):
+def run_pytorch(threads, tuned, args, models, shapes=None):
     env = dict(os.environ)
     for key in TUNED_ENV:
         env.pop(key, None)
     if tuned:
         env.update(TUNED_ENV)
     cmd = ["/usr/bin/python3", __file__, "--worker", "--threads", str(threads), "--repeats", str(args.repeats),
-           "--steps", str(args.steps)] + (["--shapes", json.dumps(shapes)] if shapes else [])
+           "--steps", str(args.steps), "--model-sizes", json.dumps(models)] + \
+        (["--shape-list", json.dumps(shapes)] if shapes else [])
     return json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
 
 
-def run_convoy(convoy, threads, args):
+def run_convoy(convoy, threads, args, models):
     out = {"models": {}, "shapes": [], "shape_list": []}
-    for model in ("keras-cnn", "lenet5"):
-        text = subprocess.run([convoy, "bench", "--model", model, "--threads", str(threads), "--steps",
-                               str(args.steps), "--repeats", str(args.repeats)],
+    for model, size in models:
+        text = subprocess.run([convoy, "bench", "--model", model, "--input", f"1x{size}x{size}", "--classes", "10",
+                               "--threads", str(threads), "--steps", str(args.steps), "--repeats", str(args.repeats)],
                               check=True, capture_output=True, text=True).stdout
         m = re.search(r"train (\d+) images/s.*inference (\d+) images/s", text)
-        out["models"][model] = {"train": float(m.group(1)), "inference": float(m.group(2))}
+        out["models"][f"{model}:{size}"] = {"train": float(m.group(1)), "inference": float(m.group(2))}
+    if args.no_shapes:
+        return out
     text = subprocess.run([convoy, "bench", "--shapes", "--threads", str(threads), "--repeats", str(args.repeats)],
                           check=True, capture_output=True, text=True).stdout
     for line in text.splitlines():
@@ -127,29 +178,39 @@ def main():
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--models", nargs="+", default=["keras-cnn", "lenet5"],
+                   help="models, each NAME or NAME:SIZE (input 1xSIZExSIZE); 'zoo' for the zoo at its sizes")
+    p.add_argument("--no-shapes", action="store_true", help="skip the reference convolution shapes")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--shapes", type=json.loads, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--shape-list", type=json.loads, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--model-sizes", type=json.loads, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        worker(args.threads[0], args.repeats, args.steps, args.shapes)
+        worker(args.threads[0], args.repeats, args.steps, args.shape_list, [tuple(m) for m in args.model_sizes])
         return
-    print("| threads | model | Convoy train | PyTorch tuned | ratio | PyTorch untuned | Convoy inference | "
+    models = model_sizes(args.models)
+    print("| threads | model | input | Convoy train | PyTorch tuned | ratio | PyTorch untuned | Convoy inference | "
           "PyTorch inference | ratio |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     shape_rows, peaks = [], []
     for t in args.threads:
-        convoy = run_convoy(args.convoy, t, args)
-        tuned = run_pytorch(t, True, args, convoy["shape_list"])
-        plain = run_pytorch(t, False, args)
-        for model in ("keras-cnn", "lenet5"):
-            c, pt, pu = convoy["models"][model], tuned["models"][model], plain["models"][model]
-            print(f"| {t} | {model} | {c['train']:.0f} | {pt['train']:.0f} | {c['train'] / pt['train']:.2f} | "
-                  f"{pu['train']:.0f} | {c['inference']:.0f} | {pt['inference']:.0f} | "
-                  f"{c['inference'] / pt['inference']:.2f} |")
+        convoy = run_convoy(args.convoy, t, args, models)
+        tuned = run_pytorch(t, True, args, models, convoy["shape_list"])
+        plain = run_pytorch(t, False, args, models)
+        for model, size in models:
+            key = f"{model}:{size}"
+            c, pt, pu = convoy["models"][key], tuned["models"][key], plain["models"][key]
+            how = lambda side: "" if side == "contiguous" else f" ({side})"
+            print(f"| {t} | {model} | 1x{size}x{size} | {c['train']:.0f} | {pt['train']:.0f}{how(pt['train_how'])} | "
+                  f"{c['train'] / pt['train']:.2f} | {pu['train']:.0f} | {c['inference']:.0f} | "
+                  f"{pt['inference']:.0f}{how(pt['inference_how'])} | {c['inference'] / pt['inference']:.2f} |")
         for shape, cs, ps in zip(convoy["shape_list"], convoy["shapes"], tuned["shapes"]):
             shape_rows.append((t, shape, cs, ps))
-        peaks.append((t, convoy["peak"], convoy["shapes"][-1]["forward"]))
+        if not args.no_shapes:
+            peaks.append((t, convoy["peak"], convoy["shapes"][-1]["forward"]))
         sys.stdout.flush()
+    if args.no_shapes:
+        return
     print()
     print("| threads | conv shape (N,Cin,H,W,Cout,K,pad) | Convoy fwd GF/s | PyTorch fwd | ratio | "
           "Convoy fwd+bwd | PyTorch fwd+bwd | ratio |")
