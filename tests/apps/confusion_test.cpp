@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/image_decode.hpp"
 #include "io/weights_file.hpp"
 #include "tests/apps/idx_files.hpp"
 #include "tests/apps/run_command.hpp"
@@ -75,6 +76,18 @@ TEST_F(Confusion, TextTableNamesTheClassesWithTheirCountsAndAccuracy) {
   EXPECT_NE(r.output.find("1 middle            0   3   1         4    75.00%"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("2 right             2   0   2         4    50.00%"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("accuracy=63.64% samples=11"), std::string::npos) << r.output;
+}
+
+// The JSON eval prints, drawn by convoy plot: a PNG of the requested size, replaced whole.
+TEST_F(Confusion, PlotDrawsTheMatrixThatEvalPrints) {
+  const std::string json = dir_->file("confusion.json"), png = dir_->file("confusion.png");
+  ASSERT_EQ(run_command(eval("--json") + " > " + json).exit_code, 0);
+  const CommandResult r = run_command(std::string(CONVOY_BINARY) + " plot " + json + " -o " + png + " --size 300x400");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("confusion matrix of 3 classes, 300x400"), std::string::npos) << r.output;
+  const Image image = read_image_file(png);
+  EXPECT_EQ(image.height, 300);
+  EXPECT_EQ(image.width, 400);
 }
 
 #ifdef CONVOY_MPIEXEC
