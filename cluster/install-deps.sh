@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libopenmpi-dev openmpi-bin
+  # .ci/run also runs the MPI tests against MPICH (Open MPI stays the default mpirun and mpicc:
+  # Debian ranks it higher), reusing the other objects through ccache.
+  libmpich-dev mpich ccache
   libhdf5-dev
   libboost-serialization-dev
   libgtest-dev libgmock-dev libbenchmark-dev

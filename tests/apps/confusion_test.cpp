@@ -9,6 +9,7 @@
 #include "io/image_decode.hpp"
 #include "io/weights_file.hpp"
 #include "tests/apps/idx_files.hpp"
+#include "tests/apps/mpirun.hpp"
 #include "tests/apps/run_command.hpp"
 
 namespace convoy {
@@ -38,9 +39,10 @@ class Confusion : public ::testing::Test {
     write_weights_file(dir_->file("identity.h5"),
                        {{"fc", "weight", {3, 3}, {1, 0, 0, 0, 1, 0, 0, 0, 1}}, {"fc", "bias", {3}, {0, 0, 0}}}, "{}");
     // --epochs 0 saves the starting state, here the identity weights, as step-0.ckpt.
-    const CommandResult saved = run_command(std::string(CONVOY_BINARY) + " train --data " + dir_->file("three.h5") +
-                                            " --model " + dir_->file("argmax.json") + " --epochs 0 --batch 2 --init-weights " +
-                                            dir_->file("identity.h5") + " --checkpoint-dir " + dir_->path());
+    const CommandResult saved =
+        run_command(std::string(CONVOY_BINARY) + " train --data " + dir_->file("three.h5") + " --model " +
+                    dir_->file("argmax.json") + " --epochs 0 --batch 2 --init-weights " + dir_->file("identity.h5") +
+                    " --checkpoint-dir " + dir_->path());
     ASSERT_EQ(saved.exit_code, 0) << saved.output;
   }
   static void TearDownTestSuite() { delete dir_; }
@@ -93,8 +95,7 @@ TEST_F(Confusion, PlotDrawsTheMatrixThatEvalPrints) {
 #ifdef CONVOY_MPIEXEC
 TEST_F(Confusion, TwoRanksPrintTheSameMatrixAsOne) {
   const CommandResult one = run_command(eval("--json"));
-  const CommandResult two = run_command(std::string(CONVOY_MPIEXEC) +
-                                        " -np 2 --oversubscribe --allow-run-as-root --bind-to none " + eval("--json"));
+  const CommandResult two = run_command(testing::mpirun(2) + eval("--json"));
   ASSERT_EQ(one.exit_code, 0) << one.output;
   ASSERT_EQ(two.exit_code, 0) << two.output;
   EXPECT_EQ(nlohmann::json::parse(two.output), nlohmann::json::parse(one.output));

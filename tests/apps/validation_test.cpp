@@ -13,6 +13,7 @@
 
 #include "io/checkpoint.hpp"
 #include "tests/apps/fashion_slice.hpp"
+#include "tests/apps/mpirun.hpp"
 #include "tests/apps/run_command.hpp"
 
 namespace convoy {
@@ -32,8 +33,7 @@ class Validation : public ::testing::Test {
       const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " +
                                           dir_->file(std::string(split) + "-images") + " --labels " +
                                           dir_->file(std::string(split) + "-labels") +
-                                          " --class-names fashion-mnist -o " +
-                                          dir_->file(std::string(split) + ".h5"));
+                                          " --class-names fashion-mnist -o " + dir_->file(std::string(split) + ".h5"));
       ASSERT_EQ(r.exit_code, 0) << r.output;
     }
   }
@@ -43,7 +43,8 @@ class Validation : public ::testing::Test {
   static std::string train(const std::string& checkpoints, const std::string& extra) {
     return std::string(CONVOY_BINARY) + " train --data " + dir_->file("train.h5") +
            " --model lenet5 --batch 50 --optimizer sgd --momentum 0.9 --lr 0.05 --threads 1 --seed 6"
-           " --progress lines --checkpoint-dir " + checkpoints + " " + extra;
+           " --progress lines --checkpoint-dir " +
+           checkpoints + " " + extra;
   }
   static std::string val() { return " --val " + dir_->file("val.h5") + " "; }
 
@@ -83,7 +84,8 @@ void expect_rates(const std::vector<double>& got, const std::vector<double>& wan
 
 TEST_F(Validation, EveryEpochLogsValidationAndBestCkptHoldsTheBestEpoch) {
   TempDir run;
-  const CommandResult r = run_command(train(run.path(), val() + "--epochs 4 --keep 1 --metrics " + run.file("m.jsonl")));
+  const CommandResult r =
+      run_command(train(run.path(), val() + "--epochs 4 --keep 1 --metrics " + run.file("m.jsonl")));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto epochs = metrics(run.file("m.jsonl"), "epoch");
   ASSERT_EQ(epochs.size(), 4u);
@@ -102,7 +104,8 @@ TEST_F(Validation, EveryEpochLogsValidationAndBestCkptHoldsTheBestEpoch) {
   const CommandResult e = run_command(std::string(CONVOY_BINARY) + " eval --checkpoint " + run.file("best.ckpt") +
                                       " --data " + dir_->file("val.h5") + " --json");
   ASSERT_EQ(e.exit_code, 0) << e.output;
-  EXPECT_NEAR(nlohmann::json::parse(e.output).at("loss").get<double>(), epochs[best].at("val_loss").get<double>(), 1e-6);
+  EXPECT_NEAR(nlohmann::json::parse(e.output).at("loss").get<double>(), epochs[best].at("val_loss").get<double>(),
+              1e-6);
   EXPECT_NE(r.output.find("best: " + run.file("best.ckpt")), std::string::npos) << r.output;
 }
 
@@ -155,8 +158,8 @@ TEST_F(Validation, PlateauLowersTheRateAndResumesBitwise) {
 
 TEST_F(Validation, MultiStepCosineAndWarmupTakeTheirRates) {
   TempDir multi, cosine, warm;
-  ASSERT_EQ(run_command(train(multi.path(), "--epochs 3 --lr-milestones 1,2 --lr-gamma 0.5 --metrics " +
-                                                multi.file("m.jsonl")))
+  ASSERT_EQ(run_command(
+                train(multi.path(), "--epochs 3 --lr-milestones 1,2 --lr-gamma 0.5 --metrics " + multi.file("m.jsonl")))
                 .exit_code,
             0);
   expect_rates(rates(metrics(multi.file("m.jsonl"), "epoch")), {0.05, 0.025, 0.0125}, "multistep");
@@ -166,9 +169,10 @@ TEST_F(Validation, MultiStepCosineAndWarmupTakeTheirRates) {
   const double pi = std::numbers::pi;
   expect_rates(rates(metrics(cosine.file("m.jsonl"), "epoch")),
                {0.05, 0.05 * (1 + std::cos(pi / 3)) / 2, 0.05 * (1 + std::cos(2 * pi / 3)) / 2}, "cosine");
-  ASSERT_EQ(run_command(train(warm.path(), "--epochs 1 --warmup-steps 4 --log-every 1 --metrics " + warm.file("m.jsonl")))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      run_command(train(warm.path(), "--epochs 1 --warmup-steps 4 --log-every 1 --metrics " + warm.file("m.jsonl")))
+          .exit_code,
+      0);
   std::vector<double> steps = rates(metrics(warm.file("m.jsonl"), "step"));
   steps.resize(6);
   expect_rates(steps, {0.0125, 0.025, 0.0375, 0.05, 0.05, 0.05}, "warmup");
@@ -217,10 +221,9 @@ TEST_F(Validation, SettingsThatNeedAnotherAreUsageErrors) {
 // ranks stop at the epoch one rank stops at, with the same message.
 TEST_F(Validation, TwoRanksStopEarlyAtTheSameEpochAsOne) {
   TempDir run;
-  const CommandResult r = run_command(std::string(CONVOY_MPIEXEC) +
-                                      " -np 2 --oversubscribe --allow-run-as-root --bind-to none -x OMP_NUM_THREADS=1 " +
-                                      train(run.path(), val() + "--epochs 10 --early-stop 2 --min-delta 5 --metrics " +
-                                                            run.file("m.jsonl")));
+  const CommandResult r =
+      run_command(testing::mpirun(2) + train(run.path(), val() + "--epochs 10 --early-stop 2 --min-delta 5 --metrics " +
+                                                             run.file("m.jsonl")));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("early stopping: val_loss has not improved by more than 5 for 2 epochs; best "),
             std::string::npos)
