@@ -36,9 +36,15 @@ class Communicator {
   virtual void allreduce_max(int64_t* data, int64_t count) = 0;
   // Starts an in-place float sum; the data must not be touched until the request completes.
   virtual std::unique_ptr<CommRequest> iallreduce_sum(float* data, int64_t count) = 0;
-  // Starts gathering every rank's `count` floats: recv [size(), count] gets rank r's send in
-  // row r. Neither buffer may be touched until the request completes.
-  virtual std::unique_ptr<CommRequest> iallgather(const float* send, int64_t count, float* recv) = 0;
+  // The two halves of a sum over ranks in an order of our choosing (Note [Ordered reduction]).
+  // A buffer is cut into size() segments, segment r being floats [offsets[r], offsets[r + 1])
+  // (offsets: size() + 1 ascending ints, the same on every rank).
+  // iexchange_segments starts sending segment r of `send` to rank r, and receiving every rank's
+  // segment rank() into recv [size(), mine] (rank r's in row r; mine = this rank's segment size).
+  // iallgather_segments starts gathering segment r, `send` on rank r, into recv + offsets[r].
+  // Neither the buffers nor offsets may be touched until the request completes.
+  virtual std::unique_ptr<CommRequest> iexchange_segments(const float* send, const int* offsets, float* recv) = 0;
+  virtual std::unique_ptr<CommRequest> iallgather_segments(const float* send, const int* offsets, float* recv) = 0;
   // Gathers every rank's `count` doubles: recv [size(), count] gets rank r's send in row r.
   virtual void allgather(const double* send, int64_t count, double* recv) = 0;
   // Copies root's bytes to every rank.

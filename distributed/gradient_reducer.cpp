@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstring>
 
+#include "core/alignment.hpp"
 #include "core/error.hpp"
 #include "core/kernels/tree_sum.hpp"
 #include "core/tensor.hpp"
@@ -25,65 +27,80 @@ GradientReducer::GradientReducer(Communicator& comm, float* data, int64_t count,
   CONVOY_ASSERT(count >= 0 && (count == 0 || data != nullptr), "gradient buffer of ", count, " floats");
   constexpr int64_t kLine = 16;  // floats per 64-byte cache line
   const int64_t floats = std::max(kLine, bucket_bytes / static_cast<int64_t>(sizeof(float)) / kLine * kLine);
+  CONVOY_CHECK(floats + kLine <= INT_MAX, ConfigError, "gradient bucket of ", bucket_bytes,
+               " bytes: expected at most 8 GiB (MPI counts are ints)");
   // Note [Gradient buckets]: the top bucket takes the < 16 floats past the last line boundary.
   int64_t end = count;
   for (int64_t begin = count / kLine * kLine - floats; end > 0; begin -= floats) {
-    buckets_.push_back({std::max<int64_t>(0, begin), end});
+    buckets_.push_back({std::max<int64_t>(0, begin), end, {}});
     end = std::max<int64_t>(0, begin);
   }
   requests_.resize(buckets_.size());
-  // Note [Ordered reduction]: every bucket in flight has its own rows, so one allocation here.
-  if (reduction_ == Reduction::ordered && comm_.size() > 1 && count > 0)
-    gathered_ = allocate_aligned(count * comm_.size());
+  // Note [Ordered reduction]: P segments per bucket, each a whole number of cache lines but the
+  // last; every bucket in flight has its own rows, so one allocation here.
+  const int ranks = comm_.size(), rank = comm_.rank();
+  if (reduction_ != Reduction::ordered || ranks == 1) return;
+  int64_t rows = 0;
+  for (Bucket& b : buckets_) {
+    const int64_t n = b.end - b.begin, segment = (n + ranks * kLine - 1) / (ranks * kLine) * kLine;
+    b.offsets.resize(ranks + 1);
+    for (int r = 0; r <= ranks; ++r) b.offsets[r] = static_cast<int>(std::min(n, r * segment));
+    b.rows = rows;
+    rows = align_floats(rows + ranks * int64_t{b.offsets[rank + 1] - b.offsets[rank]});
+  }
+  rows_ = allocate_aligned(std::max<int64_t>(rows, kLine));
 }
 
 void GradientReducer::begin_step() {
   CONVOY_ASSERT(started_ == 0 || completed_ == buckets_.size(), "begin_step with ", started_ - completed_,
                 " buckets still in flight");
   started_ = 0;
+  gathering_ = 0;
   completed_ = 0;
   last_wait_ = 0.0;
 }
 
-void GradientReducer::start(const Bucket& bucket, std::unique_ptr<CommRequest>& request) {
-  const int64_t count = bucket.end - bucket.begin;
+void GradientReducer::start(size_t i) {
+  const Bucket& b = buckets_[i];
   if (reduction_ == Reduction::mpi)
-    request = comm_.iallreduce_sum(data_ + bucket.begin, count);
+    requests_[i] = comm_.iallreduce_sum(data_ + b.begin, b.end - b.begin);
   else
-    request = comm_.iallgather(data_ + bucket.begin, count, gathered_.get() + comm_.size() * bucket.begin);
+    requests_[i] = comm_.iexchange_segments(data_ + b.begin, b.offsets.data(), rows_.get() + b.rows);
 }
 
-void GradientReducer::complete(const Bucket& bucket) {
-  if (reduction_ == Reduction::mpi) return;
-  // rows [P, count]: rank r's bucket in row r; Note [Fixed summation tree]
-  const int64_t count = bucket.end - bucket.begin;
-  float* rows = gathered_.get() + comm_.size() * bucket.begin;
-  tree_sum_in_place(rows, comm_.size(), count, count);
-  std::memcpy(data_ + bucket.begin, rows, static_cast<size_t>(count) * sizeof(float));
+void GradientReducer::gather(size_t i) {
+  const Bucket& b = buckets_[i];
+  requests_[i]->wait();
+  // rows [P, mine]: rank r's part of this rank's segment in row r; Note [Fixed summation tree]
+  const int64_t mine = b.offsets[comm_.rank() + 1] - b.offsets[comm_.rank()];
+  float* rows = rows_.get() + b.rows;
+  tree_sum_in_place(rows, comm_.size(), mine, mine);
+  requests_[i] = comm_.iallgather_segments(rows, b.offsets.data(), data_ + b.begin);
 }
 
 void GradientReducer::ready_from(int64_t offset) {
   if (comm_.size() == 1) return;
+  const bool ordered = reduction_ == Reduction::ordered;
   while (started_ < buckets_.size() && buckets_[started_].begin >= offset) {
-    start(buckets_[started_], requests_[started_]);
-    ++started_;
+    // Note [Ordered reduction]: the gathers follow the exchanges two buckets behind.
+    while (ordered && gathering_ + 2 <= started_) gather(gathering_++);
+    start(started_++);
   }
   // Open MPI progresses non-blocking collectives only inside MPI calls: testing the oldest
   // unfinished request moves every one in flight along while backward computes.
-  while (completed_ < started_ && requests_[completed_]->test()) {
-    requests_[completed_].reset();
-    complete(buckets_[completed_++]);
-  }
+  const size_t summed = ordered ? gathering_ : started_;  // requests whose completion ends a bucket
+  while (completed_ < summed && requests_[completed_]->test()) requests_[completed_++].reset();
+  if (completed_ == summed && summed < started_) requests_[summed]->test();
 }
 
 void GradientReducer::finish() {
   if (comm_.size() == 1) return;
   ready_from(0);
   const auto start = std::chrono::steady_clock::now();
+  while (reduction_ == Reduction::ordered && gathering_ < started_) gather(gathering_++);
   for (; completed_ < started_; ++completed_) {
     requests_[completed_]->wait();
     requests_[completed_].reset();
-    complete(buckets_[completed_]);
   }
   last_wait_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

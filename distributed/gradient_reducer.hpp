@@ -12,7 +12,7 @@ namespace convoy {
 
 // How the gradient sum over ranks is taken (Note [Ordered reduction]).
 enum class Reduction {
-  ordered,  // all-gather every rank's bucket, add them in the fixed tree: the bits of one rank
+  ordered,  // exchange segments, add them in the fixed tree, gather the sums: the bits of one rank
   mpi,      // MPI_Iallreduce: MPI's order, fewer bytes received with many ranks
 };
 
@@ -40,13 +40,21 @@ Reduction parse_reduction(const std::string& name);
 // Note [Ordered reduction]
 // MPI_Iallreduce adds the ranks' values in an order MPI chooses (it depends on the algorithm,
 // the rank count and the message size), so P ranks agree with one rank only to rounding. The
-// ordered reduction gathers all P buckets instead (MPI_Iallgather into a [P, bucket] buffer)
-// and, when a bucket has arrived, adds the P rows with tree_sum, rank 0's first: the top levels
-// of the tree each rank's layers started (Note [Fixed summation tree]). Every rank computes the
-// same sum from the same rows, so the ranks stay identical. Costs: each rank receives P - 1
-// buckets instead of about 2 (ring all-reduce) and keeps a receive buffer of P times the
-// gradient, allocated once; fine for our small models and few ranks, while `mpi` is the choice
-// for many ranks across nodes.
+// ordered reduction takes the sum in two collectives, as a ring all-reduce moves its bytes:
+// each bucket is cut into P segments (on cache lines), and
+// 1. exchange (MPI_Ialltoallv): rank r receives every rank's segment r as the rows of a
+//    [P, segment] buffer, and adds the P rows with tree_sum, rank 0's first: the top levels
+//    of the tree each rank's layers started (Note [Fixed summation tree]);
+// 2. gather (MPI_Iallgatherv): every rank receives every summed segment into the bucket.
+// tree_sum adds every element on its own, so the sum is the same whoever takes it: the ranks
+// stay identical, and identical to one rank when Note [Fixed summation tree] allows. Each rank
+// sends and receives 2 (P - 1) / P buckets per bucket, as MPI's ring all-reduce does, and keeps
+// one bucket of rows.
+//
+// MPI requires every rank to start collectives on a communicator in the same order, so when a
+// bucket's sum is taken and its gather started may not depend on when its exchange happened to
+// arrive: the gather of bucket i starts when bucket i + 2 starts its exchange (waiting for
+// bucket i's exchange if it is not done yet), and finish() gathers the rest in order.
 class GradientReducer {
  public:
   // Why 256 KiB: our models are small (keras-cnn's gradient is 373 KB, so PyTorch's 25 MB or
@@ -74,20 +82,24 @@ class GradientReducer {
  private:
   struct Bucket {
     int64_t begin;
-    int64_t end;  // exclusive
+    int64_t end;               // exclusive
+    std::vector<int> offsets;  // ordered: the P segments, relative to begin (Note [Ordered reduction])
+    int64_t rows = 0;          // ordered: where its [P, segment] rows start in rows_
   };
 
-  void start(const Bucket& bucket, std::unique_ptr<CommRequest>& request);
-  // The bucket's request completed: with the ordered reduction, sums the gathered rows.
-  void complete(const Bucket& bucket);
+  // Starts the bucket's all-reduce or, ordered, its exchange.
+  void start(size_t i);
+  // Ordered: waits for bucket i's exchange, sums its rows and starts its gather.
+  void gather(size_t i);
 
   Communicator& comm_;
   float* data_;
   Reduction reduction_;
-  std::shared_ptr<float[]> gathered_;  // ordered, several ranks: [P, bucket] per bucket, at P * begin
-  std::vector<Bucket> buckets_;  // in start order: from the buffer's end down
+  std::shared_ptr<float[]> rows_;  // ordered, several ranks: every bucket's rows of this rank's segment
+  std::vector<Bucket> buckets_;    // in start order: from the buffer's end down
   std::vector<std::unique_ptr<CommRequest>> requests_;
   size_t started_ = 0;    // buckets_[0, started_) are in flight or done
+  size_t gathering_ = 0;  // ordered: buckets_[0, gathering_) have started their gather
   size_t completed_ = 0;  // buckets_[0, completed_) are known done
   double last_wait_ = 0.0;
 };

@@ -26,8 +26,18 @@ std::unique_ptr<CommRequest> LocalCommunicator::iallreduce_sum(float*, int64_t) 
   return std::make_unique<CompletedRequest>();
 }
 
-std::unique_ptr<CommRequest> LocalCommunicator::iallgather(const float* send, int64_t count, float* recv) {
-  if (count > 0 && send != recv) std::memmove(recv, send, static_cast<size_t>(count) * sizeof(float));
+std::unique_ptr<CommRequest> LocalCommunicator::iexchange_segments(const float* send, const int* offsets, float* recv) {
+  const int64_t count = offsets[1] - offsets[0];
+  if (count > 0 && send + offsets[0] != recv)
+    std::memmove(recv, send + offsets[0], static_cast<size_t>(count) * sizeof(float));
+  return std::make_unique<CompletedRequest>();
+}
+
+std::unique_ptr<CommRequest> LocalCommunicator::iallgather_segments(const float* send, const int* offsets,
+                                                                    float* recv) {
+  const int64_t count = offsets[1] - offsets[0];
+  if (count > 0 && send != recv + offsets[0])
+    std::memmove(recv + offsets[0], send, static_cast<size_t>(count) * sizeof(float));
   return std::make_unique<CompletedRequest>();
 }
 

@@ -17,7 +17,9 @@ class LocalCommunicator final : public Communicator {
   void allreduce_sum(int64_t*, int64_t) override {}
   void allreduce_max(int64_t*, int64_t) override {}
   std::unique_ptr<CommRequest> iallreduce_sum(float* data, int64_t count) override;
-  std::unique_ptr<CommRequest> iallgather(const float* send, int64_t count, float* recv) override;  // a copy
+  // Copies: one segment, from send to recv.
+  std::unique_ptr<CommRequest> iexchange_segments(const float* send, const int* offsets, float* recv) override;
+  std::unique_ptr<CommRequest> iallgather_segments(const float* send, const int* offsets, float* recv) override;
   void allgather(const double* send, int64_t count, double* recv) override;                        // a copy
   void broadcast(void*, int64_t, int) override {}
   void barrier() override {}

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "distributed/watchdog.hpp"
@@ -56,6 +57,7 @@ class MpiRequest final : public CommRequest {
   }
 
   MPI_Request request_ = MPI_REQUEST_NULL;
+  std::vector<int> arrays_;  // the counts and displacements of a v-collective, alive until it completes
 
  private:
   int rank_;
@@ -176,12 +178,42 @@ std::unique_ptr<CommRequest> MpiCommunicator::iallreduce_sum(float* data, int64_
   return request;
 }
 
-std::unique_ptr<CommRequest> MpiCommunicator::iallgather(const float* send, int64_t count, float* recv) {
-  const int n = as_int_count(count, "Iallgather");
-  auto request = std::make_unique<MpiRequest>(rank_, detail::concat("Iallgather (float, ", n, " elements a rank)"),
-                                              impl_->watchdog);
-  check(MPI_Iallgather(send, n, MPI_FLOAT, recv, n, MPI_FLOAT, impl_->comm, &request->request_),
-        "Iallgather (float)", rank_);
+std::unique_ptr<CommRequest> MpiCommunicator::iexchange_segments(const float* send, const int* offsets, float* recv) {
+  const int mine = offsets[rank_ + 1] - offsets[rank_];
+  auto request = std::make_unique<MpiRequest>(
+      rank_, detail::concat("Ialltoallv (float, ", offsets[size_] - offsets[0], " elements in ", size_, " segments)"),
+      impl_->watchdog);
+  // The count and displacement arrays must live until the request completes: the request keeps them.
+  std::vector<int>& a = request->arrays_;
+  a.resize(4 * static_cast<size_t>(size_));
+  int *send_counts = a.data(), *send_displs = send_counts + size_, *recv_counts = send_displs + size_,
+      *recv_displs = recv_counts + size_;
+  for (int r = 0; r < size_; ++r) {
+    send_counts[r] = offsets[r + 1] - offsets[r];
+    send_displs[r] = offsets[r];
+    recv_counts[r] = mine;
+    recv_displs[r] = r * mine;
+  }
+  check(MPI_Ialltoallv(send, send_counts, send_displs, MPI_FLOAT, recv, recv_counts, recv_displs, MPI_FLOAT,
+                       impl_->comm, &request->request_),
+        "Ialltoallv (float)", rank_);
+  return request;
+}
+
+std::unique_ptr<CommRequest> MpiCommunicator::iallgather_segments(const float* send, const int* offsets, float* recv) {
+  const int mine = offsets[rank_ + 1] - offsets[rank_];
+  auto request = std::make_unique<MpiRequest>(
+      rank_, detail::concat("Iallgatherv (float, ", offsets[size_] - offsets[0], " elements in ", size_, " segments)"),
+      impl_->watchdog);
+  std::vector<int>& a = request->arrays_;
+  a.resize(2 * static_cast<size_t>(size_));
+  int *counts = a.data(), *displs = counts + size_;
+  for (int r = 0; r < size_; ++r) {
+    counts[r] = offsets[r + 1] - offsets[r];
+    displs[r] = offsets[r];
+  }
+  check(MPI_Iallgatherv(send, mine, MPI_FLOAT, recv, counts, displs, MPI_FLOAT, impl_->comm, &request->request_),
+        "Iallgatherv (float)", rank_);
   return request;
 }
 

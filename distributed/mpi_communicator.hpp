@@ -40,8 +40,9 @@ class MpiCommunicator final : public Communicator {
   void allreduce_max(int64_t* data, int64_t count) override;
   // One request, so count must fit an MPI int (2^31 - 1 elements); buckets are far smaller.
   std::unique_ptr<CommRequest> iallreduce_sum(float* data, int64_t count) override;
-  // Likewise count (per rank) must fit an MPI int.
-  std::unique_ptr<CommRequest> iallgather(const float* send, int64_t count, float* recv) override;
+  // MPI_Ialltoallv and MPI_Iallgatherv; a bucket's offsets are MPI ints.
+  std::unique_ptr<CommRequest> iexchange_segments(const float* send, const int* offsets, float* recv) override;
+  std::unique_ptr<CommRequest> iallgather_segments(const float* send, const int* offsets, float* recv) override;
   void allgather(const double* send, int64_t count, double* recv) override;
   void broadcast(void* data, int64_t bytes, int root) override;
   void barrier() override;

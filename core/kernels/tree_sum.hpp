@@ -18,8 +18,8 @@ namespace convoy {
 //   Partial 0 ends up with the whole sum. For a count that is not a power of two the last,
 //   incomplete subtree is joined at the round its size calls for (7 partials:
 //   ((0+1)+(2+3)) + ((4+5)+6)).
-// - Ranks: GradientReducer's ordered reduction gathers every rank's gradient and adds the P
-//   of them with tree_sum, rank 0 first.
+// - Ranks: GradientReducer's ordered reduction brings every rank's part of each segment of the
+//   gradient to one rank and adds the P of them with tree_sum, rank 0 first.
 // When P is a power of two and every rank holds the same power-of-two number of whole groups,
 // a rank's local sum is exactly one subtree of the one-rank tree and the sum over ranks is the
 // levels above it, so P ranks give the bits of one rank: the global batch must be

@@ -222,9 +222,10 @@ TEST_F(ClusterTrain, ARankFrozenOnOneHostEndsTheJobNamingTheOperation) {
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.exit_code, 124) << "timed out: the job hung with a frozen rank\n" << r.output;
   EXPECT_LT(run.seconds_after_action, 90.0) << r.output;
-  const std::regex stalled(R"(error on rank \d \()" + cluster.name() +
-                           R"(-n[12]\): stalled: waited \d+ s in (Iallgather|Iallreduce|Allreduce|Bcast|Barrier) \()"
-                           R"(.*, collective \d+ of this rank(, in training step \d+)?, during training \()");
+  const std::regex stalled(
+      R"(error on rank \d \()" + cluster.name() +
+      R"(-n[12]\): stalled: waited \d+ s in (Ialltoallv|Iallgatherv|Iallreduce|Allreduce|Bcast|Barrier) \()"
+      R"(.*, collective \d+ of this rank(, in training step \d+)?, during training \()");
   EXPECT_TRUE(std::regex_search(r.output, stalled)) << "expected a stall message from host 1 or 2 in\n" << r.output;
 }
 

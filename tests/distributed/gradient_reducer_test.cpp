@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <exception>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -15,7 +16,9 @@ namespace convoy {
 namespace {
 
 // Records the buckets it is asked to reduce, to check the boundaries and their order. As rank 0
-// of `ranks`, its all-gather fills row r > 0 with other_rows[r - 1] (the other ranks' values).
+// of `ranks`, its exchange fills row r > 0 with other_rows[r - 1] (the other ranks' values),
+// and its gather fills every segment with the first value of this rank's sum (the other ranks'
+// sums are the same when every rank's bucket holds one value).
 class RecordingCommunicator final : public Communicator {
  public:
   int rank() const override { return 0; }
@@ -30,11 +33,21 @@ class RecordingCommunicator final : public Communicator {
     return std::make_unique<Request>(this);
   }
   void allgather(const double* send, int64_t count, double* recv) override { std::copy(send, send + count, recv); }
-  std::unique_ptr<CommRequest> iallgather(const float* send, int64_t count, float* recv) override {
-    started.push_back({send - base, count});
+  std::unique_ptr<CommRequest> iexchange_segments(const float* send, const int* offsets, float* recv) override {
+    started.push_back({send - base, offsets[ranks] - offsets[0]});
+    log.push_back("x" + std::to_string(send - base));
+    const int mine = offsets[1] - offsets[0];
+    EXPECT_EQ(offsets[0], 0);
+    for (int r = 1; r < ranks; ++r)  // empty segments at the end start at the end
+      EXPECT_TRUE(offsets[r] % 16 == 0 || offsets[r] == offsets[ranks]) << "segment " << r << " at " << offsets[r];
+    std::copy(send, send + mine, recv);
+    for (int r = 1; r < ranks; ++r) std::fill(recv + r * mine, recv + (r + 1) * mine, other_rows.at(r - 1));
+    return std::make_unique<Request>(this);
+  }
+  std::unique_ptr<CommRequest> iallgather_segments(const float* send, const int* offsets, float* recv) override {
     ++gathers;
-    std::copy(send, send + count, recv);
-    for (int r = 1; r < ranks; ++r) std::fill(recv + r * count, recv + (r + 1) * count, other_rows.at(r - 1));
+    log.push_back("g" + std::to_string(recv - base));
+    std::fill(recv + offsets[0], recv + offsets[ranks], send[0]);
     return std::make_unique<Request>(this);
   }
   void broadcast(void*, int64_t, int) override {}
@@ -51,6 +64,7 @@ class RecordingCommunicator final : public Communicator {
   int ranks = 2;
   std::vector<float> other_rows = {0.0f};
   int gathers = 0;
+  std::vector<std::string> log;  // "x<offset>": an exchange started, "g<offset>": a gather
   const float* base = nullptr;
   std::vector<std::pair<int64_t, int64_t>> started;  // (offset, count)
   int waits = 0;
@@ -79,7 +93,7 @@ TEST_P(GradientReducerBuckets, BucketsAreCutFromTheEndOnCacheLines) {
   reducer.finish();
   ASSERT_EQ(comm.started.size(), 4u);
   EXPECT_EQ(comm.started[3], (std::pair<int64_t, int64_t>{0, 224}));
-  EXPECT_EQ(comm.waits, 4);
+  EXPECT_EQ(comm.waits, GetParam() == Reduction::ordered ? 8 : 4);  // ordered: each exchange and each gather
   for (const auto& [offset, count] : comm.started) EXPECT_EQ(offset % 16, 0) << offset;
   EXPECT_GE(reducer.last_wait_seconds(), 0.0);
   // A second step starts the same buckets again, in the same order.
@@ -140,6 +154,23 @@ TEST(GradientReducer, OrderedReductionAddsTheRanksInTheTree) {
   reducer.begin_step();
   reducer.finish();
   EXPECT_EQ(grad, std::vector<float>(300, 14.0f));
+}
+
+// Note [Ordered reduction]: a bucket's gather starts when the bucket two after it starts its
+// exchange, never when its exchange happens to arrive, so every rank starts them in one order.
+TEST(GradientReducer, OrderedGathersFollowTheExchangesTwoBucketsBehind) {
+  RecordingCommunicator comm;
+  comm.ranks = 3;
+  comm.other_rows = {1.0f, 2.0f};
+  std::vector<float> grad(1000, 4.0f);
+  comm.base = grad.data();
+  GradientReducer reducer(comm, grad.data(), 1000, 256 * sizeof(float), Reduction::ordered);
+  reducer.begin_step();
+  reducer.ready_from(100);
+  EXPECT_EQ(comm.log, (std::vector<std::string>{"x736", "x480", "g736", "x224"}));
+  reducer.finish();
+  EXPECT_EQ(comm.log, (std::vector<std::string>{"x736", "x480", "g736", "x224", "g480", "x0", "g224", "g0"}));
+  EXPECT_EQ(grad, std::vector<float>(1000, 7.0f));
 }
 
 TEST(GradientReducer, ReductionNames) {
