@@ -73,7 +73,7 @@ std::string confusion_gnuplot_script(const ConfusionCounts& m, int64_t height, i
   s += "set xrange [-0.5:" + edge + "]\nset yrange [" + edge + ":-0.5]\n";  // row 0 at the top
   s += "set xtics (" + tics + ") rotate by 45 right scale 0\nset ytics (" + tics + ") scale 0\n";
   s += "set cbrange [0:100]\nset cblabel '% of the true class'\n";
-  s += "set palette defined (0 '#ffffff', 50 '#6baed6', 100 '#08306b')\nset size ratio -1\n";
+  s += "set palette defined (0 '#ffffff', 5 '#deebf7', 20 '#9ecae1', 50 '#4292c6', 100 '#08306b')\nset size ratio -1\n";
   // Labels small enough for the largest count, white on the dark cells.
   const int64_t digits = static_cast<int64_t>(std::to_string(largest).size());
   const int64_t font = std::max<int64_t>(6, std::min<int64_t>(12, std::min(height, width) / (n * (digits + 2))));
