@@ -3,12 +3,16 @@
 #include <glob.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "apps/activity.hpp"
+#include "apps/memory_estimate.hpp"
 #include "core/error.hpp"
 #include "core/zoo.hpp"
 #include "io/hdf5_dataset.hpp"
@@ -64,12 +68,45 @@ std::vector<std::string> dataset_paths(const std::string& spec, const std::strin
   return paths;
 }
 
+int64_t data_memory_budget() {
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  if (const char* text = std::getenv("CONVOY_DATA_MEMORY_MIB"); text != nullptr && *text != '\0') {
+    char* end = nullptr;
+    errno = 0;
+    const long long mib = std::strtoll(text, &end, 10);
+    CONVOY_CHECK(errno == 0 && *end == '\0' && mib >= 0 && mib <= (int64_t{1} << 40) / kMiB, ConfigError,
+                 "CONVOY_DATA_MEMORY_MIB='", text, "': expected a whole number of MiB >= 0");
+    return mib * kMiB;
+  }
+  const std::optional<int64_t> available = available_memory_bytes();
+  return available ? std::min(4096 * kMiB, *available / 4) : 1024 * kMiB;
+}
+
+std::string describe_residence(const DatasetParts& parts) {
+  int64_t bytes = 0;
+  bool resident = true;
+  for (const Hdf5Dataset& part : parts.parts()) {
+    bytes += part.image_bytes();
+    resident = resident && part.resident();
+  }
+  const auto mb = [](int64_t b) {
+    char text[32];
+    std::snprintf(text, sizeof text, b < 10000000 ? "%.1f MB" : "%.0f MB", static_cast<double>(b) / 1e6);
+    return std::string(text);
+  };
+  const std::string budget = mb(data_memory_budget()) + " budget, CONVOY_DATA_MEMORY_MIB";
+  return resident ? "images in memory (" + mb(bytes) + " of a " + budget + ")"
+                  : "images read from the files every batch (" + mb(bytes) + ", a file over the " + budget + ")";
+}
+
 DatasetParts open_dataset_parts(const std::string& spec, const std::string& option, int64_t expected_classes,
                                 int64_t batch_hint) {
   const Activity reading("reading " + option + " '" + spec + "'");
+  const int64_t budget = data_memory_budget();
   return naming_option(option, [&] {
-    return DatasetParts::open(dataset_paths(spec, option),
-                              {.expected_classes = expected_classes, .batch_hint = batch_hint});
+    return DatasetParts::open(
+        dataset_paths(spec, option),
+        {.expected_classes = expected_classes, .batch_hint = batch_hint, .memory_budget_bytes = budget});
   });
 }
 

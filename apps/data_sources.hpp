@@ -24,6 +24,15 @@ std::vector<std::string> dataset_paths(const std::string& spec, const std::strin
 DatasetParts open_dataset_parts(const std::string& spec, const std::string& option, int64_t expected_classes,
                                 int64_t batch_hint);
 
+// The bytes of images a dataset may hold in memory (Note [Resident images] in
+// io/hdf5_dataset.hpp): CONVOY_DATA_MEMORY_MIB when set (0: read every batch from the files),
+// else a quarter of the memory available, at most 4 GiB (1 GiB when nothing says).
+int64_t data_memory_budget();
+
+// "images in memory (47 MB of a 4096 MB budget)" or "images read from the files every batch
+// (...)", for the start-up report.
+std::string describe_residence(const DatasetParts& parts);
+
 // The same behind a prefetching loader that augments and normalises as `options` say.
 std::unique_ptr<BatchReader> open_dataset(const std::string& spec, const std::string& option,
                                           int64_t expected_classes, int64_t batch_hint,

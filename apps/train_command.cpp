@@ -36,6 +36,7 @@ struct TrainData {
   std::unique_ptr<BatchReader> val;
   Normalization normalization;  // the training set's, applied to every set the run reads
   PreprocessingRecord record;   // what checkpoints record (Note [Preprocessing record])
+  std::string residence;        // where the training images are read from (Note [Resident images])
 };
 
 // The classes the model outputs when known before the data is read: --classes, or the model
@@ -58,6 +59,7 @@ TrainData open_train_data(const TrainOptions& o, int64_t per_rank) {
                "--augment crop:", augmentation.crop_padding,
                ": expected a padding below the samples' height and width, --data holds samples ", sample.str());
   d.record = training_record(train, d.normalization, augmentation);
+  d.residence = describe_residence(train);
   LoaderOptions train_loading;
   train_loading.augmentation = augmentation;
   train_loading.seed = o.seed;
@@ -82,8 +84,8 @@ TrainData open_train_data(const TrainOptions& o, int64_t per_rank) {
 
 // Collective. Rank 0 prints the model, the data, the run's shape and the ranks on each host;
 // every rank warns about its cores.
-void print_startup(const TrainOptions& o, const Model& model, const DatasetInfo& info,
-                   const Normalization& normalization, Communicator& comm, int threads) {
+void print_startup(const TrainOptions& o, const Model& model, const DatasetInfo& info, const TrainData& data,
+                   Communicator& comm, int threads) {
   const bool root = comm.rank() == 0;
   const std::vector<std::string> hosts = gather_host_names(comm);
   if (root) {
@@ -92,9 +94,11 @@ void print_startup(const TrainOptions& o, const Model& model, const DatasetInfo&
                 static_cast<long long>(info.size), info.sample.str().c_str(), static_cast<long long>(info.classes),
                 static_cast<long long>(o.batch), comm.size(), comm.size() == 1 ? "" : "s",
                 comm.size() == 1 ? "" : (", " + o.reduction + " reduction").c_str());
+    std::printf("data: %s\n", data.residence.c_str());
     if (comm.size() > 1) std::printf("%s\n", describe_hosts(hosts).c_str());
     if (o.preprocessing.normalize || o.preprocessing.augmentation().active())
-      std::printf("preprocessing: %s\n", describe_preprocessing(normalization, o.preprocessing.augmentation()).c_str());
+      std::printf("preprocessing: %s\n",
+                  describe_preprocessing(data.normalization, o.preprocessing.augmentation()).c_str());
   }
   const std::string line = startup_line(comm.rank(), comm.size(), comm.host(), threads);
   if (root || line.find("warning") != std::string::npos) std::printf("%s\n", line.c_str());
@@ -187,7 +191,7 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   const TrainingCursor start = keeper.restore(o.resume, history, saved_schedule);
   if (!saved_schedule.empty()) trainer.restore_schedule_state(nlohmann::json::parse(saved_schedule));
   trainer.synchronize_start(info);
-  print_startup(o, model, info, data.normalization, comm, config.threads);
+  print_startup(o, model, info, data, comm, config.threads);
 
   ProgressReporter reporter(stdout, o.progress_bar(), o.epochs, o.batch, root ? o.metrics : "", std::move(history));
   TrainingObserver silent;

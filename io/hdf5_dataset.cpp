@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "core/error.hpp"
@@ -303,6 +304,10 @@ struct Hdf5Dataset::Impl {
   std::vector<float> scratch_f32;
   std::atomic<int64_t> samples_read{0};
   FileIdentity identity;  // at open, compared after every read (Note [Dataset file identity])
+  bool resident = false;  // Note [Resident images]: all of /images in scratch_u8 or scratch_f32
+  int64_t sample_numel() const { return static_cast<int64_t>(dims[1] * dims[2] * dims[3]); }
+  int64_t image_bytes() const { return static_cast<int64_t>(dims[0]) * sample_numel() * (is_float ? 4 : 1); }
+  void read_whole_images();  // Note [Resident images]
 };
 
 Hdf5Dataset::Hdf5Dataset(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -315,6 +320,8 @@ const std::string& Hdf5Dataset::path() const { return impl_->path; }
 const std::vector<int32_t>& Hdf5Dataset::labels() const { return impl_->labels; }
 const ImageAttributes& Hdf5Dataset::image_attributes() const { return impl_->attributes; }
 int64_t Hdf5Dataset::samples_read() const { return impl_->samples_read.load(std::memory_order_relaxed); }
+int64_t Hdf5Dataset::image_bytes() const { return impl_->image_bytes(); }
+bool Hdf5Dataset::resident() const { return impl_->resident; }
 
 Hdf5Dataset Hdf5Dataset::open(const std::string& path, const Hdf5OpenOptions& options) {
   h5::silence_errors();
@@ -346,6 +353,7 @@ Hdf5Dataset Hdf5Dataset::open(const std::string& path, const Hdf5OpenOptions& op
   d->attributes.std = h5::read_float_attribute(images, "std", path, "/images").value_or(std::vector<float>{});
   d->attributes.resize_filter = h5::read_text_attribute(images, "resize_filter", path, "/images").value_or("");
   d->attributes.aspect = h5::read_text_attribute(images, "aspect", path, "/images").value_or("");
+  if (options.memory_budget_bytes > 0 && d->image_bytes() <= options.memory_budget_bytes) d->read_whole_images();
   return Hdf5Dataset(std::move(d));
 }
 
@@ -374,7 +382,37 @@ void check_finite(const std::string& path, const float* values,
   }
 }
 
+// One sample [H, W, C] as stored (uint8 scaled by 1/255, or float) -> [C, H, W] floats.
+template <typename T>
+void sample_to_nchw(const T* in, int64_t plane, int64_t channels, float* out) {
+  constexpr float kScale = 1.0f / 255.0f;
+  for (int64_t p = 0; p < plane; ++p)
+    for (int64_t ch = 0; ch < channels; ++ch) {
+      const float v = static_cast<float>(in[p * channels + ch]);
+      out[ch * plane + p] = std::is_same_v<T, float> ? v : v * kScale;
+    }
+}
+
 }  // namespace
+
+// Note [Resident images]: all of /images with one read, checked as every read is.
+void Hdf5Dataset::Impl::read_whole_images() {
+  const auto n = static_cast<int64_t>(dims[0]);
+  const size_t numel = static_cast<size_t>(n * sample_numel());
+  if (is_float) {
+    scratch_f32.resize(numel);
+    check(H5Dread(images.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, scratch_f32.data()), path,
+          "H5Dread /images (all of it, into memory)");
+    std::vector<std::pair<int64_t, int64_t>> every(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) every[i] = {i, i};
+    check_finite(path, scratch_f32.data(), every, n, sample_numel());
+  } else {
+    scratch_u8.resize(numel);
+    check(H5Dread(images.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, scratch_u8.data()), path,
+          "H5Dread /images (all of it, into memory)");
+  }
+  resident = true;
+}
 
 void Hdf5Dataset::read(std::span<const int64_t> indices, float* images_nchw, int32_t* labels) {
   Impl& d = *impl_;
@@ -385,6 +423,22 @@ void Hdf5Dataset::read(std::span<const int64_t> indices, float* images_nchw, int
   const auto w = static_cast<int64_t>(d.dims[2]);
   const auto c = static_cast<int64_t>(d.dims[3]);
   const int64_t sample_numel = h * w * c;
+
+  if (d.resident) {  // Note [Resident images]
+    for (size_t i = 0; i < indices.size(); ++i) {
+      const int64_t index = indices[i];
+      CONVOY_ASSERT(index >= 0 && index < n, "HDF5 dataset '", d.path, "': sample index ", index, " is outside [0, ", n,
+                    ")");
+      float* out = images_nchw + static_cast<int64_t>(i) * sample_numel;
+      if (d.is_float)
+        sample_to_nchw(d.scratch_f32.data() + index * sample_numel, h * w, c, out);
+      else
+        sample_to_nchw(d.scratch_u8.data() + index * sample_numel, h * w, c, out);
+      labels[i] = d.labels[index];
+    }
+    d.samples_read.fetch_add(static_cast<int64_t>(indices.size()), std::memory_order_relaxed);
+    return;
+  }
 
   // Sort the request so consecutive samples form runs read front to back through the file;
   // each distinct sample is read once, then scattered to its requested positions.
@@ -443,21 +497,16 @@ void Hdf5Dataset::read(std::span<const int64_t> indices, float* images_nchw, int
   if (d.is_float) check_finite(d.path, d.scratch_f32.data(), d.order, done, sample_numel);
 
   // Scatter: scratch [distinct, H, W, C] -> images_nchw [indices.size(), C, H, W].
-  constexpr float kScale = 1.0f / 255.0f;
-  const int64_t plane = h * w;
   int64_t slot = -1;
   int64_t previous = -1;
   for (const auto& [index, position] : d.order) {
     if (index != previous) ++slot;
     previous = index;
     float* out = images_nchw + position * sample_numel;
-    const int64_t in_offset = slot * sample_numel;
-    for (int64_t p = 0; p < plane; ++p) {
-      for (int64_t ch = 0; ch < c; ++ch) {
-        const int64_t in = in_offset + p * c + ch;
-        out[ch * plane + p] = d.is_float ? d.scratch_f32[in] : static_cast<float>(d.scratch_u8[in]) * kScale;
-      }
-    }
+    if (d.is_float)
+      sample_to_nchw(d.scratch_f32.data() + slot * sample_numel, h * w, c, out);
+    else
+      sample_to_nchw(d.scratch_u8.data() + slot * sample_numel, h * w, c, out);
     labels[position] = d.labels[index];
   }
   d.samples_read.fetch_add(static_cast<int64_t>(indices.size()), std::memory_order_relaxed);

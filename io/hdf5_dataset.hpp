@@ -17,6 +17,9 @@ struct Hdf5OpenOptions {
   int64_t expected_classes = 0;
   // Samples per read the chunk cache is sized for: about this many chunks stay cached.
   int64_t batch_hint = 256;
+  // Note [Resident images]: images of at most this many bytes (as stored) are read whole at
+  // open and served from memory; 0 reads every batch from the file.
+  int64_t memory_budget_bytes = 0;
 };
 
 // What an import recorded on /images (Note [Normalisation], convoy convert): each empty when the
@@ -34,6 +37,14 @@ struct ImageAttributes {
 // Opening validates the whole layout (and every label, which are kept in memory: 4 bytes a
 // sample) so a bad file fails at open with a message naming it, never midway through training.
 // Images are read only for the samples asked for, by hyperslab.
+//
+// Note [Resident images]
+// A shuffled batch is a scattered read: runs of about one sample, each an H5Dread with its
+// selection, on the I/O thread that competes with the compute threads for the cores. Images
+// that fit the memory budget are read whole at open (one H5Dread, checked for non-finite
+// values then) and each batch is only converted to float from memory. Fashion-MNIST's 60,000
+// training images take 47 MB. Resident images no longer depend on the file, so its identity is
+// not checked after open.
 class Hdf5Dataset {
  public:
   // Throws IoError (missing file, not a regular file, not HDF5, missing dataset, wrong type,
@@ -51,6 +62,9 @@ class Hdf5Dataset {
   // All labels, in file order.
   const std::vector<int32_t>& labels() const;
   const ImageAttributes& image_attributes() const;
+  // Bytes of /images as stored, and whether they are held in memory (Note [Resident images]).
+  int64_t image_bytes() const;
+  bool resident() const;
 
   // Reads the samples `indices` (any order, repeats allowed) into images_nchw
   // [indices.size(), C, H, W] (uint8 scaled by 1/255, float32 as stored) and labels

@@ -84,6 +84,23 @@ class DataPipeline : public ::testing::Test {
 
 TempDir* DataPipeline::dir_ = nullptr;
 
+// Note [Resident images]: the images held in memory (the default for a small file) train the
+// bits of the same images read from the file every batch; the start-up report says which.
+TEST_F(DataPipeline, ImagesInMemoryTrainTheBitsOfImagesReadFromTheFile) {
+  TempDir memory, file;
+  CommandResult r = run_command(train(dir_->file("whole.h5"), memory.path(), "--stop-after 8"));
+  ASSERT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("data: images in memory (0.5 MB of a "), std::string::npos) << r.output;
+  r = run_command("CONVOY_DATA_MEMORY_MIB=0 " + train(dir_->file("whole.h5"), file.path(), "--stop-after 8"));
+  ASSERT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("data: images read from the files every batch (0.5 MB, "), std::string::npos) << r.output;
+  expect_same_parameters(read_checkpoint(memory.file("step-8.ckpt")), read_checkpoint(file.file("step-8.ckpt")));
+  r = run_command("CONVOY_DATA_MEMORY_MIB=lots " + train(dir_->file("whole.h5"), file.path(), "--stop-after 8"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("CONVOY_DATA_MEMORY_MIB='lots': expected a whole number of MiB >= 0"), std::string::npos)
+      << r.output;
+}
+
 // Note [Dataset parts]: the parts train the bits of one file holding them, and a checkpoint of
 // the whole file resumes on the parts named by a glob.
 TEST_F(DataPipeline, PartsTrainTheBitsOfTheWholeFileAndResumeAcrossIt) {

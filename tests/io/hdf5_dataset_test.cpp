@@ -119,6 +119,40 @@ TEST(Hdf5Dataset, RoundTripRandomIndices) {
   }
 }
 
+// Note [Resident images]: within the budget the images are read once at open and batches come
+// from memory, the same values as from the file; over it, from the file.
+TEST(Hdf5Dataset, ResidentImagesReadAsFromTheFile) {
+  TempDir dir;
+  const SmallSet s = make_set(100, 5, 4, 3, 6);
+  write_hdf5_dataset(dir.file("d.h5"), s.dims, s.images.data(), s.labels.data(), {});
+  const int64_t bytes = 100 * 5 * 4 * 3;
+  Hdf5Dataset resident = Hdf5Dataset::open(dir.file("d.h5"), {.memory_budget_bytes = bytes});
+  Hdf5Dataset over = Hdf5Dataset::open(dir.file("d.h5"), {.memory_budget_bytes = bytes - 1});
+  EXPECT_TRUE(resident.resident());
+  EXPECT_FALSE(over.resident());
+  EXPECT_FALSE(Hdf5Dataset::open(dir.file("d.h5")).resident());
+  EXPECT_EQ(resident.image_bytes(), bytes);
+  std::mt19937 gen(7);
+  std::uniform_int_distribution<int64_t> pick(0, 99);
+  for (int round = 0; round < 3; ++round) {
+    std::vector<int64_t> indices(23);
+    for (auto& i : indices) i = pick(gen);
+    indices[5] = indices[6];  // a repeat
+    std::vector<float> images(indices.size() * 60, -1.0f), from_file(indices.size() * 60, -2.0f);
+    std::vector<int32_t> labels(indices.size(), -1), file_labels(indices.size(), -2);
+    resident.read(indices, images.data(), labels.data());
+    over.read(indices, from_file.data(), file_labels.data());
+    expect_samples(s, indices, images, labels);
+    EXPECT_EQ(images, from_file);
+    EXPECT_EQ(labels, file_labels);
+  }
+  EXPECT_EQ(resident.samples_read(), 3 * 23);
+  const std::vector<int64_t> outside = {100};
+  std::vector<float> one(60);
+  std::vector<int32_t> label(1);
+  EXPECT_THROW(resident.read(outside, one.data(), label.data()), InternalError);
+}
+
 TEST(Hdf5Dataset, ChunkedAlongN) {
   TempDir dir;
   const SmallSet s = make_set(2000, 28, 28, 1, 10);
@@ -227,6 +261,24 @@ TEST(Hdf5Dataset, NonFiniteFloatImageIsAnErrorNamingTheSample) {
 
 // A few hundred bytes of header can declare 5x10^7 samples that were never written: they would
 // read as zeros (and their labels fill gigabytes). The file must store what it declares.
+// Resident float images are checked once, at open, naming the first sample that is not finite.
+TEST(Hdf5Dataset, ResidentNonFiniteFloatImageIsRefusedAtOpen) {
+  TempDir dir;
+  const std::string path = dir.file("nan.h5");
+  std::vector<float> pixels(5 * 2 * 3, 0.25f);
+  pixels[3 * 6 + 4] = std::nanf("");
+  {
+    RawFile f(path);
+    H5Dclose(f.dataset("images", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {5, 2, 3}, pixels));
+    f.labels_i32({0, 1, 0, 1, 0});
+  }
+  const std::string message =
+      error_message<IoError>([&] { Hdf5Dataset::open(path, {.memory_budget_bytes = 1 << 20}); });
+  EXPECT_NE(message.find("'" + path + "': /images sample 3 holds a non-finite value (nan at element 4"),
+            std::string::npos)
+      << message;
+}
+
 TEST(Hdf5Dataset, DeclaredSizeTheFileDoesNotStoreIsRefusedBeforeAllocating) {
   TempDir dir;
   const auto make = [&](const std::string& path, hsize_t declared, bool write_images) {
