@@ -73,6 +73,38 @@ TEST(Trainer, SameSeedAndThreadsGiveBitwiseIdenticalWeights) {
   }
 }
 
+// Every kernel partitions its work by output with a static schedule and sums weight gradients
+// in groups fixed by the batch (Note [Weight-gradient groups]), so any thread count, more than
+// the machine's cores included, trains the same bits: resnet20 (batch norm, residual adds, the
+// option-A shortcut, global pooling) and keras-cnn, from 1 to 32 threads.
+TEST(Trainer, ThreadCountsFromOneToThirtyTwoTrainTheSameBits) {
+  for (const std::string name : {"resnet20", "keras-cnn"}) {
+    const Shape input = name == "resnet20" ? Shape{1, 16, 16} : Shape{1, 28, 28};
+    std::vector<float> first;
+    for (const int threads : {1, 2, 3, 5, 8, 16, 32}) {
+      const TrainerConfig config{.epochs = 1, .global_batch = 16, .seed = 11, .threads = threads, .log_every = 1000};
+      LocalCommunicator comm;
+      Model model(builtin_model(name, input, 4), config.global_batch, threads);
+      model.initialize(config.seed);
+      auto opt = make_optimizer({.type = "sgd", .momentum = 0.9f}, model.parameter_count());
+      Trainer trainer(model, *opt, {.base_lr = 0.05f}, comm, config);
+      SyntheticReader data(48, 4, input, 5);
+      trainer.synchronize_start(data.info());
+      TrainingObserver silent;
+      ASSERT_EQ(trainer.fit(data, nullptr, silent), StopReason::finished);
+      std::vector<float> state(model.parameters(), model.parameters() + model.parameter_count());
+      state.insert(state.end(), model.buffers(), model.buffers() + model.buffer_count());
+      if (first.empty()) {
+        first = state;
+        continue;
+      }
+      ASSERT_EQ(state.size(), first.size());
+      EXPECT_EQ(0, std::memcmp(state.data(), first.data(), state.size() * sizeof(float)))
+          << name << ": " << threads << " threads differ from 1";
+    }
+  }
+}
+
 TEST(Trainer, UnevenLastBatchSeesEverySampleOncePerEpoch) {
   // 101 samples in batches of 16: six full batches and one of 5, every epoch.
   const TrainRun run = train({.epochs = 2, .global_batch = 16, .seed = 3, .threads = 1}, 101);
