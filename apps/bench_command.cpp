@@ -14,6 +14,7 @@
 #include "apps/cli_checks.hpp"
 #include "apps/data_sources.hpp"
 #include "apps/exit_codes.hpp"
+#include "apps/loader_bench.hpp"
 #include "apps/runtime_info.hpp"
 #include "apps/train_options.hpp"
 #include "core/error.hpp"
@@ -41,6 +42,7 @@ struct BenchOptions {
   int repeats = 5;
   bool shapes = false;
   bool layers = false;
+  std::string loader;  // a dataset: measure the loader alone
 };
 
 double median(std::vector<double> v) {
@@ -213,9 +215,14 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->check(integer_in(1, std::numeric_limits<int>::max()));
   cmd->add_flag("--layers", o->layers, "Also print per-layer forward/backward times");
   cmd->add_flag("--shapes", o->shapes, "Benchmark the reference convolution shapes (core/kernels/reference_shapes.hpp) instead of a model");
+  cmd->add_option("--loader", o->loader,
+                  "Measure the data pipeline alone on this dataset (files as --data takes them): samples/s with the "
+                  "images in memory and read from the files, batches of --batch, --repeats epochs");
   cmd->callback([o, &exit_code] {
     const int threads = o->threads > 0 ? o->threads : available_cores();
-    if (o->shapes)
+    if (!o->loader.empty())
+      bench_loader(o->loader, o->batch, o->repeats);
+    else if (o->shapes)
       bench_shapes(*o, threads);
     else
       bench_model(*o, threads);

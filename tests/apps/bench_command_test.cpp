@@ -5,6 +5,7 @@
 #include <regex>
 #include <string>
 
+#include "io/hdf5_dataset_writer.hpp"
 #include "tests/apps/run_command.hpp"
 
 namespace convoy {
@@ -59,6 +60,28 @@ TEST(BenchCommand, TakesTheInputShapeFromTheModelOrTheFlag) {
   r = run_command(bench + "--model " + dir.file("no_input.json") + " --input 1x5x5");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("(input [1, 5, 5], 10 classes)"), std::string::npos) << r.output;
+}
+
+// --loader: the pipeline alone, in memory and from the file, on a dataset it is given.
+TEST(BenchCommand, LoaderReportsSamplesPerSecondInMemoryAndFromTheFile) {
+  testing::TempDir dir;
+  std::vector<uint8_t> images(40 * 6 * 5);
+  for (size_t i = 0; i < images.size(); ++i) images[i] = static_cast<uint8_t>(i * 7);
+  std::vector<int32_t> labels(40);
+  for (int i = 0; i < 40; ++i) labels[i] = i % 3;
+  write_hdf5_dataset(dir.file("d.h5"), {40, 6, 5, 1}, images.data(), labels.data(), {"a", "b", "c"});
+  const CommandResult r =
+      run_command(std::string(CONVOY_BINARY) + " bench --loader " + dir.file("d.h5") + " --batch 8 --repeats 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("40 samples [1, 6, 5], batch 8, the median of 2 shuffled epochs"), std::string::npos)
+      << r.output;
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(images in memory \(0.0 MB of a .*\): [0-9]+ samples/s)")))
+      << r.output;
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(read from the files every batch: [0-9]+ samples/s)")))
+      << r.output;
+  const CommandResult missing = run_command(std::string(CONVOY_BINARY) + " bench --loader " + dir.file("none.h5"));
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_NE(missing.output.find(dir.file("none.h5")), std::string::npos) << missing.output;
 }
 
 TEST(BenchCommand, RejectsAnUnknownModelNamingIt) {
