@@ -308,6 +308,9 @@ struct Hdf5Dataset::Impl {
   int64_t sample_numel() const { return static_cast<int64_t>(dims[1] * dims[2] * dims[3]); }
   int64_t image_bytes() const { return static_cast<int64_t>(dims[0]) * sample_numel() * (is_float ? 4 : 1); }
   void read_whole_images();  // Note [Resident images]
+  // Sample k of the scratch (a read's k-th distinct sample, or sample k when resident) as
+  // [C, H, W] floats.
+  void scratch_sample(int64_t k, float* out) const;
 };
 
 Hdf5Dataset::Hdf5Dataset(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -414,6 +417,14 @@ void Hdf5Dataset::Impl::read_whole_images() {
   resident = true;
 }
 
+void Hdf5Dataset::Impl::scratch_sample(int64_t k, float* out) const {
+  const auto plane = static_cast<int64_t>(dims[1] * dims[2]), channels = static_cast<int64_t>(dims[3]);
+  if (is_float)
+    sample_to_nchw(scratch_f32.data() + k * sample_numel(), plane, channels, out);
+  else
+    sample_to_nchw(scratch_u8.data() + k * sample_numel(), plane, channels, out);
+}
+
 void Hdf5Dataset::read(std::span<const int64_t> indices, float* images_nchw, int32_t* labels) {
   Impl& d = *impl_;
   h5::silence_errors();
@@ -429,11 +440,7 @@ void Hdf5Dataset::read(std::span<const int64_t> indices, float* images_nchw, int
       const int64_t index = indices[i];
       CONVOY_ASSERT(index >= 0 && index < n, "HDF5 dataset '", d.path, "': sample index ", index, " is outside [0, ", n,
                     ")");
-      float* out = images_nchw + static_cast<int64_t>(i) * sample_numel;
-      if (d.is_float)
-        sample_to_nchw(d.scratch_f32.data() + index * sample_numel, h * w, c, out);
-      else
-        sample_to_nchw(d.scratch_u8.data() + index * sample_numel, h * w, c, out);
+      d.scratch_sample(index, images_nchw + static_cast<int64_t>(i) * sample_numel);
       labels[i] = d.labels[index];
     }
     d.samples_read.fetch_add(static_cast<int64_t>(indices.size()), std::memory_order_relaxed);
@@ -502,11 +509,7 @@ void Hdf5Dataset::read(std::span<const int64_t> indices, float* images_nchw, int
   for (const auto& [index, position] : d.order) {
     if (index != previous) ++slot;
     previous = index;
-    float* out = images_nchw + position * sample_numel;
-    if (d.is_float)
-      sample_to_nchw(d.scratch_f32.data() + slot * sample_numel, h * w, c, out);
-    else
-      sample_to_nchw(d.scratch_u8.data() + slot * sample_numel, h * w, c, out);
+    d.scratch_sample(slot, images_nchw + position * sample_numel);
     labels[position] = d.labels[index];
   }
   d.samples_read.fetch_add(static_cast<int64_t>(indices.size()), std::memory_order_relaxed);
