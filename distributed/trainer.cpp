@@ -184,7 +184,9 @@ StopReason Trainer::train_epoch(Sampler& sampler, BatchReader& train, TrainingOb
   interval.start = Clock::now();
   while (cursor_.batch_in_epoch < steps_per_epoch) {
     const int64_t b = cursor_.batch_in_epoch;
+    const auto fetch = Clock::now();
     const Batch& batch = has_samples[b - first_batch] ? train.next() : empty_batch_;
+    interval.data_wait += seconds(fetch, Clock::now());
     double loss_sum = 0.0;
     int64_t correct = 0;
     const double wait_before = allreduce_wait_;
@@ -195,7 +197,9 @@ StopReason Trainer::train_epoch(Sampler& sampler, BatchReader& train, TrainingOb
     interval.tally.add({loss_sum, static_cast<double>(correct), static_cast<double>(batch.labels.size())});
     ++cursor_.batch_in_epoch;
 
+    const auto agree = Clock::now();
     const bool stop = stop_agreed(std::isfinite(loss_sum));
+    interval.agree += seconds(agree, Clock::now());
     if (cursor_.batch_in_epoch % config_.log_every == 0 || cursor_.batch_in_epoch == steps_per_epoch) {
       epoch_tally.add(report_interval(interval, steps_per_epoch, observer));
     }
@@ -252,6 +256,13 @@ Trainer::Tally Trainer::report_interval(Interval& interval, int64_t steps_per_ep
   r.images_per_second = elapsed > 0 ? all.samples / elapsed : 0.0;
   r.learning_rate = schedule_.at(cursor_.epoch, cursor_.global_step - 1, steps_per_epoch_);
   r.allreduce_wait_share = elapsed > 0 ? interval.wait / elapsed : 0.0;
+  // Every rank's times (Note [One code path]: the world of one gathers its own).
+  const double waits = interval.wait + interval.agree;
+  const double own[3] = {std::max(0.0, elapsed - interval.data_wait - waits), interval.data_wait, waits};
+  std::vector<double> times(3 * static_cast<size_t>(comm_.size()));
+  comm_.allgather(own, 3, times.data());
+  r.ranks.resize(comm_.size());
+  for (int k = 0; k < comm_.size(); ++k) r.ranks[k] = {times[3 * k], times[3 * k + 1], times[3 * k + 2]};
   observer.on_step(r);
   interval = Interval();
   interval.start = now;

@@ -117,7 +117,9 @@ class Trainer {
   struct Interval {
     Clock::time_point start;
     Tally tally;
-    double wait = 0.0;  // seconds waiting for the gradient sum
+    double wait = 0.0;       // seconds waiting for the gradient sum
+    double data_wait = 0.0;  // seconds waiting for the loader's batches
+    double agree = 0.0;      // seconds in the per-step agreement (stop_agreed)
   };
 
   void check_data(const DatasetInfo& info) const;

@@ -2,8 +2,26 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace convoy {
+
+// Where one rank's time went between two step reports, in seconds: computing (forward,
+// backward, the update), waiting for the loader's batches, and waiting for the other ranks
+// (the gradient sum and the per-step agreement; a fast rank waits there for a slow one).
+struct RankTimes {
+  double compute = 0.0;
+  double data_wait = 0.0;
+  double gradient_wait = 0.0;
+};
+
+// The median over ranks of compute + data wait (the lower of the two middle ones for an even
+// count, so of 2 ranks the faster); 0 for none.
+double median_busy_seconds(const std::vector<RankTimes>& ranks);
+
+// The rank whose compute and data wait together exceed the median rank's by more than
+// `margin` (0.1: 10%), the most of all; -1 when none does or there is one rank.
+int lagging_rank(const std::vector<RankTimes>& ranks, double margin = 0.1);
 
 struct StepReport {
   int64_t epoch = 0;            // 0-based
@@ -15,6 +33,7 @@ struct StepReport {
   double images_per_second = 0.0;  // all ranks, since the last report
   double learning_rate = 0.0;
   double allreduce_wait_share = 0.0;  // of step time, since the last report
+  std::vector<RankTimes> ranks;       // every rank's, in rank order, since the last report
 };
 
 struct EvalReport {

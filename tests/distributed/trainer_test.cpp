@@ -105,6 +105,41 @@ TEST(Trainer, ThreadCountsFromOneToThirtyTwoTrainTheSameBits) {
   }
 }
 
+// The lagging rank: compute and data wait together more than 10% over the median rank's.
+TEST(Trainer, LaggingRankExceedsTheMedianByTheMargin) {
+  EXPECT_EQ(lagging_rank({{1.0, 0.0, 0.5}}), -1);                                                    // one rank
+  EXPECT_EQ(lagging_rank({{1.0, 0.0, 0.5}, {1.0, 0.05, 0.5}, {1.0, 0.0, 0.5}}), -1);                 // 5% over
+  EXPECT_EQ(lagging_rank({{1.0, 0.0, 0.5}, {1.0, 0.2, 0.0}, {1.0, 0.0, 0.5}}), 1);                   // data wait
+  EXPECT_EQ(lagging_rank({{1.3, 0.0, 0.0}, {1.0, 0.0, 0.3}, {1.1, 0.0, 0.2}, {1.0, 0.0, 0.3}}), 0);  // compute
+  EXPECT_EQ(lagging_rank({{1.0, 0.0, 0.2}, {1.2, 0.0, 0.0}}), 1);   // of 2, the median is the faster
+  EXPECT_EQ(lagging_rank({{0.0, 0.0, 0.0}, {0.0, 0.0, 0.0}}), -1);  // nothing measured
+}
+
+// One rank's times in its own step reports: compute, no gradient to wait for.
+TEST(Trainer, OneRankReportsItsOwnTimes) {
+  LocalCommunicator comm;
+  const TrainerConfig config{.epochs = 1, .global_batch = 16, .seed = 2, .threads = 1, .log_every = 2};
+  Model model(small_cnn(), config.global_batch, 1);
+  model.initialize(config.seed);
+  auto opt = make_optimizer({.type = "sgd"}, model.parameter_count());
+  Trainer trainer(model, *opt, {.base_lr = 0.05f}, comm, config);
+  SyntheticReader data(64, 4, kSample, 5);
+  trainer.synchronize_start(data.info());
+  class Recorder final : public TrainingObserver {
+   public:
+    void on_step(const StepReport& r) override { reports.push_back(r); }
+    std::vector<StepReport> reports;
+  } recorder;
+  trainer.fit(data, nullptr, recorder);
+  ASSERT_EQ(recorder.reports.size(), 2u);
+  for (const StepReport& r : recorder.reports) {
+    ASSERT_EQ(r.ranks.size(), 1u);
+    EXPECT_GT(r.ranks[0].compute, 0.0);
+    EXPECT_GE(r.ranks[0].data_wait, 0.0);
+    EXPECT_LT(r.ranks[0].gradient_wait, r.ranks[0].compute);
+  }
+}
+
 TEST(Trainer, UnevenLastBatchSeesEverySampleOncePerEpoch) {
   // 101 samples in batches of 16: six full batches and one of 5, every epoch.
   const TrainRun run = train({.epochs = 2, .global_batch = 16, .seed = 3, .threads = 1}, 101);

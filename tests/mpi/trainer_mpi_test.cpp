@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include <cmath>
 #include <cstring>
 
@@ -100,6 +103,60 @@ TEST(TrainerMpi, EachRankReadsOnlyItsOwnSamples) {
   int64_t total = static_cast<int64_t>(r.delivered.size());
   comm.allreduce_sum(&total, 1);
   EXPECT_EQ(total, 2 * 95);
+}
+
+// A reader that takes `delay` for every batch, as a slow disk or a busy I/O thread would.
+class SlowReader final : public BatchReader {
+ public:
+  SlowReader(BatchReader& inner, std::chrono::milliseconds delay) : inner_(inner), delay_(delay) {}
+  const DatasetInfo& info() const override { return inner_.info(); }
+  using BatchReader::plan;
+  void plan(std::vector<std::vector<int64_t>> batches, int64_t epoch) override {
+    inner_.plan(std::move(batches), epoch);
+  }
+  const Batch& next() override {
+    std::this_thread::sleep_for(delay_);
+    return inner_.next();
+  }
+
+ private:
+  BatchReader& inner_;
+  std::chrono::milliseconds delay_;
+};
+
+class ReportRecorder final : public TrainingObserver {
+ public:
+  void on_step(const StepReport& r) override { reports.push_back(r); }
+  std::vector<StepReport> reports;
+};
+
+// Every rank's compute, data wait and gradient wait reach every rank's step report; a rank
+// whose batches come 20 ms late is the one named lagging, and the others wait for it in the
+// gradient sum.
+TEST(TrainerMpi, StepReportsCarryEveryRanksTimesAndNameTheLaggingRank) {
+  Communicator& comm = world();
+  const int last = comm.size() - 1;
+  const TrainerConfig config{.epochs = 1, .global_batch = 8 * comm.size(), .seed = 5, .threads = 1, .log_every = 4};
+  Model model(small_cnn(), 8, 1);
+  model.initialize(config.seed);
+  auto opt = make_optimizer({.type = "sgd"}, model.parameter_count());
+  Trainer trainer(model, *opt, {.base_lr = 0.05f}, comm, config);
+  SyntheticReader data(8 * comm.size() * 8, 4, kSample, 2);
+  SlowReader slow(data, std::chrono::milliseconds(comm.rank() == last ? 20 : 0));
+  trainer.synchronize_start(data.info());
+  ReportRecorder recorder;
+  trainer.fit(slow, nullptr, recorder);
+  ASSERT_EQ(recorder.reports.size(), 2u);  // 8 steps, a report every 4
+  for (const StepReport& r : recorder.reports) {
+    ASSERT_EQ(r.ranks.size(), static_cast<size_t>(comm.size()));
+    for (int k = 0; k < comm.size(); ++k) {
+      EXPECT_GT(r.ranks[k].compute, 0.0) << "rank " << k;
+      if (k != last) EXPECT_LT(r.ranks[k].data_wait, 0.04) << "rank " << k;  // 4 batches of nothing
+    }
+    EXPECT_GE(r.ranks[last].data_wait, 0.08);   // 4 batches of 20 ms
+    EXPECT_GE(r.ranks[0].gradient_wait, 0.04);  // rank 0 waits for the last rank's batches
+    EXPECT_EQ(lagging_rank(r.ranks), last);
+  }
 }
 
 }  // namespace
