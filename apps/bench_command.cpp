@@ -175,12 +175,13 @@ void bench_shapes(const BenchOptions& o, int threads) {
       conv2d_backward_weights(g, input.data(), nullptr, output.data(), weight_grad.data(), bias_grad.data(), {scratch.data(), static_cast<size_t>(scratch.numel())},
                               threads);
     });
-    const Conv2dKernelNames kernels = conv2d_kernel_names(g, threads);
+    const Conv2dChoice kernels = conv2d_choice(g, threads);
     std::printf("  (%lld,%lld,%lld,%lld,%lld,%lld,%lld)  %7.1f %7.1f %7.1f %7.1f   %s / %s / %s\n",
                 static_cast<long long>(s.batch), static_cast<long long>(s.in_channels), static_cast<long long>(s.in_h),
                 static_cast<long long>(s.in_w), static_cast<long long>(s.out_channels), static_cast<long long>(s.kernel),
                 static_cast<long long>(s.pad), flops / f / 1e9, flops / bd / 1e9, flops / bw / 1e9,
-                3 * flops / (f + bd + bw) / 1e9, kernels.forward, kernels.backward_data, kernels.backward_weights);
+                3 * flops / (f + bd + bw) / 1e9, kernels.forward->name, kernels.backward_data->name,
+                kernels.backward_weights->name);
     last_forward = flops / f / 1e9;
   }
   // The large shape (the last) set against what the cores can do at all, measured now.
