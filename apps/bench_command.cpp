@@ -176,11 +176,14 @@ void bench_shapes(const BenchOptions& o, int threads) {
                               threads);
     });
     const Conv2dChoice kernels = conv2d_choice(g, threads);
-    std::printf("  (%lld,%lld,%lld,%lld,%lld,%lld,%lld)  %7.1f %7.1f %7.1f %7.1f   %s / %s / %s\n",
-                static_cast<long long>(s.batch), static_cast<long long>(s.in_channels), static_cast<long long>(s.in_h),
-                static_cast<long long>(s.in_w), static_cast<long long>(s.out_channels), static_cast<long long>(s.kernel),
-                static_cast<long long>(s.pad), flops / f / 1e9, flops / bd / 1e9, flops / bw / 1e9,
-                3 * flops / (f + bd + bw) / 1e9, kernels.forward->name, kernels.backward_data->name,
+    // (N,Cin,H,W,Cout,K,pad), and the stride as an eighth value when it is not 1.
+    std::string shape = "(";
+    for (int64_t v : {s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.kernel, s.pad})
+      shape += std::to_string(v) + ",";
+    shape.back() = ')';
+    if (s.stride != 1) shape.insert(shape.size() - 1, "," + std::to_string(s.stride));
+    std::printf("  %-24s %7.1f %7.1f %7.1f %7.1f   %s / %s / %s\n", shape.c_str(), flops / f / 1e9, flops / bd / 1e9,
+                flops / bw / 1e9, 3 * flops / (f + bd + bw) / 1e9, kernels.forward->name, kernels.backward_data->name,
                 kernels.backward_weights->name);
     last_forward = flops / f / 1e9;
   }

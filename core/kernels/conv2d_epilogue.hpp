@@ -21,6 +21,17 @@ inline void bias_relu(const float* __restrict from, float bias, bool relu, int64
   }
 }
 
+// The same on y[0, n) in place.
+inline void bias_relu_in_place(float bias, bool relu, int64_t n, float* __restrict y) {
+  if (relu) {
+#pragma omp simd
+    for (int64_t p = 0; p < n; ++p) y[p] = std::max(y[p] + bias, 0.0f);
+  } else {
+#pragma omp simd
+    for (int64_t p = 0; p < n; ++p) y[p] += bias;
+  }
+}
+
 // Writes the chunk's output from z [Cout, c.ld(g)] (the GEMM's result, the chunk's samples side
 // by side): + bias, then the fused ReLU, or the fused ReLU and pool (pool_winners then gets the
 // codes).

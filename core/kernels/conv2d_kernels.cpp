@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/kernels/im2col_conv.hpp"
+#include "core/kernels/pointwise_conv.hpp"
 #include "core/kernels/same_conv_passes.hpp"
 #include "core/kernels/sample_columns_conv.hpp"
 #include "core/kernels/shifted_rows_conv.hpp"
@@ -12,22 +13,26 @@
 namespace convoy {
 
 // Note [Convolution implementation tables]: the first entry that accepts serves. Each entry
-// checks the instruction set it needs itself.
+// checks the instruction set it needs itself. The same convolution (256 output pixels or more)
+// and samples as columns (128 or fewer) never both accept; 1x1 layers go to the same
+// convolution where it serves, then to plain GEMMs (Note [1x1 convolutions as GEMMs]), whose
+// weight gradient measured faster than every other entry on every 1x1 shape.
 std::span<const Conv2dForwardImpl> conv2d_forward_impls() {
-  static const Conv2dForwardImpl table[] = {kWinogradForward, kSampleColumnsForward, kSameConvForward,
-                                            kShiftedRowsForward, kIm2colForward};
+  static const Conv2dForwardImpl table[] = {kWinogradForward,      kSameConvForward,    kPointwiseForward,
+                                            kSampleColumnsForward, kShiftedRowsForward, kIm2colForward};
   return table;
 }
 
 std::span<const Conv2dBackwardDataImpl> conv2d_backward_data_impls() {
-  static const Conv2dBackwardDataImpl table[] = {kWinogradBackwardData, kSampleColumnsBackwardData,
-                                                 kSameConvBackwardData, kShiftedRowsBackwardData, kIm2colBackwardData};
+  static const Conv2dBackwardDataImpl table[] = {kWinogradBackwardData,    kSameConvBackwardData,
+                                                 kPointwiseBackwardData,   kSampleColumnsBackwardData,
+                                                 kShiftedRowsBackwardData, kIm2colBackwardData};
   return table;
 }
 
 std::span<const Conv2dBackwardWeightsImpl> conv2d_backward_weights_impls() {
-  static const Conv2dBackwardWeightsImpl table[] = {kWinogradBackwardWeights, kShiftedRowsBackwardWeights,
-                                                    kIm2colBackwardWeights};
+  static const Conv2dBackwardWeightsImpl table[] = {kPointwiseBackwardWeights, kWinogradBackwardWeights,
+                                                    kShiftedRowsBackwardWeights, kIm2colBackwardWeights};
   return table;
 }
 

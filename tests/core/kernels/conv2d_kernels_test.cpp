@@ -144,6 +144,8 @@ TEST(Conv2dKernels, EachShapeTakesItsKernel) {
       {{}, "winograd", "sample-columns", "im2col"},
       {{}, "sample-columns", "sample-columns", "im2col"},
       {{}, "im2col", "im2col", "im2col"},
+      {{}, "same", "same", "1x1-gemm"},
+      {{}, "im2col", "im2col", "im2col"},
       {{}, "winograd", "winograd", "winograd"},
   };
   static_assert(std::size(reference) == std::size(kReferenceConvShapes));
@@ -161,6 +163,12 @@ TEST(Conv2dKernels, EachShapeTakesItsKernel) {
                                 {shape(2, 16, 40, 16, 5, 2), "same", "same", "shifted-rows"},
                                 {tall, "same", "same", "im2col"},
                                 {shape(2, 4, 40, 24, 3, 1), "shifted-rows", "shifted-rows", "shifted-rows"},
+                                // Note [1x1 convolutions as GEMMs]: ResNet-18's projection shortcut,
+                                // GoogLeNet's reductions at 14x14 and 7x7.
+                                {ReferenceConvShape{32, 64, 56, 56, 128, 1, 0, 2}.geometry(), "1x1-gemm", "1x1-gemm",
+                                 "1x1-gemm"},
+                                {shape(64, 480, 14, 192, 1, 0), "im2col", "1x1-gemm", "1x1-gemm"},
+                                {shape(64, 832, 7, 256, 1, 0), "sample-columns", "1x1-gemm", "1x1-gemm"},
                             });
   std::set<std::string> forward, backward_data, backward_weights;
   for (const Case& c : cases) {
