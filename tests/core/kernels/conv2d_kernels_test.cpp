@@ -146,6 +146,7 @@ TEST(Conv2dKernels, EachShapeTakesItsKernel) {
       {{}, "im2col", "im2col", "im2col"},
       {{}, "same", "same", "1x1-gemm"},
       {{}, "im2col", "im2col", "im2col"},
+      {{}, "im2col", "im2col", "im2col"},
       {{}, "winograd", "winograd", "winograd"},
   };
   static_assert(std::size(reference) == std::size(kReferenceConvShapes));
