@@ -40,6 +40,7 @@ struct BenchOptions {
   int64_t steps = 50;
   int repeats = 5;
   bool shapes = false;
+  bool every_kernel = false;
   bool layers = false;
 };
 
@@ -139,6 +140,31 @@ void bench_model(const BenchOptions& o, int threads) {
   }
 }
 
+// Every entry of a pass's table that accepts g (Note [Convolution implementation tables]), timed
+// in turn within each repeat, so that a shared machine's drift falls on all of them alike:
+// median GFLOP/s each.
+template <typename Args>
+void time_every_kernel(const BenchOptions& o, const char* pass, const Conv2dGeometry& g,
+                       std::span<const Conv2dImpl<Args>> table, const Args& args, int threads) {
+  std::vector<const Conv2dImpl<Args>*> accepting;
+  int64_t scratch_floats = 1;
+  for (const Conv2dImpl<Args>& impl : table)
+    if (impl.accepts(g, threads)) {
+      accepting.push_back(&impl);
+      scratch_floats = std::max(scratch_floats, impl.scratch_floats(g, threads));
+    }
+  Tensor scratch(Shape{scratch_floats});
+  std::vector<std::vector<double>> seconds(accepting.size());
+  for (int r = -1; r < o.repeats; ++r)  // the first round warms up
+    for (size_t k = 0; k < accepting.size(); ++k) {
+      const auto t0 = Clock::now();
+      accepting[k]->run(g, args, scratch.data(), threads);
+      if (r >= 0) seconds[k].push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+  for (size_t k = 0; k < accepting.size(); ++k)
+    std::printf("      %-17s %-15s %7.1f\n", pass, accepting[k]->name, g.forward_flops() / median(seconds[k]) / 1e9);
+}
+
 void bench_shapes(const BenchOptions& o, int threads) {
   double last_forward = 0.0;
   std::printf("conv shapes, %d thread%s, %s kernels: GFLOP/s (forward / backward-data / backward-weights / "
@@ -185,6 +211,17 @@ void bench_shapes(const BenchOptions& o, int threads) {
     std::printf("  %-24s %7.1f %7.1f %7.1f %7.1f   %s / %s / %s\n", shape.c_str(), flops / f / 1e9, flops / bd / 1e9,
                 flops / bw / 1e9, 3 * flops / (f + bd + bw) / 1e9, kernels.forward->name, kernels.backward_data->name,
                 kernels.backward_weights->name);
+    if (o.every_kernel) {
+      time_every_kernel(o, "forward", g, conv2d_forward_impls(),
+                        Conv2dForwardArgs{input.data(), weight.data(), bias.data(), output.data(), nullptr}, threads);
+      time_every_kernel(o, "backward-data", g, conv2d_backward_data_impls(),
+                        Conv2dBackwardDataArgs{nullptr, output.data(), weight.data(), input_grad.data(), nullptr},
+                        threads);
+      time_every_kernel(o, "backward-weights", g, conv2d_backward_weights_impls(),
+                        Conv2dBackwardWeightsArgs{input.data(), nullptr, output.data(), weight_grad.data(),
+                                                  bias_grad.data(), nullptr},
+                        threads);
+    }
     last_forward = flops / f / 1e9;
   }
   // The large shape (the last) set against what the cores can do at all, measured now.
@@ -217,6 +254,9 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->check(integer_in(1, std::numeric_limits<int>::max()));
   cmd->add_flag("--layers", o->layers, "Also print per-layer forward/backward times");
   cmd->add_flag("--shapes", o->shapes, "Benchmark the reference convolution shapes (core/kernels/reference_shapes.hpp) instead of a model");
+  cmd->add_flag("--every-kernel", o->every_kernel,
+                "With --shapes: also time every kernel each pass's table accepts for the shape, alternated")
+      ->needs("--shapes");
   cmd->callback([o, &exit_code] {
     const int threads = o->threads > 0 ? o->threads : available_cores();
     if (o->shapes)
