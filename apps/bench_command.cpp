@@ -41,6 +41,7 @@ struct BenchOptions {
   int64_t steps = 50;
   int repeats = 5;
   bool shapes = false;
+  bool every_kernel = false;
   bool layers = false;
   std::string loader;  // a dataset: measure the loader alone
 };
@@ -141,6 +142,31 @@ void bench_model(const BenchOptions& o, int threads) {
   }
 }
 
+// Every entry of a pass's table that accepts g (Note [Convolution implementation tables]), timed
+// in turn within each repeat, so that a shared machine's drift falls on all of them alike:
+// median GFLOP/s each.
+template <typename Args>
+void time_every_kernel(const BenchOptions& o, const char* pass, const Conv2dGeometry& g,
+                       std::span<const Conv2dImpl<Args>> table, const Args& args, int threads) {
+  std::vector<const Conv2dImpl<Args>*> accepting;
+  int64_t scratch_floats = 1;
+  for (const Conv2dImpl<Args>& impl : table)
+    if (impl.accepts(g, threads)) {
+      accepting.push_back(&impl);
+      scratch_floats = std::max(scratch_floats, impl.scratch_floats(g, threads));
+    }
+  Tensor scratch(Shape{scratch_floats});
+  std::vector<std::vector<double>> seconds(accepting.size());
+  for (int r = -1; r < o.repeats; ++r)  // the first round warms up
+    for (size_t k = 0; k < accepting.size(); ++k) {
+      const auto t0 = Clock::now();
+      accepting[k]->run(g, args, scratch.data(), threads);
+      if (r >= 0) seconds[k].push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+  for (size_t k = 0; k < accepting.size(); ++k)
+    std::printf("      %-17s %-15s %7.1f\n", pass, accepting[k]->name, g.forward_flops() / median(seconds[k]) / 1e9);
+}
+
 void bench_shapes(const BenchOptions& o, int threads) {
   double last_forward = 0.0;
   std::printf("conv shapes, %d thread%s, %s kernels: GFLOP/s (forward / backward-data / backward-weights / "
@@ -177,12 +203,27 @@ void bench_shapes(const BenchOptions& o, int threads) {
       conv2d_backward_weights(g, input.data(), nullptr, output.data(), weight_grad.data(), bias_grad.data(), {scratch.data(), static_cast<size_t>(scratch.numel())},
                               threads);
     });
-    const Conv2dKernelNames kernels = conv2d_kernel_names(g, threads);
-    std::printf("  (%lld,%lld,%lld,%lld,%lld,%lld,%lld)  %7.1f %7.1f %7.1f %7.1f   %s / %s / %s\n",
-                static_cast<long long>(s.batch), static_cast<long long>(s.in_channels), static_cast<long long>(s.in_h),
-                static_cast<long long>(s.in_w), static_cast<long long>(s.out_channels), static_cast<long long>(s.kernel),
-                static_cast<long long>(s.pad), flops / f / 1e9, flops / bd / 1e9, flops / bw / 1e9,
-                3 * flops / (f + bd + bw) / 1e9, kernels.forward, kernels.backward_data, kernels.backward_weights);
+    const Conv2dChoice kernels = conv2d_choice(g, threads);
+    // (N,Cin,H,W,Cout,K,pad), and the stride as an eighth value when it is not 1.
+    std::string shape = "(";
+    for (int64_t v : {s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.kernel, s.pad})
+      shape += std::to_string(v) + ",";
+    shape.back() = ')';
+    if (s.stride != 1) shape.insert(shape.size() - 1, "," + std::to_string(s.stride));
+    std::printf("  %-24s %7.1f %7.1f %7.1f %7.1f   %s / %s / %s\n", shape.c_str(), flops / f / 1e9, flops / bd / 1e9,
+                flops / bw / 1e9, 3 * flops / (f + bd + bw) / 1e9, kernels.forward->name, kernels.backward_data->name,
+                kernels.backward_weights->name);
+    if (o.every_kernel) {
+      time_every_kernel(o, "forward", g, conv2d_forward_impls(),
+                        Conv2dForwardArgs{input.data(), weight.data(), bias.data(), output.data(), nullptr}, threads);
+      time_every_kernel(o, "backward-data", g, conv2d_backward_data_impls(),
+                        Conv2dBackwardDataArgs{nullptr, output.data(), weight.data(), input_grad.data(), nullptr},
+                        threads);
+      time_every_kernel(o, "backward-weights", g, conv2d_backward_weights_impls(),
+                        Conv2dBackwardWeightsArgs{input.data(), nullptr, output.data(), weight_grad.data(),
+                                                  bias_grad.data(), nullptr},
+                        threads);
+    }
     last_forward = flops / f / 1e9;
   }
   // The large shape (the last) set against what the cores can do at all, measured now.
@@ -218,6 +259,9 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--loader", o->loader,
                   "Measure the data pipeline alone on this dataset (files as --data takes them): samples/s with the "
                   "images in memory and read from the files, batches of --batch, --repeats epochs");
+  cmd->add_flag("--every-kernel", o->every_kernel,
+                "With --shapes: also time every kernel each pass's table accepts for the shape, alternated")
+      ->needs("--shapes");
   cmd->callback([o, &exit_code] {
     const int threads = o->threads > 0 ? o->threads : available_cores();
     if (!o->loader.empty())

@@ -123,10 +123,11 @@ def worker(threads, repeats, steps, shapes, models):
         out["models"][f"{name}:{size}"] = {"train": train[0], "train_how": train[1], "inference": infer[0],
                                            "inference_how": infer[1]}
     if shapes:
-        for n, cin, h, w, cout, k, pad in shapes:
-            conv = nn.Conv2d(cin, cout, k, padding=pad)
+        for n, cin, h, w, cout, k, pad, *rest in shapes:
+            stride = rest[0] if rest else 1  # convoy bench --shapes prints a stride other than 1 eighth
+            conv = nn.Conv2d(cin, cout, k, stride=stride, padding=pad)
             x = torch.rand(n, cin, h, w, requires_grad=True)
-            oh, ow = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+            oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
             flops = 2.0 * n * cout * oh * ow * cin * k * k
             with torch.no_grad():
                 f = timed(lambda: conv(x), 3)

@@ -14,12 +14,12 @@ namespace {
 
 enum Pass { kForward, kBackwardData, kBackwardWeights };
 
-// args: batch, cin, h, w, cout, kernel, pad, pass
+// args: batch, cin, h, w, cout, kernel, pad, stride, pass
 void bm_conv(benchmark::State& state) {
   const ReferenceConvShape shape{state.range(0), state.range(1), state.range(2), state.range(3),
-                                 state.range(4), state.range(5), state.range(6)};
+                                 state.range(4), state.range(5), state.range(6), state.range(7)};
   const Conv2dGeometry g = shape.geometry();
-  const auto pass = static_cast<Pass>(state.range(7));
+  const auto pass = static_cast<Pass>(state.range(8));
   std::vector<float> x(g.batch * g.in_channels * g.in_h * g.in_w, 0.5f), w(g.out_channels * g.patch(), 0.1f),
       b(g.out_channels), y(g.batch * g.out_channels * g.out_pixels(), 0.25f), dx(x.size()), dw(w.size()),
       db(b.size()), scratch(conv2d_scratch_floats(g, 1));
@@ -38,10 +38,10 @@ void bm_conv(benchmark::State& state) {
 }
 
 void shapes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"n", "cin", "h", "w", "cout", "k", "pad", "pass"});
+  b->ArgNames({"n", "cin", "h", "w", "cout", "k", "pad", "stride", "pass"});
   for (int pass : {kForward, kBackwardData, kBackwardWeights})
     for (const ReferenceConvShape& s : kReferenceConvShapes)
-      b->Args({s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.kernel, s.pad, pass});
+      b->Args({s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.kernel, s.pad, s.stride, pass});
 }
 
 BENCHMARK(bm_conv)->Apply(shapes)->Unit(benchmark::kMillisecond);

@@ -36,32 +36,80 @@ struct Conv2dGeometry {
   double forward_flops() const { return 2.0 * batch * out_channels * out_pixels() * patch(); }
 };
 
-// Floats of scratch the three kernels below need with `threads` threads. Each kernel takes its
-// scratch as a span, checked against this size in debug builds (CONVOY_DEBUG_ASSERT).
+// Floats of scratch the three passes below need with `threads` threads: the most any of the
+// implementations they choose needs. Each pass takes its scratch as a span, checked against
+// this size in debug builds (CONVOY_DEBUG_ASSERT).
 int64_t conv2d_scratch_floats(const Conv2dGeometry& g, int threads);
 
-// The kernel that serves each pass of g with `threads` threads on the active instruction set:
-// "winograd", "sample-columns", "same", "shifted-rows" or "im2col" (the choice described at
-// conv2d_forward's definition). For reports (`convoy bench --shapes`) and tests.
-struct Conv2dKernelNames {
-  const char *forward, *backward_data, *backward_weights;
+// Note [Convolution implementation tables]
+// Each pass has one ordered table of implementations, as oneDNN's implementation lists: the
+// first entry whose accepts(g, threads) holds serves the pass. An entry is all the pass needs
+// of it: a name (`convoy bench --shapes` prints it, the test that pins the choice compares
+// it), accepts, the floats of scratch it needs (conv2d_scratch_floats takes the chosen ones')
+// and run, which gets the whole scratch span and lays it out itself. The last entry of each
+// table accepts every geometry. Adding an implementation is adding one entry (core/README.md,
+// "Adding a convolution kernel").
+struct Conv2dForwardArgs {
+  const float* input;   // [N, Cin, H, W]
+  const float* weight;  // [Cout, Cin, KH, KW]
+  const float* bias;    // [Cout] or null
+  float* output;        // [N, Cout, OH, OW] (pooled: [N, Cout, OH/2, OW/2]), overwritten
+  uint8_t* pool_winners;
 };
-Conv2dKernelNames conv2d_kernel_names(const Conv2dGeometry& g, int threads);
+struct Conv2dBackwardDataArgs {
+  const float* output;  // read with fused_relu and without fused_pool, else may be null
+  const float* output_grad;
+  const float* weight;
+  float* input_grad;  // [N, Cin, H, W], overwritten
+  const uint8_t* pool_winners;
+};
+struct Conv2dBackwardWeightsArgs {
+  const float* input;
+  const float* output;  // as in Conv2dBackwardDataArgs
+  const float* output_grad;
+  float* weight_grad;  // [Cout, Cin, KH, KW], accumulated into
+  float* bias_grad;    // [Cout] or null, accumulated into
+  const uint8_t* pool_winners;
+};
+
+template <typename Args>
+struct Conv2dImpl {
+  const char* name;
+  bool (*accepts)(const Conv2dGeometry& g, int threads);
+  int64_t (*scratch_floats)(const Conv2dGeometry& g, int threads);
+  void (*run)(const Conv2dGeometry& g, const Args& args, float* scratch, int threads);
+};
+using Conv2dForwardImpl = Conv2dImpl<Conv2dForwardArgs>;
+using Conv2dBackwardDataImpl = Conv2dImpl<Conv2dBackwardDataArgs>;
+using Conv2dBackwardWeightsImpl = Conv2dImpl<Conv2dBackwardWeightsArgs>;
+
+// The three tables, in order of preference on the active instruction set.
+std::span<const Conv2dForwardImpl> conv2d_forward_impls();
+std::span<const Conv2dBackwardDataImpl> conv2d_backward_data_impls();
+std::span<const Conv2dBackwardWeightsImpl> conv2d_backward_weights_impls();
+
+// The entry that serves each pass of g with `threads` threads: the first that accepts.
+struct Conv2dChoice {
+  const Conv2dForwardImpl* forward;
+  const Conv2dBackwardDataImpl* backward_data;
+  const Conv2dBackwardWeightsImpl* backward_weights;
+};
+Conv2dChoice conv2d_choice(const Conv2dGeometry& g, int threads);
 
 constexpr uint8_t kNoWinner = 4;
 
 // input  [N, Cin, H, W]; weight [Cout, Cin, KH, KW]; bias [Cout] or null; output [N, Cout, OH, OW].
 // Overwrites output, and with fused_pool pool_winners [N, Cout, OH/2, OW/2] (else may be null).
-// Parallel over samples.
-void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
-                    float* output, std::span<float> scratch, int threads, uint8_t* pool_winners = nullptr);
+// Parallel over samples (or what the chosen implementation splits).
+void conv2d_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias, float* output,
+                    std::span<float> scratch, int threads, uint8_t* pool_winners = nullptr);
 
 // output_grad [N, Cout, OH, OW]; weight [Cout, Cin, KH, KW]; input_grad [N, Cin, H, W] (overwritten).
 // output [N, Cout, OH, OW] is read only with fused_relu and without fused_pool (else may be
 // null). With fused_pool, output_grad is the pooled output's gradient and pool_winners are
 // forward's. Parallel over samples.
-void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
-                          const float* weight, float* input_grad, std::span<float> scratch, int threads,
+void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad, const float* weight,
+                          float* input_grad, std::span<float> scratch, int threads,
                           const uint8_t* pool_winners = nullptr);
 
 // input [N, Cin, H, W]; output_grad [N, Cout, OH, OW]; weight_grad [Cout, Cin, KH, KW] and
@@ -70,8 +118,8 @@ void conv2d_backward_data(const Conv2dGeometry& g, const float* output, const fl
 // [Fixed summation tree]), so the bits depend on the batch only, never on the thread count, and
 // ranks holding whole subtrees reproduce one rank's sum. output and pool_winners as in
 // conv2d_backward_data.
-void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const float* output,
-                             const float* output_grad, float* weight_grad, float* bias_grad,
-                             std::span<float> scratch, int threads, const uint8_t* pool_winners = nullptr);
+void conv2d_backward_weights(const Conv2dGeometry& g, const float* input, const float* output, const float* output_grad,
+                             float* weight_grad, float* bias_grad, std::span<float> scratch, int threads,
+                             const uint8_t* pool_winners = nullptr);
 
 }  // namespace convoy

@@ -211,9 +211,7 @@ void sample_columns_pass(const Conv2dGeometry& g, bool adjoint, const float* wei
   }
 }
 
-}  // namespace
-
-bool use_sample_columns(const Conv2dGeometry& g) {
+bool accepts_forward(const Conv2dGeometry& g, int) {
   // Worth it where im2col's copies are large beside the product: small planes, and deep
   // enough patches that one microkernel call per pixel has a long sum (lenet5's second layer:
   // 150; keras-cnn's third: 576).
@@ -221,24 +219,26 @@ bool use_sample_columns(const Conv2dGeometry& g) {
          g.kernel_h * g.kernel_w <= kMaxTaps && g.in_h * g.in_w <= 256 && g.patch() >= 64 && g.out_channels >= 16;
 }
 
-bool use_sample_columns_backward_data(const Conv2dGeometry& g) {
-  return use_sample_columns(g) && !g.fused_pool && g.in_channels >= 16;
+bool accepts_backward_data(const Conv2dGeometry& g, int threads) {
+  return accepts_forward(g, threads) && !g.fused_pool && g.in_channels >= 16;
 }
 
-int64_t sample_columns_floats(const Conv2dGeometry& g, int threads) {
-  if (!use_sample_columns(g)) return 0;
-  return std::max(buffers(g, false, threads, nullptr).end, buffers(g, true, threads, nullptr).end);
+int64_t forward_floats(const Conv2dGeometry& g, int threads) { return buffers(g, false, threads, nullptr).end; }
+int64_t backward_data_floats(const Conv2dGeometry& g, int threads) { return buffers(g, true, threads, nullptr).end; }
+
+void forward(const Conv2dGeometry& g, const Conv2dForwardArgs& a, float* scratch, int threads) {
+  sample_columns_pass(g, false, a.weight, a.input, nullptr, a.bias, a.output, a.pool_winners, scratch, threads);
 }
 
-void sample_columns_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
-                            float* output, float* scratch, int threads, uint8_t* pool_winners) {
-  sample_columns_pass(g, false, weight, input, nullptr, bias, output, pool_winners, scratch, threads);
+void backward_data(const Conv2dGeometry& g, const Conv2dBackwardDataArgs& a, float* scratch, int threads) {
+  sample_columns_pass(g, true, a.weight, a.output_grad, g.fused_relu ? a.output : nullptr, nullptr, a.input_grad,
+                      nullptr, scratch, threads);
 }
 
-void sample_columns_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
-                                  const float* weight, float* input_grad, float* scratch, int threads) {
-  sample_columns_pass(g, true, weight, output_grad, g.fused_relu ? output : nullptr, nullptr, input_grad, nullptr,
-                      scratch, threads);
-}
+}  // namespace
+
+const Conv2dForwardImpl kSampleColumnsForward = {"sample-columns", accepts_forward, forward_floats, forward};
+const Conv2dBackwardDataImpl kSampleColumnsBackwardData = {"sample-columns", accepts_backward_data,
+                                                           backward_data_floats, backward_data};
 
 }  // namespace convoy

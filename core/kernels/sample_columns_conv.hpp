@@ -19,16 +19,9 @@ namespace convoy {
 // thread count. AVX-512, stride 1. Forward pools (Note [Fused pooling]) after the transpose out;
 // backward-data of a pooled layer, or with fewer than 16 input channels (an 8-row tile mostly
 // idle), stays with im2col.
-bool use_sample_columns(const Conv2dGeometry& g);
-bool use_sample_columns_backward_data(const Conv2dGeometry& g);
 
-// Floats of scratch the two passes need (one region for all threads).
-int64_t sample_columns_floats(const Conv2dGeometry& g, int threads);
-
-// As conv2d_forward and conv2d_backward_data (output read only with fused_relu).
-void sample_columns_forward(const Conv2dGeometry& g, const float* input, const float* weight, const float* bias,
-                            float* output, float* scratch, int threads, uint8_t* pool_winners);
-void sample_columns_backward_data(const Conv2dGeometry& g, const float* output, const float* output_grad,
-                                  const float* weight, float* input_grad, float* scratch, int threads);
+// The forward entry, and backward-data's where there are 16 input channels or more and no pool.
+extern const Conv2dForwardImpl kSampleColumnsForward;
+extern const Conv2dBackwardDataImpl kSampleColumnsBackwardData;
 
 }  // namespace convoy

@@ -225,7 +225,9 @@ INSTANTIATE_TEST_SUITE_P(
                       relu(make(1, 4, 34, 40, 24, 3, 3, 1, 1, 1, 1, 1)),    // shifted rows, bands
                       relu(make(1, 16, 18, 20, 17, 3, 3, 1, 1, 1, 1, 1)),   // Winograd, wide
                       make(1, 32, 13, 13, 20, 3, 3, 1, 0, 0, 0, 0),         // narrow: im2col
-                      make(1, 1, 28, 28, 32, 3, 3, 1, 0, 0, 0, 0)));        // first layer: dot products
+                      make(1, 1, 28, 28, 32, 3, 3, 1, 0, 0, 0, 0),          // first layer: dot products
+                      relu(make(1, 8, 40, 30, 12, 1, 1, 1, 0, 0, 0, 0)),    // 1x1 as a GEMM, bands
+                      make(1, 16, 9, 9, 20, 1, 1, 2, 0, 0, 0, 0)));         // 1x1/2 as a GEMM
 
 }  // namespace
 }  // namespace convoy

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <iterator>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -125,7 +126,8 @@ TEST(Conv2dKernels, MatchNaiveReferenceOnEveryIsaAndThreadCount) {
 }
 
 // The kernel choice, pinned for the reference shapes of `convoy bench --shapes` and one geometry per remaining
-// kernel, so a change of the rules shows here and not only as a slower benchmark.
+// table entry (Note [Convolution implementation tables]), so a change of the rules shows here
+// and not only as a slower benchmark.
 TEST(Conv2dKernels, EachShapeTakesItsKernel) {
   const Isa original = active_isa();
   if (!set_isa(Isa::avx512)) GTEST_SKIP() << "no AVX-512 here: the choice is im2col throughout";
@@ -141,6 +143,9 @@ TEST(Conv2dKernels, EachShapeTakesItsKernel) {
       {{}, "im2col", "im2col", "im2col"},
       {{}, "winograd", "sample-columns", "im2col"},
       {{}, "sample-columns", "sample-columns", "im2col"},
+      {{}, "im2col", "im2col", "im2col"},
+      {{}, "same", "same", "1x1-gemm"},
+      {{}, "im2col", "im2col", "im2col"},
       {{}, "im2col", "im2col", "im2col"},
       {{}, "winograd", "winograd", "winograd"},
   };
@@ -159,13 +164,33 @@ TEST(Conv2dKernels, EachShapeTakesItsKernel) {
                                 {shape(2, 16, 40, 16, 5, 2), "same", "same", "shifted-rows"},
                                 {tall, "same", "same", "im2col"},
                                 {shape(2, 4, 40, 24, 3, 1), "shifted-rows", "shifted-rows", "shifted-rows"},
+                                // Note [1x1 convolutions as GEMMs]: ResNet-18's projection shortcut,
+                                // GoogLeNet's reductions at 14x14 and 7x7.
+                                {ReferenceConvShape{32, 64, 56, 56, 128, 1, 0, 2}.geometry(), "1x1-gemm", "1x1-gemm",
+                                 "1x1-gemm"},
+                                {shape(64, 480, 14, 192, 1, 0), "im2col", "1x1-gemm", "1x1-gemm"},
+                                {shape(64, 832, 7, 256, 1, 0), "sample-columns", "1x1-gemm", "1x1-gemm"},
                             });
+  std::set<std::string> forward, backward_data, backward_weights;
   for (const Case& c : cases) {
-    const Conv2dKernelNames got = conv2d_kernel_names(c.g, 2);
-    EXPECT_EQ(got.forward, c.forward) << c.g.in_channels << "x" << c.g.in_h << "x" << c.g.in_w << " -> " << c.g.out_channels;
-    EXPECT_EQ(got.backward_data, c.backward_data) << c.g.in_channels << "x" << c.g.in_h << " -> " << c.g.out_channels;
-    EXPECT_EQ(got.backward_weights, c.backward_weights) << c.g.in_channels << "x" << c.g.in_h << " -> " << c.g.out_channels;
+    const Conv2dChoice got = conv2d_choice(c.g, 2);
+    const std::string shape = std::to_string(c.g.in_channels) + "x" + std::to_string(c.g.in_h) + "x" +
+                              std::to_string(c.g.in_w) + " -> " + std::to_string(c.g.out_channels) + ", " +
+                              std::to_string(c.g.kernel_h) + "x" + std::to_string(c.g.kernel_w) + "/" +
+                              std::to_string(c.g.stride_h);
+    EXPECT_EQ(got.forward->name, c.forward) << shape;
+    EXPECT_EQ(got.backward_data->name, c.backward_data) << shape;
+    EXPECT_EQ(got.backward_weights->name, c.backward_weights) << shape;
+    forward.insert(got.forward->name);
+    backward_data.insert(got.backward_data->name);
+    backward_weights.insert(got.backward_weights->name);
   }
+  // Every entry of the three tables is some case's choice: a new entry needs its row above.
+  for (const auto& impl : conv2d_forward_impls()) EXPECT_TRUE(forward.count(impl.name)) << "forward " << impl.name;
+  for (const auto& impl : conv2d_backward_data_impls())
+    EXPECT_TRUE(backward_data.count(impl.name)) << "backward-data " << impl.name;
+  for (const auto& impl : conv2d_backward_weights_impls())
+    EXPECT_TRUE(backward_weights.count(impl.name)) << "backward-weights " << impl.name;
   set_isa(original);
 }
 
