@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/bandwidth_bench.hpp"
 #include "apps/cli_checks.hpp"
 #include "apps/data_sources.hpp"
 #include "apps/exit_codes.hpp"
@@ -41,6 +42,7 @@ struct BenchOptions {
   int repeats = 5;
   bool shapes = false;
   bool layers = false;
+  bool bandwidth = false;
 };
 
 double median(std::vector<double> v) {
@@ -213,9 +215,12 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->check(integer_in(1, std::numeric_limits<int>::max()));
   cmd->add_flag("--layers", o->layers, "Also print per-layer forward/backward times");
   cmd->add_flag("--shapes", o->shapes, "Benchmark the reference convolution shapes (core/kernels/reference_shapes.hpp) instead of a model");
+  cmd->add_flag("--bandwidth", o->bandwidth, "Measure memory bandwidth (STREAM copy and triad) instead of a model");
   cmd->callback([o, &exit_code] {
     const int threads = o->threads > 0 ? o->threads : available_cores();
-    if (o->shapes)
+    if (o->bandwidth)
+      bench_bandwidth(threads, o->repeats);
+    else if (o->shapes)
       bench_shapes(*o, threads);
     else
       bench_model(*o, threads);

@@ -247,9 +247,18 @@ const Tensor& Model::forward(const Tensor& input, const PassContext& ctx) {
       node.input_views[j] = from < 0 ? input : nodes_[from]->output_view;
     }
     node.output_view = Tensor::view(node.activation.data(), node.graph.output_shape.with_batch(n));
+    const bool fold = !ctx.training && node.graph.inference_fold >= 0;  // Note [Folded batch norm]
+    if (!ctx.training && node.graph.folded_in_inference) continue;      // its producer wrote it
     layer_ctx.layer_index = node.graph.spec_index;
     const auto t0 = std::chrono::steady_clock::now();
-    node.graph.layer->forward(node.input_views, node.output_view, layer_ctx);
+    if (fold) {
+      Node& consumer = *nodes_[node.graph.inference_fold];
+      consumer.output_view = Tensor::view(consumer.activation.data(), consumer.graph.output_shape.with_batch(n));
+      node.graph.layer->forward_folded(node.input_views, consumer.output_view, consumer.graph.layer->inference_affine(),
+                                       layer_ctx);
+    } else {
+      node.graph.layer->forward(node.input_views, node.output_view, layer_ctx);
+    }
     if (profiling_) forward_seconds_[i] += seconds_since(t0);
   }
   output_ = nodes_.back()->output_view;
