@@ -194,8 +194,11 @@ uint64_t Model::fingerprint() const {
 std::string Model::summary() const {
   std::ostringstream out;
   char line[512];
-  const char* format = "%-24s %-46s %-18s %11s %9s  %s\n";
-  std::snprintf(line, sizeof line, format, "layer", "type", "output", "params", "MFLOPs", "reads");
+  // The type column as wide as the longest description (fused layers describe themselves at length).
+  int type_width = 46;
+  for (const LayerInfo& l : info_) type_width = std::max(type_width, static_cast<int>(l.description.size()));
+  const char* format = "%-24s %-*s %-18s %11s %9s  %s\n";
+  std::snprintf(line, sizeof line, format, "layer", type_width, "type", "output", "params", "MFLOPs", "reads");
   out << line;
   int64_t trainable = 0, buffers = 0, activations = 0;
   double flops = 0.0;
@@ -206,7 +209,7 @@ std::string Model::summary() const {
     const bool chain = l.inputs.empty() || (l.inputs.size() == 1 && i > 0 && l.inputs[0] == info_[i - 1].name);
     for (size_t j = 0; !chain && j < l.inputs.size(); ++j) reads += (j ? ", " : "") + l.inputs[j];
     const double mflops = l.forward_flops / static_cast<double>(max_batch_) / 1e6;
-    std::snprintf(line, sizeof line, format, l.name.c_str(), l.description.c_str(),
+    std::snprintf(line, sizeof line, format, l.name.c_str(), type_width, l.description.c_str(),
                   l.output.with_batch(1).str().c_str(), std::to_string(l.parameters).c_str(),
                   (std::ostringstream() << std::fixed << std::setprecision(2) << mflops).str().c_str(), reads.c_str());
     out << line;
