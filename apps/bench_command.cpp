@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/bandwidth_bench.hpp"
 #include "apps/cli_checks.hpp"
 #include "apps/data_sources.hpp"
 #include "apps/exit_codes.hpp"
@@ -44,6 +45,7 @@ struct BenchOptions {
   bool every_kernel = false;
   bool layers = false;
   std::string loader;  // a dataset: measure the loader alone
+  bool bandwidth = false;
 };
 
 double median(std::vector<double> v) {
@@ -262,9 +264,12 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--every-kernel", o->every_kernel,
                 "With --shapes: also time every kernel each pass's table accepts for the shape, alternated")
       ->needs("--shapes");
+  cmd->add_flag("--bandwidth", o->bandwidth, "Measure memory bandwidth (STREAM copy and triad) instead of a model");
   cmd->callback([o, &exit_code] {
     const int threads = o->threads > 0 ? o->threads : available_cores();
-    if (!o->loader.empty())
+    if (o->bandwidth)
+      bench_bandwidth(threads, o->repeats);
+    else if (!o->loader.empty())
       bench_loader(o->loader, o->batch, o->repeats);
     else if (o->shapes)
       bench_shapes(*o, threads);

@@ -58,8 +58,12 @@ void Add::backward(std::span<const Tensor> inputs, const Tensor& output, const T
       if (g.empty()) continue;
       float* dx = g.data();
       if (fused_relu_) {
+        // dy read whatever y is: a blend of vectors, not a conditional load with a branch.
 #pragma omp simd
-        for (int64_t e = begin; e < end; ++e) dx[e] = y[e] > 0.0f ? dy[e] : 0.0f;
+        for (int64_t e = begin; e < end; ++e) {
+          const float g = dy[e];
+          dx[e] = y[e] > 0.0f ? g : 0.0f;
+        }
       } else {
         std::copy(dy + begin, dy + end, dx + begin);
       }

@@ -14,6 +14,8 @@ class Add final : public Layer {
   std::string type() const override { return "add"; }
   std::string describe() const override { return fused_relu_ ? "add + relu" : "add"; }
   bool accept_post_op(PostOp op) override;
+  // Of two inputs, foldable into the producer of one of them (Note [Fused residual add]).
+  std::optional<PostOp> as_post_op() const override { return PostOp::residual_add; }
   int min_inputs() const override { return 2; }
   int max_inputs() const override { return 64; }
   Shape output_shape(std::span<const Shape> inputs) const override;

@@ -26,11 +26,15 @@ std::string BatchNorm::describe() const {
   char text[96];
   std::snprintf(text, sizeof text, "batch_norm momentum %g epsilon %g%s", options_.momentum, options_.epsilon,
                 options_.affine ? "" : " no affine");
-  return fused_relu_ ? std::string(text) + " + relu" : std::string(text);
+  return std::string(text) + (fused_add_ ? " + add" : "") + (fused_relu_ ? " + relu" : "");
 }
 
 Shape BatchNorm::output_shape(std::span<const Shape> inputs) const {
-  CONVOY_CHECK(inputs.size() == 1, ShapeError, "layer ", describe(), ": expected 1 input, found ", inputs.size());
+  const size_t expected = fused_add_ ? 2 : 1;
+  CONVOY_CHECK(inputs.size() == expected, ShapeError, "layer ", describe(), ": expected ", expected, " input",
+               expected == 1 ? "" : "s", ", found ", inputs.size());
+  CONVOY_CHECK(!fused_add_ || inputs[1] == inputs[0], ShapeError, "layer ", describe(), ": the residual input is ",
+               inputs[1].str(), ", the normalised input ", inputs[0].str());
   CONVOY_CHECK(inputs[0].rank() == 4 || inputs[0].rank() == 2, ShapeError, "layer ", describe(),
                ": expected an input [N, C, H, W] or [N, C], found ", inputs[0].str());
   return inputs[0];
@@ -92,22 +96,37 @@ void BatchNorm::forward(std::span<const Tensor> inputs, Tensor& output, const Pa
   const ChannelBlock b = block_of(x.shape(), ctx.threads);
   if (ctx.training) {
     batch_statistics(x.data(), b.n, b.plane, ctx);
-  } else {
     for (int64_t c = 0; c < channels_; ++c) {
-      mean_[c] = running_mean_[c];
-      inv_std_[c] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(running_var_[c]) + options_.epsilon));
+      scale_[c] = options_.affine ? weight_[c] * inv_std_[c] : inv_std_[c];
+      shift_[c] = (options_.affine ? bias_[c] : 0.0f) - mean_[c] * scale_[c];
     }
+  } else {
+    running_affine();
   }
+  channel_affine(x.data(), scale_.data(), shift_.data(), fused_add_ ? inputs[1].data() : nullptr, fused_relu_, b,
+                 output.data());
+}
+
+void BatchNorm::running_affine() {
   for (int64_t c = 0; c < channels_; ++c) {
+    mean_[c] = running_mean_[c];
+    inv_std_[c] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(running_var_[c]) + options_.epsilon));
     scale_[c] = options_.affine ? weight_[c] * inv_std_[c] : inv_std_[c];
     shift_[c] = (options_.affine ? bias_[c] : 0.0f) - mean_[c] * scale_[c];
   }
-  channel_affine(x.data(), scale_.data(), shift_.data(), fused_relu_, b, output.data());
 }
 
+Layer::ChannelAffine BatchNorm::inference_affine() {
+  running_affine();
+  return {.scale = scale_.data(), .shift = shift_.data(), .relu = fused_relu_};
+}
+
+// A residual add, then a ReLU (Note [Fused residual add]); or a ReLU alone.
 bool BatchNorm::accept_post_op(PostOp op) {
-  if (op != PostOp::relu || fused_relu_) return false;
-  return fused_relu_ = true;
+  if (fused_relu_) return false;
+  if (op == PostOp::relu) return fused_relu_ = true;
+  if (op == PostOp::residual_add && !fused_add_) return fused_add_ = true;
+  return false;
 }
 
 void BatchNorm::gradient_statistics(const float* dy, const float* gate, const float* x, int64_t n, int64_t plane,
@@ -131,10 +150,17 @@ void BatchNorm::backward(std::span<const Tensor> inputs, const Tensor& output, c
   const ChannelBlock b = block_of(x.shape(), ctx.threads);
   const float* gate = fused_relu_ ? output.data() : nullptr;
   gradient_statistics(output_grad.data(), gate, x.data(), b.n, b.plane, ctx);
-  if (input_grads[0].empty()) return;
+  float* residual_grad = fused_add_ && !input_grads[1].empty() ? input_grads[1].data() : nullptr;
+  if (input_grads[0].empty()) {
+    // The normalised input is the model's input; the residual's gradient is still wanted.
+    const float* dy = output_grad.data();
+    for (int64_t e = 0; residual_grad != nullptr && e < output_grad.numel(); ++e)
+      residual_grad[e] = gate == nullptr || gate[e] > 0.0f ? dy[e] : 0.0f;
+    return;
+  }
   std::vector<float>& k = scale_;  // gamma * inv_std, from forward
   batch_norm_input_grad(output_grad.data(), gate, x.data(), mean_.data(), inv_std_.data(), k.data(), mean_dy_.data(),
-                        mean_dy_xhat_.data(), b, input_grads[0].data());
+                        mean_dy_xhat_.data(), b, input_grads[0].data(), residual_grad);
 }
 
 void BatchNorm::pass_without_samples(bool backward, const PassContext& ctx) {

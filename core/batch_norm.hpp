@@ -37,10 +37,17 @@ class BatchNorm final : public Layer {
                 std::span<Tensor> input_grads, const PassContext& ctx) override;
   void pass_without_samples(bool backward, const PassContext& ctx) override;
   // A ReLU after the normalisation (Note [Post-ops]): applied as the output is written, and its
-  // gradient mask (the output > 0) applied as backward reads the output gradient.
+  // gradient mask (the output > 0) applied as backward reads the output gradient. Before it, a
+  // residual add (Note [Fused residual add]): the layer then takes the add's other input as
+  // input 1, adds it as it writes, and writes its gradient in the input-gradient pass.
   bool accept_post_op(PostOp op) override;
+  // Note [Folded batch norm]: without a fused residual add, inference is a channel affine map.
+  bool folds_into_producer() const override { return !fused_add_; }
+  ChannelAffine inference_affine() override;
 
  private:
+  // scale_ and shift_ from the running statistics (and the affine parameters).
+  void running_affine();
   // The global batch's mean and inverse standard deviation into mean_ and inv_std_ (x may be
   // null when n == 0), and the running statistics updated. Collective.
   void batch_statistics(const float* x, int64_t n, int64_t plane, const PassContext& ctx);
@@ -52,6 +59,7 @@ class BatchNorm final : public Layer {
   BatchNormOptions options_;
   int64_t channels_ = 0;
   bool fused_relu_ = false;
+  bool fused_add_ = false;
   Tensor weight_, bias_, weight_grad_, bias_grad_, running_mean_, running_var_;
   // Per channel, sized when bound: the last training forward's statistics and the affine map.
   std::vector<float> mean_, inv_std_, scale_, shift_, mean_dy_, mean_dy_xhat_;

@@ -49,6 +49,7 @@ std::string Conv2d::describe() const {
                   " padding " + padding_name(options_.padding);
   if (options_.padding == Padding::explicit_) s += " " + std::to_string(options_.pad);
   if (fused_relu_) s += " + relu";
+  if (folds_) s += " (batch_norm folded in inference)";
   return fused_pool_ ? s + " + max_pool2d 2x2" : s;
 }
 
@@ -105,6 +106,33 @@ void Conv2d::bind_parameters(std::span<Tensor> parameters, std::span<Tensor> gra
     bias_ = parameters[1];
     bias_grad_ = gradients[1];
   }
+  if (folds_) {
+    folded_weight_ = Tensor(weight_.shape());
+    folded_bias_ = Tensor(Shape{options_.out_channels});
+  }
+}
+
+bool Conv2d::accept_inference_fold() {
+  if (fused_relu_ || fused_pool_ || folds_) return false;
+  return folds_ = true;
+}
+
+void Conv2d::forward_folded(std::span<const Tensor> inputs, Tensor& output, const ChannelAffine& fold,
+                            const PassContext& ctx) {
+  CONVOY_ASSERT(folds_, "layer ", describe(), ": forward_folded without accept_inference_fold");
+  Conv2dGeometry g = geometry(inputs[0].shape());
+  g.fused_relu = fold.relu;
+  // conv(x, w) * s + t = conv(x, w * s) + (b * s + t), per output channel.
+  const int64_t per_channel = weight_.numel() / options_.out_channels;
+  for (int64_t o = 0; o < options_.out_channels; ++o) {
+    const float s = fold.scale[o];
+    const float* w = weight_.data() + o * per_channel;
+    float* folded = folded_weight_.data() + o * per_channel;
+    for (int64_t e = 0; e < per_channel; ++e) folded[e] = w[e] * s;
+    folded_bias_[o] = (options_.bias ? bias_[o] * s : 0.0f) + fold.shift[o];
+  }
+  conv2d_forward(g, inputs[0].data(), folded_weight_.data(), folded_bias_.data(), output.data(), ctx.scratch_span(),
+                 ctx.threads, nullptr);
 }
 
 int64_t Conv2d::scratch_floats(std::span<const Shape> inputs, int threads) const {

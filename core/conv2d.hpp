@@ -35,6 +35,10 @@ class Conv2d final : public Layer {
   void forward(std::span<const Tensor> inputs, Tensor& output, const PassContext& ctx) override;
   void backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,
                 std::span<Tensor> input_grads, const PassContext& ctx) override;
+  // Note [Folded batch norm]: only without a fused ReLU or pool of its own.
+  bool accept_inference_fold() override;
+  void forward_folded(std::span<const Tensor> inputs, Tensor& output, const ChannelAffine& fold,
+                      const PassContext& ctx) override;
 
   // The kernel geometry for an input of this shape (validates it).
   Conv2dGeometry geometry(const Shape& input) const;
@@ -44,6 +48,8 @@ class Conv2d final : public Layer {
   bool fused_relu_ = false;
   bool fused_pool_ = false;  // Note [Fused pooling]
   Tensor weight_, bias_, weight_grad_, bias_grad_;
+  bool folds_ = false;
+  Tensor folded_weight_, folded_bias_;  // Note [Folded batch norm]: sized when bound
   // Which position won each pooled window in the last forward (Note [Fused pooling]); grown
   // by the first forward of a batch size, then reused.
   std::vector<uint8_t> pool_winners_;

@@ -32,7 +32,7 @@ struct BufferSpec {
 };
 
 // A layer the fuse pass may fold into the layer that produces its only input (Note [Post-ops]).
-enum class PostOp { relu, max_pool_2x2 };
+enum class PostOp { relu, max_pool_2x2, residual_add };
 
 // Note [Sums over ranks in a pass]
 // A layer whose pass needs a sum over the whole global batch (batch norm's statistics) calls
@@ -108,9 +108,36 @@ class Layer {
   // stride-2 max pool is PostOp::max_pool_2x2), then asks the producer before it to apply that
   // post-op to its own output from now on (Note [Fused ReLU], Note [Fused pooling]); the producer
   // returns true if it did, and its output shape may change. A producer accepts only what it
-  // can compute exactly as the separate layers would, and only in the order it supports.
+  // can compute exactly as the separate layers would, and only in the order it supports. A
+  // two-input add is PostOp::residual_add: its other input becomes the producer's last input
+  // (Note [Fused residual add]).
   virtual std::optional<PostOp> as_post_op() const { return std::nullopt; }
   virtual bool accept_post_op(PostOp op) { return false; }
+
+  // Note [Folded batch norm]
+  // In inference, batch norm is an affine map per channel (scale = gamma / sqrt(running_var +
+  // eps), shift = beta - running_mean * scale), so a batch norm read from a convolution that
+  // nothing else reads is folded into it: the convolution runs with its weights scaled by
+  // output channel and scale * bias + shift as its bias, and writes the batch norm's output
+  // (with its fused ReLU) in one pass. The fuse pass pairs them (GraphNode::inference_fold);
+  // training passes run both layers as before and never see the folded weights, which live in
+  // the producer's own buffer, so training after an evaluation has the same bits. Folded logits
+  // differ from the separate layers' by rounding (a test bounds it).
+  struct ChannelAffine {
+    const float* scale = nullptr;  // [C]
+    const float* shift = nullptr;  // [C]
+    bool relu = false;             // then max(., 0)
+  };
+  // A consumer: whether its inference pass is a ChannelAffine of its one input, and that map
+  // (from its current parameters and buffers, valid until its next pass).
+  virtual bool folds_into_producer() const { return false; }
+  virtual ChannelAffine inference_affine() { return {}; }
+  // A producer: whether it can run forward_folded; accepting sizes its folded-weight buffer
+  // when parameters are bound. forward_folded overwrites output (the consumer's) with the
+  // consumer's map applied to what forward would write.
+  virtual bool accept_inference_fold() { return false; }
+  virtual void forward_folded(std::span<const Tensor> inputs, Tensor& output, const ChannelAffine& fold,
+                              const PassContext& ctx) {}
 
   virtual void forward(std::span<const Tensor> inputs, Tensor& output, const PassContext& ctx) = 0;
   virtual void backward(std::span<const Tensor> inputs, const Tensor& output, const Tensor& output_grad,

@@ -194,8 +194,11 @@ uint64_t Model::fingerprint() const {
 std::string Model::summary() const {
   std::ostringstream out;
   char line[512];
-  const char* format = "%-24s %-46s %-18s %11s %9s  %s\n";
-  std::snprintf(line, sizeof line, format, "layer", "type", "output", "params", "MFLOPs", "reads");
+  // The type column as wide as the longest description (fused layers describe themselves at length).
+  int type_width = 46;
+  for (const LayerInfo& l : info_) type_width = std::max(type_width, static_cast<int>(l.description.size()));
+  const char* format = "%-24s %-*s %-18s %11s %9s  %s\n";
+  std::snprintf(line, sizeof line, format, "layer", type_width, "type", "output", "params", "MFLOPs", "reads");
   out << line;
   int64_t trainable = 0, buffers = 0, activations = 0;
   double flops = 0.0;
@@ -206,7 +209,7 @@ std::string Model::summary() const {
     const bool chain = l.inputs.empty() || (l.inputs.size() == 1 && i > 0 && l.inputs[0] == info_[i - 1].name);
     for (size_t j = 0; !chain && j < l.inputs.size(); ++j) reads += (j ? ", " : "") + l.inputs[j];
     const double mflops = l.forward_flops / static_cast<double>(max_batch_) / 1e6;
-    std::snprintf(line, sizeof line, format, l.name.c_str(), l.description.c_str(),
+    std::snprintf(line, sizeof line, format, l.name.c_str(), type_width, l.description.c_str(),
                   l.output.with_batch(1).str().c_str(), std::to_string(l.parameters).c_str(),
                   (std::ostringstream() << std::fixed << std::setprecision(2) << mflops).str().c_str(), reads.c_str());
     out << line;
@@ -247,9 +250,18 @@ const Tensor& Model::forward(const Tensor& input, const PassContext& ctx) {
       node.input_views[j] = from < 0 ? input : nodes_[from]->output_view;
     }
     node.output_view = Tensor::view(node.activation.data(), node.graph.output_shape.with_batch(n));
+    const bool fold = !ctx.training && node.graph.inference_fold >= 0;  // Note [Folded batch norm]
+    if (!ctx.training && node.graph.folded_in_inference) continue;      // its producer wrote it
     layer_ctx.layer_index = node.graph.spec_index;
     const auto t0 = std::chrono::steady_clock::now();
-    node.graph.layer->forward(node.input_views, node.output_view, layer_ctx);
+    if (fold) {
+      Node& consumer = *nodes_[node.graph.inference_fold];
+      consumer.output_view = Tensor::view(consumer.activation.data(), consumer.graph.output_shape.with_batch(n));
+      node.graph.layer->forward_folded(node.input_views, consumer.output_view, consumer.graph.layer->inference_affine(),
+                                       layer_ctx);
+    } else {
+      node.graph.layer->forward(node.input_views, node.output_view, layer_ctx);
+    }
     if (profiling_) forward_seconds_[i] += seconds_since(t0);
   }
   output_ = nodes_.back()->output_view;

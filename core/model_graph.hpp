@@ -20,6 +20,10 @@ struct GraphNode {
   std::vector<Shape> input_shapes;  // at the maximum batch
   Shape output_shape;
   int consumers = 0;         // how many inputs of later nodes read this node
+  // Note [Folded batch norm]: the node this one computes in inference passes (-1: none), and
+  // whether this node's inference pass is done by its producer.
+  int inference_fold = -1;
+  bool folded_in_inference = false;
 };
 
 // Nodes in spec order; the last one is the model's output.
@@ -37,7 +41,11 @@ struct ModelGraph {
 ModelGraph build_graph(const ModelSpec& spec, int64_t max_batch);
 
 // The fuse pass (Note [Post-ops]): folds each post-op layer into its producer when the producer
-// has no other reader and accepts it; shapes are inferred again. Nodes keep their order.
+// has no other reader and accepts it; shapes are inferred again. Nodes keep their order, except
+// that a batch norm taking a residual add may move after the add's other input (Note [Fused
+// residual add]). Then
+// pairs each batch norm with the convolution it alone reads, for inference (Note [Folded
+// batch norm]).
 void fuse_graph(ModelGraph& graph);
 
 }  // namespace convoy

@@ -26,8 +26,12 @@ void Relu::backward(std::span<const Tensor>, const Tensor& output, const Tensor&
   const float* og = output_grad.data();
   float* ig = input_grads[0].data();
   const int64_t n = output.numel();
+  // og read whatever out is: a blend of vectors, not a conditional load with a branch.
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i) ig[i] = out[i] > 0.0f ? og[i] : 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = og[i];
+    ig[i] = out[i] > 0.0f ? g : 0.0f;
+  }
 }
 
 }  // namespace convoy

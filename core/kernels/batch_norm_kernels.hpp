@@ -27,6 +27,9 @@ int64_t channel_sums_scratch(const ChannelBlock& b);
 // sums in the same tree by PassContext::sum_over_ranks. A rank holding a power-of-two number of
 // whole groups then computes one subtree, so P ranks get one rank's bits. Statistics take two
 // passes (the mean, then the squares of the distances to it), never a float sum of squares.
+// The kernels are compiled once per ISA (AVX-512, AVX2, portable) and active_isa() picks one:
+// the lane order is fixed by the binary and the ISA, so ranks on one kind of CPU agree, as the
+// convolutions' bits also depend on the ISA.
 
 // out[c] = the tree sum of x (center == nullptr) or of (x - center[c])^2 over channel c.
 void channel_sums(const float* x, const float* center, const ChannelBlock& b, double* out, double* scratch);
@@ -39,15 +42,17 @@ void channel_gradient_sums(const float* dy, const float* gate, const float* x, c
                            const float* inv_std, const ChannelBlock& b, double* sum_dy, double* sum_dy_xhat,
                            float* gamma_grad, float* beta_grad, double* scratch);
 
-// y = x * scale[c] + shift[c], then max(y, 0) if relu. y may be x.
-void channel_affine(const float* x, const float* scale, const float* shift, bool relu, const ChannelBlock& b,
-                    float* y);
+// y = x * scale[c] + shift[c], plus residual (when not null), then max(y, 0) if relu: batch norm,
+// a residual add and a ReLU in one pass, rounded as the three separate layers round. y may be x.
+void channel_affine(const float* x, const float* scale, const float* shift, const float* residual, bool relu,
+                    const ChannelBlock& b, float* y);
 
 // dx = k[c] * (dy - mean_dy[c] - (x - mean[c]) * inv_std[c] * mean_dy_xhat[c]), the gradient of
 // training-mode batch norm, with k = gamma * inv_std and the means over the global batch; dy
-// gated as in channel_gradient_sums.
-void batch_norm_input_grad(const float* dy, const float* gate, const float* x, const float* mean,
-                           const float* inv_std, const float* k, const float* mean_dy, const float* mean_dy_xhat,
-                           const ChannelBlock& b, float* dx);
+// gated as in channel_gradient_sums. residual_grad (when not null) gets the gated dy: the
+// gradient of a residual input added before the ReLU.
+void batch_norm_input_grad(const float* dy, const float* gate, const float* x, const float* mean, const float* inv_std,
+                           const float* k, const float* mean_dy, const float* mean_dy_xhat, const ChannelBlock& b,
+                           float* dx, float* residual_grad);
 
 }  // namespace convoy

@@ -19,8 +19,9 @@ TEST(SummaryCommand, PrintsLayersTotalsAndWhatBranchesRead) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("269722 parameters, 1376 non-trainable values"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("0.081 GFLOPs forward"), std::string::npos) << r.output;
-  // The first residual add reads the block's second batch norm and the stem (its ReLU fused into its batch norm).
-  EXPECT_NE(r.output.find("layer1.0.bn2, bn1\n"), std::string::npos) << r.output;
+  // The first residual add (and its ReLU) is fused into the block's second batch norm, which
+  // then reads its convolution and the stem (its ReLU fused into its batch norm).
+  EXPECT_NE(r.output.find("layer1.0.conv2, bn1\n"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("pad_shortcut 32 stride 2"), std::string::npos) << r.output;
 }
 

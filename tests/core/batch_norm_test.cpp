@@ -7,10 +7,12 @@
 #include <cstring>
 #include <thread>
 
+#include "core/add.hpp"
 #include "core/error.hpp"
 #include "core/kernels/tree_sum.hpp"
 #include "core/relu.hpp"
 #include "tests/core/gradient_check.hpp"
+#include "tests/core/kernels/kernel_test_support.hpp"
 
 namespace convoy {
 namespace {
@@ -107,6 +109,87 @@ TEST(BatchNorm, FusedReluEqualsBatchNormThenRelu) {
   EXPECT_EQ(0, std::memcmp(dx.data(), dxf.data(), dx.numel() * sizeof(float)));
   for (size_t p = 0; p < 2; ++p)
     EXPECT_EQ(0, std::memcmp(bp.gradients[p].data(), bf.gradients[p].data(), 4 * sizeof(float))) << p;
+}
+
+// Note [Fused residual add]: batch_norm + add (+ relu) computes what batch_norm, add and relu do
+// as separate layers, to the bit: output, both input gradients and the parameter gradients, on
+// every ISA the kernels are compiled for.
+TEST(BatchNorm, FusedAddEqualsBatchNormThenAddThenRelu) {
+  for (const bool with_relu : {false, true}) {
+    SCOPED_TRACE(with_relu ? "add + relu" : "add");
+    const auto make_fused = [with_relu] {
+      auto bn = std::make_unique<BatchNorm>(BatchNormOptions{});
+      EXPECT_TRUE(bn->accept_post_op(PostOp::residual_add));
+      EXPECT_FALSE(bn->accept_post_op(PostOp::residual_add));
+      if (with_relu) EXPECT_TRUE(bn->accept_post_op(PostOp::relu));
+      return std::unique_ptr<Layer>(std::move(bn));
+    };
+    // Without the ReLU there is no kink: finite differences of both inputs and both parameters.
+    testing::GradientCheckOptions options;
+    options.finite_differences = !with_relu;
+    EXPECT_EQ(testing::check_layer_contract(make_fused, {Shape{9, 3, 4, 5}, Shape{9, 3, 4, 5}}, options), "");
+    testing::for_each_isa([&](Isa) {
+      const Shape s{10, 4, 3, 3};
+      BatchNorm plain({});
+      std::unique_ptr<Layer> fused = make_fused();
+      Add add;
+      Relu relu;
+      BoundLayer bp(plain, {s}, 2, 1), bf(*fused, {s, s}, 2, 1);
+      Tensor x(s), r(s), z(s), sum(s), y(s), yf(s), g(s), gsum(s), gz(s), gr(s), dx(s), dxf(s), grf(s);
+      testing::fill_uniform(x, 1);
+      testing::fill_uniform(r, 2);
+      testing::fill_uniform(g, 3);
+      plain.forward({&x, 1}, z, bp.context(2));
+      const std::vector<Tensor> add_in{z, r};
+      add.forward(add_in, sum, bp.context(2));
+      if (with_relu) relu.forward({&sum, 1}, y, bp.context(2));
+      const Tensor& out = with_relu ? y : sum;
+      const std::vector<Tensor> fused_in{x, r};
+      fused->forward(fused_in, yf, bf.context(2));
+      EXPECT_EQ(0, std::memcmp(out.data(), yf.data(), out.numel() * sizeof(float)));
+      if (with_relu) relu.backward({&sum, 1}, y, g, {&gsum, 1}, bp.context(2));
+      std::vector<Tensor> add_grads{gz, gr};
+      add.backward(add_in, sum, with_relu ? gsum : g, add_grads, bp.context(2));
+      plain.backward({&x, 1}, z, gz, {&dx, 1}, bp.context(2));
+      std::vector<Tensor> fused_grads{dxf, grf};
+      fused->backward(fused_in, yf, g, fused_grads, bf.context(2));
+      EXPECT_EQ(0, std::memcmp(dx.data(), dxf.data(), dx.numel() * sizeof(float)));
+      EXPECT_EQ(0, std::memcmp(gr.data(), grf.data(), gr.numel() * sizeof(float)));
+      for (size_t p = 0; p < 2; ++p)
+        EXPECT_EQ(0, std::memcmp(bp.gradients[p].data(), bf.gradients[p].data(), 4 * sizeof(float))) << p;
+    });
+  }
+}
+
+// Note [Batch statistics in the tree]: each ISA's kernels give the same bits with 1 and 2
+// threads, and agree with the portable ones to rounding.
+TEST(BatchNorm, EveryIsaGivesTheSameBitsOnOneAndTwoThreadsAndAgreesWithThePortableKernels) {
+  const Shape s{24, 5, 7, 7};
+  Tensor x(s), g(s);
+  testing::fill_uniform(x, 4, -1.0f, 3.0f);
+  testing::fill_uniform(g, 5);
+  std::vector<float> reference;
+  testing::for_each_isa([&](Isa isa) {
+    std::vector<float> results[2];
+    for (int threads : {1, 2}) {
+      BatchNorm bn({});
+      bn.accept_post_op(PostOp::relu);
+      BoundLayer bound(bn, {s}, threads, 1);
+      Tensor y(s), dx(s);
+      bn.forward({&x, 1}, y, bound.context(threads));
+      bn.backward({&x, 1}, y, g, {&dx, 1}, bound.context(threads));
+      std::vector<float>& r = results[threads - 1];
+      r.assign(y.data(), y.data() + y.numel());
+      r.insert(r.end(), dx.data(), dx.data() + dx.numel());
+      for (const Tensor* t : {&bound.gradients[0], &bound.gradients[1], &bound.buffers[0], &bound.buffers[1]})
+        r.insert(r.end(), t->data(), t->data() + t->numel());
+    }
+    ASSERT_EQ(results[0], results[1]) << "1 vs 2 threads";
+    if (isa == Isa::generic) reference = results[0];
+    ASSERT_EQ(reference.size(), results[0].size());
+    for (size_t i = 0; i < reference.size(); ++i)
+      ASSERT_NEAR(results[0][i], reference[i], 1e-5 * (1.0 + std::abs(reference[i]))) << "value " << i;
+  });
 }
 
 // Ranks simulated by threads: sum() exchanges every thread's vector through a barrier and adds

@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/model.hpp"
+#include "core/rng.hpp"
 #include "core/softmax_cross_entropy.hpp"
 #include "core/zoo.hpp"
 #include "tests/core/gradient_check.hpp"
@@ -159,6 +160,105 @@ TEST(ModelGraph, DropoutMaskDoesNotDependOnFusion) {
   const std::vector<float> logits(a.data(), a.data() + a.numel());
   const Tensor& b = plain.forward(input, ctx);
   EXPECT_EQ(0, std::memcmp(logits.data(), b.data(), logits.size() * sizeof(float)));
+}
+
+// Note [Fused residual add]: resnet20 with its adds folded into the batch norms trains the
+// bits of the separate layers: logits, every parameter gradient and the running statistics, in
+// two training steps. (Inference folds batch norms into convolutions: the test below.)
+TEST(ModelGraph, ResidualAddsFoldedIntoBatchNormGiveTheSameBits) {
+  const ModelSpec spec = builtin_model("resnet20", Shape{2, 12, 12}, 5);
+  Model fused(spec, 16, 2), plain(spec, 16, 2, false);
+  int folded = 0;
+  for (const LayerInfo& l : fused.layers()) folded += l.description.find("+ add + relu") != std::string::npos;
+  EXPECT_EQ(folded, 9);  // every block; the two with a padded shortcut move after it
+  fused.initialize(3);
+  plain.initialize(3);
+  Tensor input(Shape{16, 2, 12, 12}), grad(Shape{16, 5});
+  testing::fill_uniform(input, 4);
+  testing::fill_uniform(grad, 5);
+  PassContext ctx;
+  ctx.threads = 2;
+  for (int step = 0; step < 2; ++step) {
+    const Tensor& a = fused.forward(input, ctx);
+    const std::vector<float> logits(a.data(), a.data() + a.numel());
+    const Tensor& b = plain.forward(input, ctx);
+    ASSERT_EQ(0, std::memcmp(logits.data(), b.data(), logits.size() * sizeof(float))) << "step " << step;
+    fused.backward(grad, ctx);
+    plain.backward(grad, ctx);
+    ASSERT_EQ(0, std::memcmp(fused.gradients(), plain.gradients(), fused.parameter_count() * sizeof(float)));
+    ASSERT_EQ(0, std::memcmp(fused.buffers(), plain.buffers(), fused.buffer_count() * sizeof(float)));
+    for (int64_t i = 0; i < fused.parameter_count(); ++i) {
+      fused.parameters()[i] -= 0.1f * fused.gradients()[i];
+      plain.parameters()[i] -= 0.1f * plain.gradients()[i];
+    }
+  }
+}
+
+// Note [Folded batch norm]: inference with each batch norm folded into its convolution gives
+// the separate layers' logits to rounding, on resnet20 and on a branched graph (a convolution
+// read by two layers keeps its batch norm); training after such an inference has the same bits
+// as training without it.
+TEST(ModelGraph, BatchNormFoldedForInferenceMatchesTheSeparateLayers) {
+  // c1+n1 and c3+n3 fold; c2 has two readers; n4 takes the add (Note [Fused residual add]).
+  const ModelSpec branched = spec_of(R"({"name": "b", "layers": [
+      {"type": "conv2d", "name": "c1", "options": {"out_channels": 6, "padding": 1}},
+      {"type": "batch_norm", "name": "n1"}, {"type": "relu", "name": "r1"},
+      {"type": "conv2d", "name": "c2", "options": {"out_channels": 6, "padding": 1, "bias": false}},
+      {"type": "batch_norm", "name": "n2"},
+      {"type": "conv2d", "name": "c3", "inputs": ["r1"], "options": {"out_channels": 4, "kernel": 1}},
+      {"type": "batch_norm", "name": "n3"},
+      {"type": "concat", "name": "join", "inputs": ["n2", "n3", "c2"]},
+      {"type": "conv2d", "name": "c4", "inputs": ["r1"], "options": {"out_channels": 16, "kernel": 1}},
+      {"type": "batch_norm", "name": "n4"},
+      {"type": "add", "name": "sum", "inputs": ["n4", "join"]},
+      {"type": "global_avg_pool2d", "name": "gap"}, {"type": "dense", "name": "fc", "options": {"units": 3}}]})");
+  struct Case {
+    ModelSpec spec;
+    int folds;
+  };
+  const Case cases[] = {{builtin_model("resnet20", Shape{2, 8, 8}, 3), 10}, {branched, 2}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.spec.name);
+    const Shape& in = c.spec.input;
+    Model folded(c.spec, 16, 2), plain(c.spec, 16, 2, false), control(c.spec, 16, 2);
+    int folds = 0;
+    std::string described;
+    for (const LayerInfo& l : folded.layers()) {
+      folds += l.description.find("folded") != std::string::npos;
+      described += l.name + ": " + l.description + "\n";
+    }
+    EXPECT_EQ(folds, c.folds) << described;
+    // Biases and batch-norm weights away from their initial 0 and 1, so that each term of the
+    // fold shows (a convolution's bias gets no gradient through a batch norm).
+    for (Model* m : {&folded, &plain, &control}) {
+      m->initialize(7);
+      for (NamedTensor& t : m->named_tensors())
+        for (int64_t i = 0; !t.buffer && t.shape.rank() == 1 && i < t.shape.numel(); ++i)
+          t.data[i] = 0.5f + random_uniform(11, RandomPurpose::init, 99, i);
+    }
+    Tensor input(Shape{16, in[0], in[1], in[2]}), grad(Shape{16, 3});
+    testing::fill_uniform(input, 8);
+    testing::fill_uniform(grad, 9);
+    PassContext train, infer;
+    train.threads = infer.threads = 2;
+    infer.training = false;
+    const auto step = [&](Model& m) {
+      m.forward(input, train);
+      m.backward(grad, train);
+      for (int64_t i = 0; i < m.parameter_count(); ++i) m.parameters()[i] -= 0.05f * m.gradients()[i];
+    };
+    for (Model* m : {&folded, &plain, &control}) step(*m), step(*m);  // running statistics move
+    const Tensor& a = folded.forward(input, infer);
+    const std::vector<float> logits(a.data(), a.data() + a.numel());
+    const Tensor& b = plain.forward(input, infer);
+    float largest = 0.0f;
+    for (int64_t i = 0; i < b.numel(); ++i) largest = std::max(largest, std::abs(b[i]));
+    for (int64_t i = 0; i < b.numel(); ++i) ASSERT_NEAR(logits[i], b[i], 1e-5f * largest) << "logit " << i;
+    step(folded);
+    step(control);
+    EXPECT_EQ(0, std::memcmp(folded.parameters(), control.parameters(), folded.parameter_count() * sizeof(float)));
+    EXPECT_EQ(0, std::memcmp(folded.buffers(), control.buffers(), folded.buffer_count() * sizeof(float)));
+  }
 }
 
 // The model-file example of core/README.md (a residual add and a concat) parses and builds.
