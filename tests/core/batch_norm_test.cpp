@@ -121,7 +121,9 @@ TEST(BatchNorm, FusedAddEqualsBatchNormThenAddThenRelu) {
       auto bn = std::make_unique<BatchNorm>(BatchNormOptions{});
       EXPECT_TRUE(bn->accept_post_op(PostOp::residual_add));
       EXPECT_FALSE(bn->accept_post_op(PostOp::residual_add));
-      if (with_relu) EXPECT_TRUE(bn->accept_post_op(PostOp::relu));
+      if (with_relu) {
+        EXPECT_TRUE(bn->accept_post_op(PostOp::relu));
+      }
       return std::unique_ptr<Layer>(std::move(bn));
     };
     // Without the ReLU there is no kink: finite differences of both inputs and both parameters.

@@ -151,7 +151,9 @@ TEST(TrainerMpi, StepReportsCarryEveryRanksTimesAndNameTheLaggingRank) {
     ASSERT_EQ(r.ranks.size(), static_cast<size_t>(comm.size()));
     for (int k = 0; k < comm.size(); ++k) {
       EXPECT_GT(r.ranks[k].compute, 0.0) << "rank " << k;
-      if (k != last) EXPECT_LT(r.ranks[k].data_wait, 0.04) << "rank " << k;  // 4 batches of nothing
+      if (k != last) {
+        EXPECT_LT(r.ranks[k].data_wait, 0.04) << "rank " << k;  // 4 batches of nothing
+      }
     }
     EXPECT_GE(r.ranks[last].data_wait, 0.08);   // 4 batches of 20 ms
     EXPECT_GE(r.ranks[0].gradient_wait, 0.04);  // rank 0 waits for the last rank's batches
