@@ -1,4 +1,5 @@
 // The convoy executable: subcommands train, eval, predict, plot, convert, bench, inspect, summary, export.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -48,6 +49,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   using namespace convoy;
   // Note [Preemption]: before anything else, so a signal during start-up cannot kill the run.
   if (argc > 1 && std::string_view(argv[1]) == "train") install_stop_signal_handlers();
+  // A rank whose peer died mid-message gets EPIPE from its write, which MPI reports, instead of
+  // dying of SIGPIPE: otherwise mpirun may name this rank's death rather than the peer's.
+  std::signal(SIGPIPE, SIG_IGN);
   // Started by mpirun: an MPI communicator; otherwise the world of one (no MPI start-up cost).
   std::unique_ptr<Communicator> comm;
   try {
