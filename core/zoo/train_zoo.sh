@@ -4,6 +4,7 @@
 # wall time. With TORCH=1 the same recipe also runs in PyTorch (core/zoo/train_torch.py).
 #
 #   core/zoo/train_zoo.sh resnet20 [alexnet googlenet resnet18]     (SEEDS="1 2 3" THREADS=2)
+#   core/zoo/train_zoo.sh resnet20+augment       (60 epochs, flip and crop, cosine schedule)
 #
 # Runs take long on a small machine (resnet20: 20 epochs at about 400 images/s, 50 minutes, on 2
 # idle cores of an AVX-512 Xeon). Each run's log, metrics and checkpoints stay in $OUT (default
@@ -23,13 +24,15 @@ mkdir -p "$out"
 # The recipes: input size, epochs, then convoy train's optimizer options.
 recipe() {
   case $1 in
+    resnet20+augment)  # He et al.'s augmentation, a cosine schedule over 60 epochs
+      echo "28 60 --optimizer sgd --lr 0.1 --momentum 0.9 --weight-decay 5e-4 --lr-schedule cosine --warmup-epochs 1 --augment flip,crop:4 --batch 128" ;;
     resnet20 | resnet32 | resnet56)
       echo "28 20 --optimizer sgd --lr 0.1 --momentum 0.9 --weight-decay 1e-4 --lr-step 8 --lr-gamma 0.1 --batch 64" ;;
     resnet18 | googlenet)
       echo "64 10 --optimizer sgd --lr 0.05 --momentum 0.9 --weight-decay 1e-4 --lr-step 4 --lr-gamma 0.1 --batch 64" ;;
     alexnet)
       echo "64 10 --optimizer sgd --lr 0.01 --momentum 0.9 --weight-decay 5e-4 --lr-step 5 --lr-gamma 0.1 --batch 64" ;;
-    *) echo "train_zoo.sh: no recipe for '$1' (resnet20/32/56, resnet18, googlenet, alexnet)" >&2; exit 2 ;;
+    *) echo "train_zoo.sh: no recipe for '$1' (resnet20/32/56, resnet20+augment, resnet18, googlenet, alexnet)" >&2; exit 2 ;;
   esac
 }
 
@@ -58,7 +61,8 @@ for model in "$@"; do
   read -r size epochs options <<<"$(recipe "$model")"
   epochs=${EPOCHS:-$epochs}  # a shorter run, to try the script
   mapfile -t files < <(dataset "$size")
-  summary=$("$convoy" summary --model "$model" --input "1x${size}x${size}" --classes 10)
+  net=${model%+*}  # resnet20+augment is resnet20 with another recipe
+  summary=$("$convoy" summary --model "$net" --input "1x${size}x${size}" --classes 10)
   params=$(grep -o '[0-9]* parameters' <<<"$summary" | head -1 | cut -d' ' -f1)
   gflops=$(grep -o '[0-9.]* GFLOPs forward' <<<"$summary" | cut -d' ' -f1)
   for seed in $seeds; do
@@ -68,7 +72,7 @@ for model in "$@"; do
       # appending to its metrics; without one it starts over.
       compgen -G "$run.ckpt/step-*.ckpt" > /dev/null || rm -f "$run.jsonl"
       # shellcheck disable=SC2086
-      "$convoy" train --model "$model" --data "${files[0]}" --test "${files[1]}" --epochs "$epochs" $options \
+      "$convoy" train --model "$net" --data "${files[0]}" --test "${files[1]}" --epochs "$epochs" $options \
         --seed "$seed" --threads "$threads" --progress lines --metrics "$run.jsonl" \
         --checkpoint-dir "$run.ckpt" --checkpoint-every 500 --keep 2 --resume auto >> "$run.log" 2>&1
     fi
@@ -78,7 +82,7 @@ for model in "$@"; do
       torch_run="$out/$model-torch-seed$seed"
       if ! grep -q '"epoch": '"$epochs"',' "$torch_run.jsonl" 2>/dev/null; then
         # shellcheck disable=SC2086
-        /usr/bin/python3 "$root/core/zoo/train_torch.py" --model "$model" --data "${files[0]}" --test "${files[1]}" \
+        /usr/bin/python3 "$root/core/zoo/train_torch.py" --model "$net" --data "${files[0]}" --test "${files[1]}" \
           --epochs "$epochs" ${options#--optimizer sgd } --seed "$seed" \
           --threads "$threads" --metrics "$torch_run.jsonl" > "$torch_run.log" 2>&1
       fi
