@@ -127,6 +127,24 @@ void print_early_stop(const Trainer& trainer, const CheckpointKeeper& keeper) {
               keeper.best_path().empty() ? "" : (", saved in " + keeper.best_path()).c_str());
 }
 
+// Before the batch's buffers are made: a batch that cannot fit says what to change instead of
+// failing in the allocator (the model for one sample is small).
+void check_memory_for(const TrainOptions& o, const ModelSpec& spec, int64_t per_rank) {
+  const std::optional<int64_t> available = available_memory_bytes();
+  if (!available) return;
+  const Model one_sample(spec, 1, 1);
+  const int optimizer_slots = o.optimizer == "adam" ? 2 : (o.momentum > 0 ? 1 : 0);
+  check_training_memory(estimate_training_memory(one_sample, optimizer_slots), per_rank, o.batch, *available);
+}
+
+// Rank 0, at the end: the last checkpoint and the best one.
+void print_saved(const Trainer& trainer, const CheckpointKeeper& keeper) {
+  if (!keeper.last_path().empty()) std::printf("checkpoint: %s\n", keeper.last_path().c_str());
+  if (!keeper.best_path().empty())
+    std::printf("best: %s (%s %.4f after epoch %lld)\n", keeper.best_path().c_str(), trainer.monitor().metric.c_str(),
+                trainer.monitor().best, static_cast<long long>(trainer.monitor().best_epoch + 1));
+}
+
 // Starts the model from --init-weights (every rank reads the file: it is small beside the
 // data, and the ranks then check they agree), except the --reinit layers.
 void load_init_weights(const TrainOptions& o, Model& model, bool root) {
@@ -161,13 +179,7 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   std::optional<Activity> building(std::in_place, "building the model '" + o.model + "' for batches of " +
                                                       std::to_string(per_rank) + " samples a rank");
   const ModelSpec spec = resolve_model(o.model, info);
-  if (const std::optional<int64_t> available = available_memory_bytes()) {
-    // Before the batch's buffers are made: a batch that cannot fit says what to change instead
-    // of failing in the allocator (the model for one sample is small).
-    const Model one_sample(spec, 1, 1);
-    const int optimizer_slots = o.optimizer == "adam" ? 2 : (o.momentum > 0 ? 1 : 0);
-    check_training_memory(estimate_training_memory(one_sample, optimizer_slots), per_rank, o.batch, *available);
-  }
+  check_memory_for(o, spec, per_rank);
   Model model(spec, per_rank, config.threads);
   model.initialize(o.seed);
   if (!o.init_weights.empty()) load_init_weights(o, model, root);
@@ -213,10 +225,7 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   if (stopped == StopReason::early_stopped && root) print_early_stop(trainer, keeper);
   comm.set_activity("final test");
   if (data.test) final_test(trainer, *data.test, reporter, root);
-  if (root && !keeper.last_path().empty()) std::printf("checkpoint: %s\n", keeper.last_path().c_str());
-  if (root && !keeper.best_path().empty())
-    std::printf("best: %s (%s %.4f after epoch %lld)\n", keeper.best_path().c_str(), trainer.monitor().metric.c_str(),
-                trainer.monitor().best, static_cast<long long>(trainer.monitor().best_epoch + 1));
+  if (root) print_saved(trainer, keeper);
   return kExitOk;
 }
 
