@@ -57,12 +57,9 @@ class DataPipeline : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    testing::write_fashion_mnist_slice("train", 600, dir_->file("images"), dir_->file("labels"));
-    const CommandResult r = run_command(convoy("convert idx --images " + dir_->file("images") + " --labels " +
-                                               dir_->file("labels") + " -o " + dir_->file("whole.h5") +
-                                               " --class-names fashion-mnist"));
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    const IdxArray images = read_idx_images(dir_->file("images")), labels = read_idx_labels(dir_->file("labels"));
+    testing::write_fashion_mnist_h5("train", 600, dir_->file("whole.h5"));
+    const IdxArray images = read_idx_images(dir_->file("whole.h5.images"));
+    const IdxArray labels = read_idx_labels(dir_->file("whole.h5.labels"));
     const std::vector<std::string> names = Hdf5Dataset::open(dir_->file("whole.h5")).info().class_names;
     std::filesystem::create_directory(dir_->file("parts"));
     write_slice(images, labels, 0, 250, names, dir_->file("parts/p0.h5"));

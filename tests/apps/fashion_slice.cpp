@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "tests/apps/run_command.hpp"
+
 namespace convoy::testing {
 namespace {
 
@@ -35,6 +37,14 @@ void write_fashion_mnist_slice(const std::string& split, int64_t count, const st
   put_count(labels, count);
   std::ofstream(images_path, std::ios::binary).write(reinterpret_cast<const char*>(images.data()), images.size());
   std::ofstream(labels_path, std::ios::binary).write(reinterpret_cast<const char*>(labels.data()), labels.size());
+}
+
+void write_fashion_mnist_h5(const std::string& split, int64_t count, const std::string& h5_path) {
+  write_fashion_mnist_slice(split, count, h5_path + ".images", h5_path + ".labels");
+  const CommandResult r =
+      run_command(std::string(CONVOY_BINARY) + " convert idx --images " + h5_path + ".images --labels " + h5_path +
+                  ".labels --class-names fashion-mnist -o " + h5_path);
+  if (r.exit_code != 0) throw std::runtime_error("convoy convert idx into " + h5_path + " failed: " + r.output);
 }
 
 }  // namespace convoy::testing

@@ -29,11 +29,7 @@ class GraphTraining : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    testing::write_fashion_mnist_slice("train", 640, dir_->file("images"), dir_->file("labels"));
-    const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " + dir_->file("images") +
-                                        " --labels " + dir_->file("labels") + " --class-names fashion-mnist -o " +
-                                        dir_->file("train.h5"));
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    testing::write_fashion_mnist_h5("train", 640, dir_->file("train.h5"));
     // A small residual net in resnet20's manner, with a dropout before the classifier.
     std::ofstream(dir_->file("net.json")) << R"({"name": "mini-resnet", "layers": [
       {"type": "conv2d", "name": "conv1", "options": {"out_channels": 8, "kernel": 3, "padding": 1, "bias": false}},

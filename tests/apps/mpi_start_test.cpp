@@ -24,13 +24,7 @@ class MpiStart : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    testing::write_fashion_mnist_slice("train", 200, dir_->file("images"), dir_->file("labels"));
-    const std::string convert = std::string(CONVOY_BINARY) + " convert idx --images " + dir_->file("images") +
-                                " --labels " + dir_->file("labels") + " --class-names fashion-mnist -o ";
-    for (const char* name : {"train.h5", "other.h5"}) {
-      const CommandResult r = run_command(convert + dir_->file(name));
-      ASSERT_EQ(r.exit_code, 0) << r.output;
-    }
+    for (const char* name : {"train.h5", "other.h5"}) testing::write_fashion_mnist_h5("train", 200, dir_->file(name));
   }
   static void TearDownTestSuite() { delete dir_; }
 

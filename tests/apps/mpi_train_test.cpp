@@ -27,11 +27,7 @@ class MpiTrain : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    testing::write_fashion_mnist_slice("train", 1000, dir_->file("images"), dir_->file("labels"));
-    const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " + dir_->file("images") +
-                                        " --labels " + dir_->file("labels") + " --class-names fashion-mnist -o " +
-                                        dir_->file("train.h5"));
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    testing::write_fashion_mnist_h5("train", 1000, dir_->file("train.h5"));
     std::ofstream(dir_->file("smooth.json")) << R"({"name": "smooth", "input": [1, 28, 28], "classes": 10, "layers": [
       {"type": "conv2d", "name": "c1", "options": {"out_channels": 6, "kernel": 5, "padding": 2}},
       {"type": "avg_pool2d", "name": "p1", "options": {"window": 2}},
@@ -148,11 +144,7 @@ TEST_F(MpiTrain, AugmentedAndNormalisedTrainingGivesTheBitsOfOneRankOnTwoAndFour
 // the same file; a shard that dropped the last size % P samples would print fewer samples.
 TEST_F(MpiTrain, EvalOnOneToFourRanksPrintsTheSameFiguresOverAnUndividedDataset) {
   TempDir dir;
-  testing::write_fashion_mnist_slice("t10k", 1001, dir.file("images"), dir.file("labels"));
-  const CommandResult converted = run_command(std::string(CONVOY_BINARY) + " convert idx --images " +
-                                              dir.file("images") + " --labels " + dir.file("labels") +
-                                              " --class-names fashion-mnist -o " + dir.file("test.h5"));
-  ASSERT_EQ(converted.exit_code, 0) << converted.output;
+  testing::write_fashion_mnist_h5("t10k", 1001, dir.file("test.h5"));
   const CommandResult trained =
       run_command(train(dir.path(), "--epochs 1 --test " + dir.file("test.h5")));
   ASSERT_EQ(trained.exit_code, 0) << trained.output;

@@ -31,11 +31,7 @@ class Resume : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    testing::write_fashion_mnist_slice("train", 1500, dir_->file("images"), dir_->file("labels"));
-    const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " + dir_->file("images") +
-                                        " --labels " + dir_->file("labels") + " --class-names fashion-mnist -o " +
-                                        dir_->file("train.h5"));
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    testing::write_fashion_mnist_h5("train", 1500, dir_->file("train.h5"));
   }
   static void TearDownTestSuite() { delete dir_; }
 
@@ -202,11 +198,7 @@ TEST_F(Resume, ChangedSettingsThatMatterAreRefused) {
     EXPECT_NE(r.output.find(message), std::string::npos) << args << ": " << r.output;
   }
   // Another dataset of the same size and classes: other labels.
-  testing::write_fashion_mnist_slice("t10k", 1500, ckpt.file("images"), ckpt.file("labels"));
-  ASSERT_EQ(run_command(std::string(CONVOY_BINARY) + " convert idx --images " + ckpt.file("images") + " --labels " +
-                        ckpt.file("labels") + " --class-names fashion-mnist -o " + ckpt.file("other.h5"))
-                .exit_code,
-            0);
+  testing::write_fashion_mnist_h5("t10k", 1500, ckpt.file("other.h5"));
   std::string other = train(ckpt.path(), "--resume auto");
   other.replace(other.find(dir_->file("train.h5")), dir_->file("train.h5").size(), ckpt.file("other.h5"));
   const CommandResult r = run_command(other);

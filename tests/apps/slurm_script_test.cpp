@@ -21,11 +21,7 @@ using testing::TempDir;
 
 TEST(SlurmScript, Usr1CheckpointsRequeuesAndTheNextRunResumes) {
   TempDir dir;
-  testing::write_fashion_mnist_slice("train", 600, dir.file("images"), dir.file("labels"));
-  ASSERT_EQ(run_command(std::string(CONVOY_BINARY) + " convert idx --images " + dir.file("images") + " --labels " +
-                        dir.file("labels") + " --class-names fashion-mnist -o " + dir.file("train.h5"))
-                .exit_code,
-            0);
+  testing::write_fashion_mnist_h5("train", 600, dir.file("train.h5"));
   // A stand-in for Slurm's scontrol that records how it was called.
   std::filesystem::create_directories(dir.file("bin"));
   std::ofstream(dir.file("bin/scontrol")) << "#!/bin/sh\necho \"$@\" >> " << dir.file("scontrol.log") << "\n";

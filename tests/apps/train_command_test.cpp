@@ -23,15 +23,8 @@ class TrainCommand : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    testing::write_fashion_mnist_slice("train", 4000, dir_->file("train-images"), dir_->file("train-labels"));
-    testing::write_fashion_mnist_slice("t10k", 1000, dir_->file("test-images"), dir_->file("test-labels"));
-    for (const char* split : {"train", "test"}) {
-      const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " +
-                                          dir_->file(std::string(split) + "-images") + " --labels " +
-                                          dir_->file(std::string(split) + "-labels") +
-                                          " --class-names fashion-mnist -o " + dir_->file(std::string(split) + ".h5"));
-      ASSERT_EQ(r.exit_code, 0) << r.output;
-    }
+    testing::write_fashion_mnist_h5("train", 4000, dir_->file("train.h5"));
+    testing::write_fashion_mnist_h5("t10k", 1000, dir_->file("test.h5"));
   }
   static void TearDownTestSuite() { delete dir_; }
 
@@ -169,7 +162,7 @@ TEST_F(TrainCommand, ClassCountComesFromNamesOrIsGivenAndLabelsOutsideItAreNamed
   const std::string data = dir.file("unnamed.h5");
   const CommandResult converted =
       run_command(std::string(CONVOY_BINARY) + " convert idx --class-names none --images " +
-                  dir_->file("test-images") + " --labels " + dir_->file("test-labels") + " -o " + data);
+                  dir_->file("test.h5.images") + " --labels " + dir_->file("test.h5.labels") + " -o " + data);
   ASSERT_EQ(converted.exit_code, 0) << converted.output;
   std::ofstream(dir.file("five.json")) << R"({"name": "five", "input": [1, 28, 28], "classes": 5, "layers": [
       {"type": "flatten", "name": "f"}, {"type": "dense", "name": "d", "options": {"units": 5}}]})";
@@ -195,9 +188,9 @@ TEST_F(TrainCommand, ClassCountComesFromNamesOrIsGivenAndLabelsOutsideItAreNamed
 // failing at the first evaluation after an epoch of training.
 TEST_F(TrainCommand, TestSetOfAnotherShapeIsRefusedBeforeTraining) {
   TempDir dir;
-  const CommandResult converted = run_command(std::string(CONVOY_BINARY) + " convert idx --size 14x14 --images " +
-                                              dir_->file("test-images") + " --labels " + dir_->file("test-labels") +
-                                              " --class-names fashion-mnist -o " + dir.file("small.h5"));
+  const CommandResult converted = run_command(
+      std::string(CONVOY_BINARY) + " convert idx --size 14x14 --images " + dir_->file("test.h5.images") + " --labels " +
+      dir_->file("test.h5.labels") + " --class-names fashion-mnist -o " + dir.file("small.h5"));
   ASSERT_EQ(converted.exit_code, 0) << converted.output;
   const CommandResult r = run_command(train("--model lenet5 --epochs 1 --batch 500 --test " + dir.file("small.h5")));
   EXPECT_EQ(r.exit_code, 1) << r.output;

@@ -27,15 +27,8 @@ class Validation : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    testing::write_fashion_mnist_slice("train", 600, dir_->file("train-images"), dir_->file("train-labels"));
-    testing::write_fashion_mnist_slice("t10k", 200, dir_->file("val-images"), dir_->file("val-labels"));
-    for (const char* split : {"train", "val"}) {
-      const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " +
-                                          dir_->file(std::string(split) + "-images") + " --labels " +
-                                          dir_->file(std::string(split) + "-labels") +
-                                          " --class-names fashion-mnist -o " + dir_->file(std::string(split) + ".h5"));
-      ASSERT_EQ(r.exit_code, 0) << r.output;
-    }
+    testing::write_fashion_mnist_h5("train", 600, dir_->file("train.h5"));
+    testing::write_fashion_mnist_h5("t10k", 200, dir_->file("val.h5"));
   }
   static void TearDownTestSuite() { delete dir_; }
 

@@ -70,12 +70,7 @@ class ClusterTrain : public ::testing::Test {
     unavailable_ = SimulatedCluster::unavailable_reason();
     if (!unavailable_.empty()) return;
     data_ = new TempDir();
-    testing::write_fashion_mnist_slice("train", 1000, data_->file("images"), data_->file("labels"));
-    const CommandResult r = run_command(std::string(CONVOY_BINARY) + " convert idx --images " +
-                                        data_->file("images") + " --labels " + data_->file("labels") +
-                                        " --class-names fashion-mnist -o " +
-                                        data_->file("train.h5"));
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    testing::write_fashion_mnist_h5("train", 1000, data_->file("train.h5"));
   }
   static void TearDownTestSuite() {
     delete data_;
