@@ -9,7 +9,7 @@
 # under mpirun inside a salloc allocation, and requires the same parameter and optimizer bits
 # from all four. Then it preempts a 2-rank srun job twice (SIGUSR1 to srun, then scancel -s USR1),
 # resumes it with --resume auto each time, and requires the bits of a 1-rank run never stopped.
-# Stops every daemon it started however it ends. KEEP=1 keeps the temporary folder.
+# Stops every daemon it started on exit, on an error, on Ctrl-C and on SIGTERM. KEEP=1 keeps the temporary folder.
 set -euo pipefail
 
 CONVOY=$(realpath "${1:-build/release/apps/convoy}")
@@ -40,6 +40,8 @@ cleanup() {
   if [[ ${KEEP:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT  # a signal ends the script through the EXIT trap too
+trap 'exit 143' TERM
 
 SOCK=$WORK/munge/munge.socket.2
 runuser -u munge -- /usr/sbin/munged --socket="$SOCK" --pid-file="$WORK/munge/munged.pid" \
