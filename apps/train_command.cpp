@@ -211,9 +211,13 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   // The handlers were installed first thing in main (Note [Preemption]).
   trainer.set_stop_flag(&stop_requested());
   if (!o.checkpoint_dir.empty()) {
-    const auto schedule = [&trainer] { return trainer.schedule_json(true).dump(); };
-    trainer.set_checkpoint_hook([&](const TrainingCursor& at) { keeper.save(at, reporter.history(), schedule()); });
-    trainer.set_best_hook([&](const TrainingCursor& at) { keeper.save_best(at, reporter.history(), schedule()); });
+    // The hooks outlive this block: they capture what lives as long as the trainer, by reference.
+    trainer.set_checkpoint_hook([&trainer, &keeper, &reporter](const TrainingCursor& at) {
+      keeper.save(at, reporter.history(), trainer.schedule_json(true).dump());
+    });
+    trainer.set_best_hook([&trainer, &keeper, &reporter](const TrainingCursor& at) {
+      keeper.save_best(at, reporter.history(), trainer.schedule_json(true).dump());
+    });
   }
   trainer.set_validation(data.val.get());
   const Activity training("training");
