@@ -1,5 +1,7 @@
 #include "core/conv2d.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 
 namespace convoy {
@@ -136,7 +138,13 @@ void Conv2d::forward_folded(std::span<const Tensor> inputs, Tensor& output, cons
 }
 
 int64_t Conv2d::scratch_floats(std::span<const Shape> inputs, int threads) const {
-  return conv2d_scratch_floats(geometry(inputs[0]), threads);
+  Conv2dGeometry g = geometry(inputs[0]);
+  int64_t floats = conv2d_scratch_floats(g, threads);
+  if (folds_) {  // inference runs forward_folded, whose geometry may fuse the batch norm's ReLU
+    g.fused_relu = true;
+    floats = std::max(floats, conv2d_scratch_floats(g, threads));
+  }
+  return floats;
 }
 
 double Conv2d::forward_flops(std::span<const Shape> inputs) const { return geometry(inputs[0]).forward_flops(); }
