@@ -32,7 +32,10 @@ TEST(ResumeMpi, MissingCheckpointOnRankZeroFailsEveryRank) {
   data.size = 8;
   data.sample = Shape{1, 4, 4};
   data.classes = 2;
-  CheckpointKeeper keeper(comm, {.seed = 1, .global_batch = 4}, model, *optimizer, data);
+  CheckpointRun run;  // no folder: restore() alone is under test
+  run.seed = 1;
+  run.global_batch = 4;
+  CheckpointKeeper keeper(comm, run, model, *optimizer, data);
   std::vector<std::string> history;
   std::string schedule_json;
   const std::string missing = "/nonexistent/convoy-resume-test/step-5.ckpt";
@@ -42,8 +45,9 @@ TEST(ResumeMpi, MissingCheckpointOnRankZeroFailsEveryRank) {
   } catch (const IoError& e) {
     const std::string message = e.what();
     EXPECT_NE(message.find(missing), std::string::npos) << message;
-    if (comm.rank() != 0)
+    if (comm.rank() != 0) {
       EXPECT_NE(message.find("failed while reading the checkpoint to resume from"), std::string::npos) << message;
+    }
   }
 }
 
