@@ -47,10 +47,11 @@ PY
 train() {  # reduction metrics launcher...
   local reduction=$1 metrics=$2 status=0
   shift 2
+  rm -f "$metrics"  # convoy train appends to a metrics file: each row its own run
   "$@" -x OMP_NUM_THREADS=1 "$convoy" train --model keras-cnn --data "$data" --batch 64 --optimizer sgd --lr 0.01 \
     --threads 1 --reduction "$reduction" --epochs 1 --stop-after "$steps" --log-every 50 --progress lines \
     --metrics "$metrics" >"$work/log" 2>&1 || status=$?
-  if [ "$status" -ne 3 ]; then  # 3: stopped by --stop-after
+  if [ "$status" -ne 4 ]; then  # 4: stopped by --stop-after, nothing saved (no --checkpoint-dir)
     echo "bench-links.sh: $reduction run failed (exit $status):" >&2
     cat "$work/log" >&2
     exit 1
