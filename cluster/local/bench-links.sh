@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Step time of keras-cnn, 2 ranks x 1 thread, on 2 simulated hosts (cluster.sh) with shaped
-# links, for the ordered and the MPI gradient reduction; 2 ranks on this machine (shared memory)
-# as the baseline. Needs root.
+# Step time of keras-cnn (MODEL=resnet20 for another model), 2 ranks x 1 thread, on 2 simulated
+# hosts (cluster.sh) with shaped links, for the ordered and the MPI gradient reduction; 2 ranks on
+# this machine (shared memory) as the baseline. Needs root.
 #   cluster/local/bench-links.sh [convoy binary] [train.h5] [link ...]
 # A link is RATE or RATE/DELAY (e.g. 10gbit/50us), or `none` for unshaped; default:
 # none 10gbit/50us 1gbit/200us. Delays need the netem queueing discipline; on a kernel without
@@ -18,6 +18,7 @@ shift $(($# < 2 ? $# : 2))
 links=("$@")
 [ ${#links[@]} -gt 0 ] || links=(none 10gbit/50us 1gbit/200us)
 steps=${STEPS:-400}
+model=${MODEL:-keras-cnn}
 name=bench$$
 [ -f "$data" ] || { echo "bench-links.sh: no training file $data (cluster/train-fashion-mnist.sh makes one)" >&2; exit 1; }
 work=$(mktemp -d)
@@ -48,7 +49,7 @@ train() {  # reduction metrics launcher...
   local reduction=$1 metrics=$2 status=0
   shift 2
   rm -f "$metrics"  # convoy train appends to a metrics file: each row its own run
-  "$@" -x OMP_NUM_THREADS=1 "$convoy" train --model keras-cnn --data "$data" --batch 64 --optimizer sgd --lr 0.01 \
+  "$@" -x OMP_NUM_THREADS=1 "$convoy" train --model "$model" --data "$data" --batch 64 --optimizer sgd --lr 0.01 \
     --threads 1 --reduction "$reduction" --epochs 1 --stop-after "$steps" --log-every 50 --progress lines \
     --metrics "$metrics" >"$work/log" 2>&1 || status=$?
   if [ "$status" -ne 4 ]; then  # 4: stopped by --stop-after, nothing saved (no --checkpoint-dir)
