@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <regex>
 
 #include "io/hdf5_dataset.hpp"
 #include "tests/apps/run_command.hpp"
@@ -27,6 +26,7 @@ TEST(ImportMemory, AFolderFiveTimesTheMemoryCapImports) {
   // imports it within 34 MiB (measured: 32 fails); the output held in memory would not fit five
   // times over, nor would a block of all files (it fails at once). Hard links keep the folder
   // small on disk; each is still decoded on its own.
+  constexpr int64_t kCapBytes = 48 << 20;
   constexpr int kFilesPerClass = 641;
   constexpr int64_t kSide = 256;
   TempDir dir;
@@ -39,14 +39,14 @@ TEST(ImportMemory, AFolderFiveTimesTheMemoryCapImports) {
   }
   const std::string output = dir.file("train.h5");
   const CommandResult r =
-      run_command("prlimit --data=" + std::to_string(48 << 20) + " " + CONVOY_BINARY + " convert images " +
+      run_command("prlimit --data=" + std::to_string(kCapBytes) + " " + CONVOY_BINARY + " convert images " +
                   dir.file("photos") + " -o " + output + " --size 256x256 --color rgb --threads 1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("Found 1282 files belonging to 2 classes."), std::string::npos) << r.output;
 
   Hdf5Dataset written = Hdf5Dataset::open(output);
   ASSERT_EQ(written.info().size, 2 * kFilesPerClass);
-  EXPECT_GT(written.info().size * kSide * kSide * 3, 5 * (48 << 20));
+  EXPECT_GT(written.info().size * kSide * kSide * 3, 5 * kCapBytes);
   // The last image of each class is its class's picture, so every block reached the file.
   const int64_t numel = written.info().sample.numel();
   std::vector<float> images(static_cast<size_t>(2 * numel));
