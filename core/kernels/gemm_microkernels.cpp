@@ -12,59 +12,69 @@ namespace {
 // on the last 4 rows.
 constexpr int64_t kMr512 = 12, kMrShort512 = 8, kNr512 = 32;
 
-// The tile loop, with B's row p at row_of(p) and C's row i at c_row(i): constant strides, or
-// tables of row addresses. C's rows are loaded and stored one after another, so rows that
-// overlap in memory (Note [Shifted rows]) accumulate correctly.
-template <int R, typename RowOf, typename CRowOf>
-__attribute__((target("avx512f,fma"), always_inline)) inline void tile_avx512(int64_t k, const float* a, RowOf row_of,
+// The tile loop: R rows of C, W vectors of 16 columns, A's element (i, p) at a_of(p, i), B's
+// row p at row_of(p) and C's row i at c_row(i): packed panels, constant strides, or tables of
+// row addresses. C's rows are loaded and stored one after another, so rows that overlap in
+// memory (Note [Shifted rows]) accumulate correctly.
+template <int R, int W, typename AOf, typename RowOf, typename CRowOf>
+__attribute__((target("avx512f,fma"), always_inline)) inline void tile_avx512(int64_t k, AOf a_of, RowOf row_of,
                                                                               CRowOf c_row, bool accumulate) {
-  __m512 acc0[R], acc1[R];
+  __m512 acc[R][W];
 #pragma GCC unroll 12
-  for (int i = 0; i < R; ++i) acc0[i] = acc1[i] = _mm512_setzero_ps();
+  for (int i = 0; i < R; ++i)
+    for (int w = 0; w < W; ++w) acc[i][w] = _mm512_setzero_ps();
   for (int64_t p = 0; p < k; ++p) {
     const float* bp = row_of(p);
-    const __m512 b0 = _mm512_loadu_ps(bp);
-    const __m512 b1 = _mm512_loadu_ps(bp + 16);
-    const float* ap = a + p * R;
+    __m512 b[W];
+    for (int w = 0; w < W; ++w) b[w] = _mm512_loadu_ps(bp + 16 * w);
 #pragma GCC unroll 12
     for (int i = 0; i < R; ++i) {
-      const __m512 ai = _mm512_set1_ps(ap[i]);
-      acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
-      acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+      const __m512 ai = _mm512_set1_ps(a_of(p, i));
+      for (int w = 0; w < W; ++w) acc[i][w] = _mm512_fmadd_ps(ai, b[w], acc[i][w]);
     }
   }
 #pragma GCC unroll 12
   for (int i = 0; i < R; ++i) {
     float* ci = c_row(i);
-    if (accumulate) {
-      acc0[i] = _mm512_add_ps(acc0[i], _mm512_loadu_ps(ci));
-      acc1[i] = _mm512_add_ps(acc1[i], _mm512_loadu_ps(ci + 16));
+    for (int w = 0; w < W; ++w) {
+      if (accumulate) acc[i][w] = _mm512_add_ps(acc[i][w], _mm512_loadu_ps(ci + 16 * w));
+      _mm512_storeu_ps(ci + 16 * w, acc[i][w]);
     }
-    _mm512_storeu_ps(ci, acc0[i]);
-    _mm512_storeu_ps(ci + 16, acc1[i]);
   }
 }
 
 template <int R>
 __attribute__((target("avx512f,fma"))) void kernel_avx512(int64_t k, const float* a, const float* b, int64_t ldb,
                                                           float* c, int64_t ldc, bool accumulate) {
-  tile_avx512<R>(
-      k, a, [=](int64_t p) { return b + p * ldb; }, [=](int i) { return c + i * ldc; }, accumulate);
+  tile_avx512<R, 2>(
+      k, [=](int64_t p, int i) { return a[p * R + i]; }, [=](int64_t p) { return b + p * ldb; },
+      [=](int i) { return c + i * ldc; }, accumulate);
 }
 
 template <int R>
 __attribute__((target("avx512f,fma"))) void kernel_rows_avx512(int64_t k, const float* a, const float* const* rows,
                                                                int64_t col, float* c, int64_t ldc, bool accumulate) {
-  tile_avx512<R>(
-      k, a, [=](int64_t p) { return rows[p] + col; }, [=](int i) { return c + i * ldc; }, accumulate);
+  tile_avx512<R, 2>(
+      k, [=](int64_t p, int i) { return a[p * R + i]; }, [=](int64_t p) { return rows[p] + col; },
+      [=](int i) { return c + i * ldc; }, accumulate);
 }
 
 template <int R>
 __attribute__((target("avx512f,fma"))) void kernel_c_rows_avx512(int64_t k, const float* a, const float* b,
                                                                  int64_t ldb, float* const* c_rows, int64_t col,
                                                                  bool accumulate) {
-  tile_avx512<R>(
-      k, a, [=](int64_t p) { return b + p * ldb; }, [=](int i) { return c_rows[i] + col; }, accumulate);
+  tile_avx512<R, 2>(
+      k, [=](int64_t p, int i) { return a[p * R + i]; }, [=](int64_t p) { return b + p * ldb; },
+      [=](int i) { return c_rows[i] + col; }, accumulate);
+}
+
+template <int R, int W>
+__attribute__((target("avx512f,fma"))) void kernel_in_place_a_avx512(int64_t k, const float* a, int64_t lda,
+                                                                     const float* b, int64_t ldb, float* c, int64_t ldc,
+                                                                     bool accumulate) {
+  tile_avx512<R, W>(
+      k, [=](int64_t p, int i) { return a[i * lda + p]; }, [=](int64_t p) { return b + p * ldb; },
+      [=](int i) { return c + i * ldc; }, accumulate);
 }
 
 // AVX2: 6 rows x 16 columns = 12 ymm accumulators, 2 for B, 1 broadcast; 4-row variant as above.
@@ -199,11 +209,18 @@ __attribute__((target("avx512f"))) void pack_transposed_avx512(const float* src,
 MicroKernelInfo microkernel_for(Isa isa) {
   switch (isa) {
     case Isa::avx512:
-      return {kMr512,      kNr512,
-              kernel_avx512<kMr512>, pack_transposed_avx512,
-              kMrShort512, kernel_avx512<kMrShort512>,
-              kernel_rows_avx512<kMr512>, kernel_rows_avx512<kMrShort512>,
-              kernel_c_rows_avx512<kMr512>, kernel_c_rows_avx512<kMrShort512>};
+      return {kMr512,
+              kNr512,
+              kernel_avx512<kMr512>,
+              pack_transposed_avx512,
+              kMrShort512,
+              kernel_avx512<kMrShort512>,
+              kernel_rows_avx512<kMr512>,
+              kernel_rows_avx512<kMrShort512>,
+              kernel_c_rows_avx512<kMr512>,
+              kernel_c_rows_avx512<kMrShort512>,
+              {{kernel_in_place_a_avx512<kMr512, 2>, kernel_in_place_a_avx512<kMr512, 1>},
+               {kernel_in_place_a_avx512<kMrShort512, 2>, kernel_in_place_a_avx512<kMrShort512, 1>}}};
     case Isa::avx2:
       return {kMr256, kNr256, kernel_avx2<kMr256>, pack_transposed_avx2, kMrShort256, kernel_avx2<kMrShort256>};
     case Isa::generic: break;

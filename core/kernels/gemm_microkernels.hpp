@@ -24,6 +24,9 @@ using MicroKernelRows = void (*)(int64_t k, const float* a_panel, const float* c
 using MicroKernelCRows = void (*)(int64_t k, const float* a_panel, const float* b, int64_t ldb, float* const* c_rows,
                                   int64_t col, bool accumulate);
 
+using MicroKernelInPlaceA = void (*)(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                                     int64_t ldc, bool accumulate);
+
 // Packs a transposed block for the microkernel: out[p * width + i] = src[i * ld + p] for
 // i < rows, p < kc, and 0 for rows <= i < width (op(A) panels of a row-major A, op(B) panels of
 // a transposed B). Vectorised in 4 x 8 transposes: the scalar walk cost as much as the multiply
@@ -42,6 +45,10 @@ struct MicroKernelInfo {
   MicroKernelRows kernel_rows = nullptr, kernel_rows_short = nullptr;
   // The same tiles with C's row i at c_rows[i] + col (gemm_c_rows; AVX-512 only, else null).
   MicroKernelCRows kernel_c_rows = nullptr, kernel_c_rows_short = nullptr;
+  // The same tiles with A read in place from a row-major matrix, A(i, p) at a[i * lda + p]
+  // (each step broadcasts from memory, so A needs no pack), indexed [short][half]: mr or
+  // mr_short rows, nr or nr / 2 columns (AVX-512 only, else null).
+  MicroKernelInPlaceA kernel_in_place_a[2][2] = {};
 };
 
 MicroKernelInfo microkernel_for(Isa isa);

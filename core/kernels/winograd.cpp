@@ -101,27 +101,28 @@ void winograd_block(const WinogradShape& s, const float* packed, const float* sr
 
 namespace {
 
-int64_t columns32(int64_t n) { return (n + 31) / 32 * 32; }
+// dU's columns: Cin in whole vectors of 16, so that 16 channels (resnet20's first stage) are
+// one vector, not half of a 32-column tile.
+int64_t columns16(int64_t n) { return (n + 15) / 16 * 16; }
 
-// Backward-weights' scratch: V and Y [16][channels][32] as the transforms write them, then
-// V^T [16][32][Cin'] (Cin' = Cin in whole 32-column tiles), Y's A panels [16][Cout'][32] and
-// dU [16][Cout'][Cin'].
+// Backward-weights' scratch: V and Y [16][channels][32] as the transforms write them (Y with
+// Cout' rows, Cout in whole register tiles, the microkernel reading it in place as its A), then
+// V^T [16][32][Cin'] (Cin' = Cin in whole vectors) and dU [16][Cout'][Cin'].
 struct WeightBuffers {
-  float *v, *y, *vt, *panels, *du;
+  float *v, *y, *vt, *du;
   int64_t v_stride, y_stride, cin, rows;
 };
 
 WeightBuffers weight_buffers(const WinogradShape& s, float* scratch) {
   WeightBuffers b{};
   b.v_stride = position_stride(s.in_channels);
-  b.y_stride = position_stride(s.out_channels);
-  b.cin = columns32(s.in_channels);
   b.rows = padded_rows(s.out_channels);
+  b.y_stride = position_stride(b.rows);
+  b.cin = columns16(s.in_channels);
   b.v = scratch;
   b.y = b.v + kPositions * b.v_stride;
   b.vt = b.y + kPositions * b.y_stride;
-  b.panels = b.vt + kPositions * kWinogradBlock * b.cin;
-  b.du = b.panels + kPositions * b.rows * kWinogradBlock;
+  b.du = b.vt + kPositions * kWinogradBlock * b.cin;
   return b;
 }
 
@@ -139,6 +140,11 @@ void winograd_weight_grad(const WinogradShape& s, const float* input, const floa
   const RowSplit split = split_rows(s.out_channels, mk);
   const WeightBuffers b = weight_buffers(s, scratch);
   const int64_t per_sample = s.tile_rows() * s.tile_cols(), tiles = split.count();
+  // Y's padding rows (the edge tile's) are read as A but never written by the transform: zero,
+  // so that the padding rows of dU, which nothing reads, at least stay finite.
+  for (int64_t xi = 0; xi < kPositions; ++xi)
+    std::fill(b.y + xi * b.y_stride + s.out_channels * kWinogradBlock, b.y + xi * b.y_stride + b.rows * kWinogradBlock,
+              0.0f);
   WinogradSegment segments[kWinogradBlock];
   for (int64_t t0 = n0 * per_sample, first = t0; t0 < n1 * per_sample; t0 += kWinogradBlock) {
     const int64_t t1 = std::min(n1 * per_sample, t0 + kWinogradBlock), length = t1 - t0;
@@ -168,12 +174,13 @@ void winograd_weight_grad(const WinogradShape& s, const float* input, const floa
       mk.pack_transposed(v, kWinogradBlock, s.in_channels, kWinogradBlock, b.cin, vt);
       for (int64_t k = 0; k < tiles; ++k) {
         const RowTile rt = split.at(k);
-        float* panel = b.panels + (xi * b.rows + rt.row) * kWinogradBlock;
-        mk.pack_transposed(y + rt.row * kWinogradBlock, kWinogradBlock, std::min(rt.height, s.out_channels - rt.row),
-                           kWinogradBlock, rt.height, panel);
-        const MicroKernel kernel = rt.height == mk.mr ? mk.kernel : mk.kernel_short;
-        for (int64_t j = 0; j < b.cin; j += kWinogradBlock)
-          kernel(kWinogradBlock, panel, vt + j, b.cin, b.du + (xi * b.rows + rt.row) * b.cin + j, b.cin, t0 != first);
+        const int short_rows = rt.height == mk.mr ? 0 : 1;
+        float* du = b.du + (xi * b.rows + rt.row) * b.cin;
+        for (int64_t j = 0; j < b.cin; j += mk.nr) {
+          const int half = b.cin - j < mk.nr ? 1 : 0;
+          mk.kernel_in_place_a[short_rows][half](kWinogradBlock, y + rt.row * kWinogradBlock, kWinogradBlock, vt + j,
+                                                 b.cin, du + j, b.cin, t0 != first);
+        }
       }
     }
   }

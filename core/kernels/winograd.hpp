@@ -63,8 +63,9 @@ void winograd_block(const WinogradShape& s, const float* packed, const float* sr
 // Note [Winograd weight gradient]
 // Backward-weights through the same transforms: with M = U . V per position and y = A^T M A,
 // dU[xi] [Cout, Cin] = sum over tiles of dM[xi] [Cout, tiles] . V[xi]^T, dM = A dy A^T, and
-// dW = G^T dU G. A block's 32 tiles are one microkernel depth: dM packed as its A panels, V
-// transposed as its B, dU accumulated over the blocks of one weight-gradient group (Note
+// dW = G^T dU G. A block's 32 tiles are one microkernel depth: dM read in place as its A (no
+// pack), V transposed as its B (Cin in vectors of 16, so that 16 channels are not padded to a
+// 32-column tile), dU accumulated over the blocks of one weight-gradient group (Note
 // [Weight-gradient groups]: 8 samples) in order, then turned into that group's partial dW. So
 // the bits depend on the group's samples only, as with im2col. With the fused pooling the
 // tiles are the pooling windows: the gradient is unpooled by the transform's loads.
