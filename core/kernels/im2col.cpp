@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "core/kernels/cpu_features.hpp"
 #include "core/kernels/gemm.hpp"
@@ -64,6 +65,107 @@ __attribute__((target("avx512f"))) void stride2_row_avx512(const float* in, int6
     const __m512 b = _mm512_maskz_loadu_ps(static_cast<__mmask16>(lane_range(lo - i - 16, hi - i - 16)), in + i + 16);
     _mm512_mask_storeu_ps(out + x, static_cast<__mmask16>(lane_range(0, out_w - x)),
                           _mm512_permutex2var_ps(a, even, b));
+  }
+}
+
+// Stride-2 im2col of one kernel tap over `rows` output rows, row r from in + r * row_step (in
+// already shifted by the tap's column and row): as stride2_row_avx512 per row, with the masks
+// made once per tap, out of the row loop. Called per row, the mask arithmetic took longer than
+// the gather on resnet20's rows of 16 and 8 outputs.
+__attribute__((target("avx512f"))) void tap_rows_stride2_avx512(const float* in, int64_t row_step, int64_t rows,
+                                                                int64_t lo, int64_t hi, int64_t out_w, float* out) {
+  constexpr int64_t kMaxVectors = 16;
+  const int64_t vectors = (out_w + 15) / 16;
+  if (vectors > kMaxVectors) {
+    for (int64_t r = 0; r < rows; ++r) stride2_row_avx512(in + r * row_step, lo, hi, out_w, out + r * out_w);
+    return;
+  }
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  __mmask16 first[kMaxVectors], second[kMaxVectors], store[kMaxVectors];
+  for (int64_t v = 0; v < vectors; ++v) {
+    const int64_t i = 32 * v;
+    first[v] = static_cast<__mmask16>(lane_range(lo - i, hi - i));
+    second[v] = static_cast<__mmask16>(lane_range(lo - i - 16, hi - i - 16));
+    store[v] = static_cast<__mmask16>(lane_range(0, out_w - 16 * v));
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t v = 0; v < vectors; ++v) {
+      const float* at = in + r * row_step + 32 * v;
+      const __m512 a = _mm512_maskz_loadu_ps(first[v], at), b = _mm512_maskz_loadu_ps(second[v], at + 16);
+      _mm512_mask_storeu_ps(out + r * out_w + 16 * v, store[v], _mm512_permutex2var_ps(a, even, b));
+    }
+}
+
+// The adjoint for stride 2 across (any stride down), one input channel, output rows [oy0, oy1):
+// plane += every tap row of col that meets it. As col2im_plane_avx512 for stride 1, each
+// 16-pixel piece of an input row is summed in a register and stored once; a tap's piece is one
+// masked load of its output row and a permute that spreads 8 outputs over every other pixel.
+// The taps are added in the order (kh, kw) and only into the lanes they meet, so the sums are
+// those of the scalar loop, bit for bit. What is the same for every channel is made once.
+struct Stride2Spread {
+  static constexpr int64_t kMaxMasks = 256, kMaxSources = 4096;
+  int64_t pieces = 0;
+  // Per (kw, piece): output column base[t] is lane 0 of the load; lane l of the piece (pixel
+  // 16 v + l) takes load lane index[t][l] where it meets the tap.
+  int64_t base[kMaxMasks];
+  uint16_t load[kMaxMasks], meets[kMaxMasks];
+  alignas(64) int32_t index[kMaxMasks][16];
+  // Input row iy is met by the output rows and kernel rows sources[first[iy] .. first[iy + 1]),
+  // in kernel-row order.
+  int32_t first[kMaxSources + 1];
+  struct Source {
+    int32_t kh, oy;
+  } sources[kMaxSources];
+
+  // False when the geometry does not fit the tables.
+  bool make(const Conv2dGeometry& g, int64_t oy0, int64_t oy1) {
+    pieces = (g.in_w + 15) / 16;
+    if (pieces * g.kernel_w > kMaxMasks || g.in_h * g.kernel_h > kMaxSources) return false;
+    for (int64_t kw = 0; kw < g.kernel_w; ++kw)
+      for (int64_t v = 0; v < pieces; ++v) {
+        const int64_t t = kw * pieces + v, from = 16 * v + g.pad_left - kw;
+        base[t] = from >= 0 ? from / 2 : -((1 - from) / 2);  // floor(from / 2)
+        load[t] = lane_range(-base[t], g.out_w - base[t]);
+        meets[t] = 0;
+        for (int64_t l = 0; l < 16; ++l) {
+          const int64_t twice = from + l;  // twice the output column pixel 16 v + l meets
+          const bool met = 16 * v + l < g.in_w && twice >= 0 && twice % 2 == 0 && twice / 2 < g.out_w;
+          index[t][l] = met ? static_cast<int32_t>(twice / 2 - base[t]) : 0;
+          meets[t] |= static_cast<uint16_t>(met ? 1u << l : 0u);
+        }
+      }
+    int64_t count = 0;
+    for (int64_t iy = 0; iy < g.in_h; ++iy) {
+      first[iy] = static_cast<int32_t>(count);
+      for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
+        const int64_t step = iy + g.pad_top - kh;
+        if (step >= 0 && step % g.stride_h == 0 && step / g.stride_h >= oy0 && step / g.stride_h < oy1)
+          sources[count++] = {static_cast<int32_t>(kh), static_cast<int32_t>(step / g.stride_h - oy0)};
+      }
+    }
+    first[g.in_h] = static_cast<int32_t>(count);
+    return true;
+  }
+};
+
+__attribute__((target("avx512f"))) void col2im_plane_stride2_avx512(const Conv2dGeometry& g, const Stride2Spread& s,
+                                                                    const float* taps, int64_t ld, float* plane) {
+  for (int64_t iy = 0; iy < g.in_h; ++iy) {
+    if (s.first[iy] == s.first[iy + 1]) continue;
+    float* row = plane + iy * g.in_w;
+    for (int64_t v = 0; v < s.pieces; ++v) {
+      const __mmask16 inside = static_cast<__mmask16>(lane_range(0, g.in_w - 16 * v));
+      __m512 sum = _mm512_maskz_loadu_ps(inside, row + 16 * v);
+      for (int32_t k = s.first[iy]; k < s.first[iy + 1]; ++k) {
+        const float* out_row = taps + s.sources[k].kh * g.kernel_w * ld + s.sources[k].oy * g.out_w;
+        for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
+          const int64_t t = kw * s.pieces + v;
+          const __m512 outputs = _mm512_maskz_loadu_ps(s.load[t], out_row + kw * ld + s.base[t]);
+          sum = _mm512_mask_add_ps(sum, s.meets[t], sum, _mm512_permutexvar_ps(_mm512_load_si512(s.index[t]), outputs));
+        }
+      }
+      _mm512_mask_storeu_ps(row + 16 * v, inside, sum);
+    }
   }
 }
 
@@ -231,6 +333,21 @@ void im2col(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy
     for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
         float* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * ld;
+        if (avx512 && g.stride_w == 2) {
+          // Output rows [y0, y1) meet the image (input row oy * stride_h - pad_top + kh), the others
+          // only padding.
+          const auto first_row = [&](int64_t iy) {  // the first output row at or past input row iy
+            const int64_t from = iy + g.pad_top - kh;
+            return std::clamp<int64_t>(from <= 0 ? 0 : (from + g.stride_h - 1) / g.stride_h, oy0, oy1);
+          };
+          const int64_t y0 = first_row(0), y1 = std::max(y0, first_row(g.in_h));
+          std::fill(row, row + (y0 - oy0) * g.out_w, 0.0f);
+          tap_rows_stride2_avx512(plane + (y0 * g.stride_h - g.pad_top + kh) * g.in_w - g.pad_left + kw,
+                                  g.stride_h * g.in_w, y1 - y0, g.pad_left - kw, g.in_w + g.pad_left - kw, g.out_w,
+                                  row + (y0 - oy0) * g.out_w);
+          std::fill(row + (y1 - oy0) * g.out_w, row + rows * g.out_w, 0.0f);
+          continue;
+        }
         if (avx512 && g.stride_h == 1 && g.stride_w == 1) {
           // Rows [y0, y1) meet the image, the others only padding.
           const int64_t y0 = std::clamp<int64_t>(g.pad_top - kh, oy0, oy1);
@@ -249,10 +366,6 @@ void im2col(const Conv2dGeometry& g, const float* image, int64_t oy0, int64_t oy
             continue;
           }
           const float* in = plane + iy * g.in_w;
-          if (avx512 && g.stride_w == 2) {
-            stride2_row_avx512(in - g.pad_left + kw, g.pad_left - kw, g.in_w + g.pad_left - kw, g.out_w, out);
-            continue;
-          }
           if (g.stride_w == 1) {
             // Interior pixels are one contiguous copy; only the edges meet padding.
             const int64_t x0 = std::clamp<int64_t>(g.pad_left - kw, 0, g.out_w);
@@ -345,6 +458,15 @@ void col2im(const Conv2dGeometry& g, const float* col, int64_t ld, int64_t oy0, 
   }
   if (!accumulate) std::fill(image, image + g.in_channels * g.in_h * g.in_w, 0.0f);
   if (small_plane(g, oy0, oy1)) return col2im_small_avx512(g, col, ld, image);
+  if (active_isa() == Isa::avx512 && g.stride_w == 2) {
+    auto spread = std::make_unique<Stride2Spread>();
+    if (spread->make(g, oy0, oy1)) {
+      const int64_t taps = g.kernel_h * g.kernel_w;
+      for (int64_t c = 0; c < g.in_channels; ++c)
+        col2im_plane_stride2_avx512(g, *spread, col + c * taps * ld, ld, image + c * g.in_h * g.in_w);
+      return;
+    }
+  }
   for (int64_t c = 0; c < g.in_channels; ++c) {
     float* plane = image + c * g.in_h * g.in_w;
     for (int64_t kh = 0; kh < g.kernel_h; ++kh) {

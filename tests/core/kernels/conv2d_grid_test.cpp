@@ -65,47 +65,64 @@ TEST_P(Conv2dKernelGrid, MatchesReferenceOnEveryIsaWithOneAndTwoThreads) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, Conv2dKernelGrid,
-    ::testing::Values(make(1, 1, 7, 9, 3, 3, 3, 1, 0, 0, 0, 0),     // batch 1, one input channel
-                      make(5, 3, 9, 8, 17, 3, 3, 2, 1, 1, 1, 1),    // stride 2, padded
-                      make(2, 17, 10, 11, 5, 5, 5, 3, 2, 2, 2, 2),  // stride 3, 5x5
-                      make(3, 4, 6, 7, 6, 2, 2, 1, 0, 0, 1, 1),     // `same` with an even kernel: pad after only
-                      make(2, 5, 7, 6, 4, 2, 3, 1, 1, 1, 0, 1),     // 2x3, asymmetric padding
-                      make(3, 2, 9, 8, 5, 3, 3, 1, 0, 2, 1, 0),     // top and left padding differ
-                      make(9, 16, 5, 5, 33, 1, 1, 1, 0, 0, 0, 0),   // 1x1: a plain GEMM
-                      make(12, 32, 13, 13, 64, 3, 3, 1, 0, 0, 0, 0),  // keras-cnn's middle layer: narrow Winograd
-                      make(3, 5, 12, 14, 7, 3, 3, 1, 1, 1, 1, 1),     // 3x3 `same`, narrow rows
-                      make(3, 3, 36, 37, 5, 3, 3, 1, 1, 1, 1, 1),     // large output: chunks are bands of rows
-                      make(2, 2, 70, 70, 3, 3, 3, 2, 1, 1, 1, 1),     // bands with stride 2
-                      make(2, 4, 40, 45, 6, 5, 5, 1, 2, 2, 2, 2),     // wide rows: forward by shifted rows, 5x5
-                      make(2, 3, 33, 40, 4, 2, 3, 1, 1, 1, 0, 1),     // shifted rows, padding on one side only
-                      make(2, 4, 34, 40, 24, 3, 3, 1, 1, 1, 1, 1),    // shifted rows in whole 12-row tiles
-                      make(2, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1),   // Winograd: 8 + 8 output tiles
-                      make(2, 17, 33, 31, 20, 3, 3, 1, 1, 1, 1, 1),   // Winograd, 16 tiles a row, odd width, 12 + 8
-                      make(3, 16, 17, 19, 16, 3, 3, 1, 0, 0, 0, 0),   // Winograd, valid: odd sizes, half tiles
-                      make(2, 18, 15, 37, 17, 3, 3, 1, 2, 1, 0, 2),   // Winograd, asymmetric pads, 19 tiles a row
-                      make(1, 16, 15, 15, 24, 3, 3, 1, 3, 3, 3, 3),   // Winograd, pad 3: backward's pad is -1
-                      make(2, 16, 24, 14, 16, 3, 3, 1, 1, 1, 1, 1),   // Winograd, narrow: two tile rows a vector
-                      make(3, 17, 9, 9, 20, 3, 3, 1, 1, 1, 1, 1),     // Winograd, narrow, runs across samples
-                      make(2, 16, 96, 3, 16, 3, 3, 1, 1, 1, 1, 1),    // same convolution (3 wide: Winograd wastes)
-                      make(2, 17, 19, 14, 20, 3, 3, 1, 1, 1, 1, 1),   // Winograd, narrow, odd height, 12 + 8
-                      make(1, 16, 40, 45, 28, 5, 5, 1, 2, 2, 2, 2),   // same 5x5, four chunks, 12 + 8 + 8
-                      make(2, 20, 20, 24, 17, 2, 2, 1, 0, 0, 1, 1),   // same with an even kernel; 12 + padded 8
-                      make(2, 16, 16, 17, 52, 1, 1, 1, 0, 0, 0, 0),   // same 1x1; 12 x 3 + 8 + 8
-                      make(7, 9, 5, 5, 13, 3, 3, 1, 0, 0, 0, 0),      // small planes: taps are permutes
-                      make(40, 16, 5, 5, 20, 3, 3, 1, 0, 0, 0, 0),    // samples as columns: 32 + 8, 12 + 8 rows
-                      make(3, 17, 4, 4, 16, 3, 3, 1, 1, 1, 1, 1),     // samples as columns, padded corners
-                      make(2, 16, 4, 5, 18, 2, 3, 1, 0, 1, 0, 1),     // samples as columns, 2x3, asymmetric
-                      make(2, 16, 2, 2, 16, 3, 3, 1, 3, 3, 0, 0),     // samples as columns, outputs in padding only
-                      make(33, 6, 12, 12, 16, 5, 5, 1, 0, 0, 0, 0),   // samples as columns forward, 6 channels
-                      make(34, 32, 5, 5, 33, 3, 3, 1, 0, 0, 0, 0),    // samples as columns, a call per tap
-                      make(2, 32, 4, 4, 32, 3, 3, 1, 1, 1, 1, 1),     // a call per tap, padded corners
-                      make(2, 32, 2, 2, 32, 3, 3, 1, 3, 3, 0, 0),     // a call per tap, outputs in padding only
-                      make(2, 16, 9, 9, 20, 3, 3, 1, 0, 0, 1, 1),     // samples as columns, 7x8: Winograd wastes
-                      make(4, 3, 4, 4, 5, 3, 3, 1, 1, 1, 1, 1),       // small planes with padding
-                      make(5, 3, 5, 6, 7, 2, 3, 2, 1, 0, 0, 1),       // small planes, stride 2, asymmetric
-                      make(2, 3, 30, 29, 8, 7, 7, 2, 3, 3, 3, 3),     // ResNet's and GoogLeNet's 7x7/2 stem
-                      make(2, 3, 39, 37, 8, 11, 11, 4, 2, 2, 2, 2),   // AlexNet's 11x11/4 stem
-                      make(3, 16, 9, 9, 20, 1, 1, 2, 0, 0, 0, 0),     // ResNet's 1x1/2 shortcut, odd size
+    ::testing::Values(make(1, 1, 7, 9, 3, 3, 3, 1, 0, 0, 0, 0),    // batch 1, one input channel
+                      make(5, 3, 9, 8, 17, 3, 3, 2, 1, 1, 1, 1),   // stride 2, padded
+                      make(2, 5, 21, 35, 7, 3, 3, 2, 1, 1, 1, 1),  // stride 2, three 16-pixel pieces a row
+                      make(3, 4, 12, 17, 6, 3, 3, 2, 0, 2, 1, 0),  // stride 2, left padding 2, none on top
+                      make(2, 3, 23, 22, 8, 7, 7, 2, 3, 3, 3, 3),  // ResNet's 7x7/2 stem, padded 3
+                      Conv2dGeometry{.batch = 2,
+                                     .in_channels = 3,
+                                     .in_h = 7,
+                                     .in_w = 20,
+                                     .out_channels = 5,
+                                     .out_h = 7,
+                                     .out_w = 10,
+                                     .kernel_h = 3,
+                                     .kernel_w = 3,
+                                     .stride_h = 1,
+                                     .stride_w = 2,
+                                     .pad_top = 1,
+                                     .pad_left = 1},                   // stride 2 across only
+                      make(2, 17, 10, 11, 5, 5, 5, 3, 2, 2, 2, 2),     // stride 3, 5x5
+                      make(3, 4, 6, 7, 6, 2, 2, 1, 0, 0, 1, 1),        // `same` with an even kernel: pad after only
+                      make(2, 5, 7, 6, 4, 2, 3, 1, 1, 1, 0, 1),        // 2x3, asymmetric padding
+                      make(3, 2, 9, 8, 5, 3, 3, 1, 0, 2, 1, 0),        // top and left padding differ
+                      make(9, 16, 5, 5, 33, 1, 1, 1, 0, 0, 0, 0),      // 1x1: a plain GEMM
+                      make(12, 32, 13, 13, 64, 3, 3, 1, 0, 0, 0, 0),   // keras-cnn's middle layer: narrow Winograd
+                      make(3, 5, 12, 14, 7, 3, 3, 1, 1, 1, 1, 1),      // 3x3 `same`, narrow rows
+                      make(3, 3, 36, 37, 5, 3, 3, 1, 1, 1, 1, 1),      // large output: chunks are bands of rows
+                      make(2, 2, 70, 70, 3, 3, 3, 2, 1, 1, 1, 1),      // bands with stride 2
+                      make(2, 4, 40, 45, 6, 5, 5, 1, 2, 2, 2, 2),      // wide rows: forward by shifted rows, 5x5
+                      make(2, 3, 33, 40, 4, 2, 3, 1, 1, 1, 0, 1),      // shifted rows, padding on one side only
+                      make(2, 4, 34, 40, 24, 3, 3, 1, 1, 1, 1, 1),     // shifted rows in whole 12-row tiles
+                      make(2, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1),    // Winograd: 8 + 8 output tiles
+                      make(2, 17, 33, 31, 20, 3, 3, 1, 1, 1, 1, 1),    // Winograd, 16 tiles a row, odd width, 12 + 8
+                      make(3, 16, 17, 19, 16, 3, 3, 1, 0, 0, 0, 0),    // Winograd, valid: odd sizes, half tiles
+                      make(2, 18, 15, 37, 17, 3, 3, 1, 2, 1, 0, 2),    // Winograd, asymmetric pads, 19 tiles a row
+                      make(1, 16, 15, 15, 24, 3, 3, 1, 3, 3, 3, 3),    // Winograd, pad 3: backward's pad is -1
+                      make(2, 16, 24, 14, 16, 3, 3, 1, 1, 1, 1, 1),    // Winograd, narrow: two tile rows a vector
+                      make(3, 17, 9, 9, 20, 3, 3, 1, 1, 1, 1, 1),      // Winograd, narrow, runs across samples
+                      make(2, 16, 96, 3, 16, 3, 3, 1, 1, 1, 1, 1),     // same convolution (3 wide: Winograd wastes)
+                      make(2, 17, 19, 14, 20, 3, 3, 1, 1, 1, 1, 1),    // Winograd, narrow, odd height, 12 + 8
+                      make(2, 48, 16, 18, 17, 3, 3, 1, 1, 1, 1, 1),    // Winograd, dU in a 32- and a 16-column tile
+                      make(1, 16, 40, 45, 28, 5, 5, 1, 2, 2, 2, 2),    // same 5x5, four chunks, 12 + 8 + 8
+                      make(2, 20, 20, 24, 17, 2, 2, 1, 0, 0, 1, 1),    // same with an even kernel; 12 + padded 8
+                      make(2, 16, 16, 17, 52, 1, 1, 1, 0, 0, 0, 0),    // same 1x1; 12 x 3 + 8 + 8
+                      make(7, 9, 5, 5, 13, 3, 3, 1, 0, 0, 0, 0),       // small planes: taps are permutes
+                      make(40, 16, 5, 5, 20, 3, 3, 1, 0, 0, 0, 0),     // samples as columns: 32 + 8, 12 + 8 rows
+                      make(3, 17, 4, 4, 16, 3, 3, 1, 1, 1, 1, 1),      // samples as columns, padded corners
+                      make(2, 16, 4, 5, 18, 2, 3, 1, 0, 1, 0, 1),      // samples as columns, 2x3, asymmetric
+                      make(2, 16, 2, 2, 16, 3, 3, 1, 3, 3, 0, 0),      // samples as columns, outputs in padding only
+                      make(33, 6, 12, 12, 16, 5, 5, 1, 0, 0, 0, 0),    // samples as columns forward, 6 channels
+                      make(34, 32, 5, 5, 33, 3, 3, 1, 0, 0, 0, 0),     // samples as columns, a call per tap
+                      make(2, 32, 4, 4, 32, 3, 3, 1, 1, 1, 1, 1),      // a call per tap, padded corners
+                      make(2, 32, 2, 2, 32, 3, 3, 1, 3, 3, 0, 0),      // a call per tap, outputs in padding only
+                      make(2, 16, 9, 9, 20, 3, 3, 1, 0, 0, 1, 1),      // samples as columns, 7x8: Winograd wastes
+                      make(4, 3, 4, 4, 5, 3, 3, 1, 1, 1, 1, 1),        // small planes with padding
+                      make(5, 3, 5, 6, 7, 2, 3, 2, 1, 0, 0, 1),        // small planes, stride 2, asymmetric
+                      make(2, 3, 30, 29, 8, 7, 7, 2, 3, 3, 3, 3),      // ResNet's and GoogLeNet's 7x7/2 stem
+                      make(2, 3, 39, 37, 8, 11, 11, 4, 2, 2, 2, 2),    // AlexNet's 11x11/4 stem
+                      make(3, 16, 9, 9, 20, 1, 1, 2, 0, 0, 0, 0),      // ResNet's 1x1/2 shortcut, odd size
                       make(2, 16, 15, 16, 32, 3, 3, 2, 1, 1, 1, 1)));  // ResNet's 3x3/2 downsampling
 
 // Small integers: every sum is exact in float and double alike, so the reference picks the same
