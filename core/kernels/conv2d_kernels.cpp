@@ -15,8 +15,9 @@ namespace convoy {
 // Note [Convolution implementation tables]: the first entry that accepts serves. Each entry
 // checks the instruction set it needs itself. The same convolution (256 output pixels or more)
 // and samples as columns (128 or fewer) never both accept; 1x1 layers go to the same
-// convolution where it serves, then to plain GEMMs (Note [1x1 convolutions as GEMMs]), whose
-// weight gradient measured faster than every other entry on every 1x1 shape.
+// convolution where it serves, then to plain GEMMs (Note [1x1 convolutions as GEMMs]) where
+// their planes are wide enough (pointwise_conv.cpp says where), else to samples as columns
+// (backward-data) and im2col.
 std::span<const Conv2dForwardImpl> conv2d_forward_impls() {
   static const Conv2dForwardImpl table[] = {kWinogradForward,      kSameConvForward,    kPointwiseForward,
                                             kSampleColumnsForward, kShiftedRowsForward, kIm2colForward};

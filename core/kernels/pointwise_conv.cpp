@@ -17,11 +17,26 @@ bool accepts(const Conv2dGeometry& g, int) {
          g.out_h == (g.in_h - 1) / g.stride_h + 1 && g.out_w == (g.in_w - 1) / g.stride_w + 1 && !g.fused_pool;
 }
 
+// A sample's GEMM is as wide as its plane, and on small planes too narrow to pay: there the
+// entries whose GEMMs span samples (im2col, samples as columns) won, measured with `convoy bench
+// --shapes --every-kernel` at 1 and 2 threads on GoogLeNet's and ResNet-18's 1x1 layers at 64x64
+// and 224x224 inputs (this machine's AVX-512 Xeon). Backward-data won from 8x8 outputs up (1.3-1.6x
+// at 8x8, 192 channels), lost by 10-20% at 5x5 to 7x7 and by 1.7-6x at 4x4 and 2x2; the weight
+// gradient won from 5x5 up and lost by 10-15% at 4x4 and 1.7x at 2x2.
+bool wide_enough(const Conv2dGeometry& g) { return g.out_pixels() >= 64; }
+
+bool accepts_backward_data(const Conv2dGeometry& g, int threads) { return accepts(g, threads) && wide_enough(g); }
+
+bool accepts_weights(const Conv2dGeometry& g, int threads) { return accepts(g, threads) && g.out_pixels() > 16; }
+
 bool strided(const Conv2dGeometry& g) { return g.stride_h > 1; }
 
 // Forward of stride 1 measured no faster than the same convolution (which reads the input in
-// place too) or im2col (on planes too small for it): it serves strided layers only.
-bool accepts_forward(const Conv2dGeometry& g, int threads) { return accepts(g, threads) && strided(g); }
+// place too) or im2col (on planes too small for it): it serves strided layers only, and like
+// backward-data from 8x8 outputs up (im2col was 1.1-1.3x faster at 7x7, 4-7x at 2x2).
+bool accepts_forward(const Conv2dGeometry& g, int threads) {
+  return accepts(g, threads) && strided(g) && wide_enough(g);
+}
 
 // Bands of whole output rows of one sample: the whole sample up to kBandAbove pixels, else
 // about kChunkColumns pixels each, as the other GEMM passes (Note [Sample chunks]).
@@ -145,7 +160,8 @@ void backward_weights(const Conv2dGeometry& g, const Conv2dBackwardWeightsArgs& 
 }  // namespace
 
 const Conv2dForwardImpl kPointwiseForward = {"1x1-gemm", accepts_forward, pass_floats, forward};
-const Conv2dBackwardDataImpl kPointwiseBackwardData = {"1x1-gemm", accepts, pass_floats, backward_data};
-const Conv2dBackwardWeightsImpl kPointwiseBackwardWeights = {"1x1-gemm", accepts, weights_floats, backward_weights};
+const Conv2dBackwardDataImpl kPointwiseBackwardData = {"1x1-gemm", accepts_backward_data, pass_floats, backward_data};
+const Conv2dBackwardWeightsImpl kPointwiseBackwardWeights = {"1x1-gemm", accepts_weights, weights_floats,
+                                                             backward_weights};
 
 }  // namespace convoy

@@ -15,7 +15,8 @@ namespace convoy {
 // subsampled pixels (1/s^2 of the input) are gathered into a band first, and backward-data
 // scatters its result back among zeros. Work items are bands of about kChunkColumns output
 // pixels of one sample, fixed by the geometry; the weight gradient sums a group's bands in
-// order (Note [Weight-gradient groups]). Not with the fused pool (it stays with im2col).
+// order (Note [Weight-gradient groups]). Not with the fused pool (it stays with im2col), and not
+// on small planes, where GEMMs spanning samples win.
 extern const Conv2dForwardImpl kPointwiseForward;
 extern const Conv2dBackwardDataImpl kPointwiseBackwardData;
 extern const Conv2dBackwardWeightsImpl kPointwiseBackwardWeights;

@@ -159,18 +159,21 @@ TEST(Conv2dKernels, EachShapeTakesItsKernel) {
   pooled.fused_relu = pooled.fused_pool = true;
   Conv2dGeometry tall = shape(2, 16, 3, 16, 3, 1);
   tall.in_h = tall.out_h = 96;
-  cases.insert(cases.end(), {
-                                {pooled, "winograd", "im2col", "im2col"},
-                                {shape(2, 16, 40, 16, 5, 2), "same", "same", "shifted-rows"},
-                                {tall, "same", "same", "im2col"},
-                                {shape(2, 4, 40, 24, 3, 1), "shifted-rows", "shifted-rows", "shifted-rows"},
-                                // Note [1x1 convolutions as GEMMs]: ResNet-18's projection shortcut,
-                                // GoogLeNet's reductions at 14x14 and 7x7.
-                                {ReferenceConvShape{32, 64, 56, 56, 128, 1, 0, 2}.geometry(), "1x1-gemm", "1x1-gemm",
-                                 "1x1-gemm"},
-                                {shape(64, 480, 14, 192, 1, 0), "im2col", "1x1-gemm", "1x1-gemm"},
-                                {shape(64, 832, 7, 256, 1, 0), "sample-columns", "1x1-gemm", "1x1-gemm"},
-                            });
+  cases.insert(cases.end(),
+               {
+                   {pooled, "winograd", "im2col", "im2col"},
+                   {shape(2, 16, 40, 16, 5, 2), "same", "same", "shifted-rows"},
+                   {tall, "same", "same", "im2col"},
+                   {shape(2, 4, 40, 24, 3, 1), "shifted-rows", "shifted-rows", "shifted-rows"},
+                   // Note [1x1 convolutions as GEMMs]: ResNet-18's projection shortcut,
+                   // GoogLeNet's reductions at 14x14 and 7x7.
+                   {ReferenceConvShape{32, 64, 56, 56, 128, 1, 0, 2}.geometry(), "1x1-gemm", "1x1-gemm", "1x1-gemm"},
+                   {shape(64, 480, 14, 192, 1, 0), "im2col", "1x1-gemm", "1x1-gemm"},
+                   {shape(64, 832, 7, 256, 1, 0), "im2col", "sample-columns", "1x1-gemm"},
+                   // At 64x64 inputs: GoogLeNet's 4x4 reductions, ResNet-18's 4x4 -> 2x2 shortcut.
+                   {shape(64, 480, 4, 192, 1, 0), "im2col", "sample-columns", "im2col"},
+                   {ReferenceConvShape{64, 256, 4, 4, 512, 1, 0, 2}.geometry(), "im2col", "im2col", "im2col"},
+               });
   std::set<std::string> forward, backward_data, backward_weights;
   for (const Case& c : cases) {
     const Conv2dChoice got = conv2d_choice(c.g, 2);
