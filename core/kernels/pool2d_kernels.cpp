@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/kernels/cpu_features.hpp"
+#include "core/kernels/max_pool3x3.hpp"
 
 namespace convoy {
 namespace {
@@ -307,11 +308,21 @@ PlaneRange for_isa() {
   return run_planes_generic<op, kind>;
 }
 
+void max3x3_forward_range(const Pool2dGeometry& g, const Operands& a, int64_t p0, int64_t p1) {
+  max_pool3x3_forward(g, a.input, a.output, p0, p1);
+}
+
+void max3x3_backward_range(const Pool2dGeometry& g, const Operands& a, int64_t p0, int64_t p1) {
+  max_pool3x3_backward(g, a.input, a.output_grad, a.output, p0, p1);
+}
+
 template <Op op>
 PlaneRange select(const Pool2dGeometry& g) {
   // Measured: the branch-free winner search pays off for 2x2 windows only; the global maximum is
-  // no faster than the window-at-a-time scan, so those keep the generic code.
+  // no faster than the window-at-a-time scan, so those keep the generic code. 3x3 maxima of
+  // stride 1 and 2 go to vectors (Note [3x3 max pooling in vectors]).
   constexpr bool is_max = op == Op::max_forward || op == Op::max_backward;
+  if (is_max && max_pool3x3_serves(g)) return op == Op::max_forward ? max3x3_forward_range : max3x3_backward_range;
   if (!is_max && g.out_h == 1 && g.out_w == 1 && g.pad_top == 0 && g.pad_left == 0 && g.window_h >= g.in_h &&
       g.window_w >= g.in_w)
     return for_isa<op, Kind::global>();
@@ -340,6 +351,10 @@ void run(const Pool2dGeometry& g, const Operands& a, int threads) {
 }
 
 }  // namespace
+
+int64_t max_pool_winner(const Pool2dGeometry& g, const float* plane, int64_t oy, int64_t ox) {
+  return argmax(g, plane, window_at(g, oy, ox));
+}
 
 void max_pool2d_forward(const Pool2dGeometry& g, const float* input, float* output, int threads) {
   run<Op::max_forward>(g, {.input = input, .output_grad = nullptr, .output = output}, threads);

@@ -22,6 +22,11 @@ void max_pool2d_forward(const Pool2dGeometry& g, const float* input, float* outp
 void max_pool2d_backward(const Pool2dGeometry& g, const float* input, const float* output_grad,
                          float* input_grad, int threads);
 
+// The winner of output (oy, ox)'s window, clipped to the input: the offset in the plane of its
+// first position (row-major) holding the window's maximum, or of its first position when nothing
+// in it is above -inf (NaN never wins otherwise).
+int64_t max_pool_winner(const Pool2dGeometry& g, const float* plane, int64_t oy, int64_t ox);
+
 // Mean over the window's positions inside the input (padding is not counted, as in Keras).
 void avg_pool2d_forward(const Pool2dGeometry& g, const float* input, float* output, int threads);
 void avg_pool2d_backward(const Pool2dGeometry& g, const float* output_grad, float* input_grad, int threads);

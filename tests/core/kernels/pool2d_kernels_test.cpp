@@ -64,18 +64,41 @@ TEST_P(Pool2dKernelGrid, MaxAndAverageMatchReferenceWithOneAndTwoThreadsOnEveryI
 INSTANTIATE_TEST_SUITE_P(
     Shapes, Pool2dKernelGrid,
     ::testing::Values(make(1, 1, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0),      // the 2x2 fast path
-                      make(3, 17, 11, 11, 2, 2, 2, 2, 0, 0, 0, 0),    // odd input: last row and column dropped
-                      make(4, 17, 24, 24, 2, 2, 2, 2, 0, 0, 0, 0),    // enough planes for two threads
-                      make(2, 3, 9, 7, 3, 3, 2, 2, 0, 0, 0, 0),       // overlapping windows
-                      make(2, 5, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1),       // `same` 3x3: padding never wins
-                      make(1, 3, 7, 10, 2, 3, 1, 2, 0, 1, 1, 1),      // 2x3, asymmetric padding
-                      make(4, 17, 30, 30, 3, 3, 3, 3, 1, 1, 1, 1),    // stride 3, two threads
-                      make(3, 7, 13, 13, 3, 3, 2, 2, 0, 0, 0, 0),     // 3x3 stride 2 (AlexNet), odd input
-                      make(4, 9, 28, 28, 3, 3, 2, 2, 1, 1, 1, 1),     // 3x3 stride 2 pad 1 (ResNet), two threads
-                      make(2, 3, 40, 41, 2, 2, 2, 2, 0, 0, 0, 0),     // wide rows
-                      make(2, 3, 5, 5, 2, 2, 1, 1, 0, 0, 0, 0),       // 2x2 stride 1: overlapping
-                      make(3, 5, 7, 7, 7, 7, 1, 1, 0, 0, 0, 0),       // global
-                      make(8, 300, 7, 7, 7, 7, 1, 1, 0, 0, 0, 0)));   // global, two threads
+                      make(3, 17, 11, 11, 2, 2, 2, 2, 0, 0, 0, 0),   // odd input: last row and column dropped
+                      make(4, 17, 24, 24, 2, 2, 2, 2, 0, 0, 0, 0),   // enough planes for two threads
+                      make(2, 3, 9, 7, 3, 3, 2, 2, 0, 0, 0, 0),      // overlapping windows
+                      make(2, 5, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1),      // `same` 3x3: padding never wins
+                      make(1, 3, 7, 10, 2, 3, 1, 2, 0, 1, 1, 1),     // 2x3, asymmetric padding
+                      make(4, 17, 30, 30, 3, 3, 3, 3, 1, 1, 1, 1),   // stride 3, two threads
+                      make(3, 7, 13, 13, 3, 3, 2, 2, 0, 0, 0, 0),    // 3x3 stride 2 (AlexNet), odd input
+                      make(4, 9, 28, 28, 3, 3, 2, 2, 1, 1, 1, 1),    // 3x3 stride 2 pad 1 (ResNet), two threads
+                      make(2, 3, 40, 41, 2, 2, 2, 2, 0, 0, 0, 0),    // wide rows
+                      make(2, 4, 40, 41, 3, 3, 1, 1, 1, 1, 1, 1),    // 3x3 `same`: three vectors of outputs a row
+                      make(2, 3, 12, 12, 3, 3, 2, 2, 0, 0, 1, 1),    // 3x3/2 in ceil mode (GoogLeNet): past the input
+                      make(2, 3, 70, 67, 3, 3, 2, 2, 1, 1, 1, 1),    // 3x3/2 pad 1, three vectors of outputs a row
+                      make(2, 3, 5, 5, 2, 2, 1, 1, 0, 0, 0, 0),      // 2x2 stride 1: overlapping
+                      make(3, 5, 7, 7, 7, 7, 1, 1, 0, 0, 0, 0),      // global
+                      make(8, 300, 7, 7, 7, 7, 1, 1, 0, 0, 0, 0)));  // global, two threads
+
+// Note [3x3 max pooling in vectors]: windows with nothing above -inf take the scalar rule (their
+// first position inside the input), wherever they fall among the vector's lanes.
+TEST(MaxPool3x3, WindowsOfMinusInfinityTakeTheirFirstPosition) {
+  for (const Pool2dGeometry& g :
+       {make(2, 3, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 9, 41, 3, 3, 2, 2, 1, 1, 1, 1)}) {
+    std::vector<float> x = random_values(g.batch * g.channels * g.in_h * g.in_w, 1);
+    for (size_t i = 0; i < x.size(); ++i)
+      if (i / g.in_w % 3 != 1 || i % 7 < 3) x[i] = -INFINITY;  // whole rows, and runs in the others
+    const std::vector<float> og = random_values(g.batch * g.channels * g.out_h * g.out_w, 2);
+    testing::for_each_isa([&](Isa) {
+      std::vector<float> y(og.size(), NAN), dx(x.size(), NAN);
+      max_pool2d_forward(g, x.data(), y.data(), 1);
+      max_pool2d_backward(g, x.data(), og.data(), dx.data(), 1);
+      const std::vector<double> want_y = reference::max_pool2d_forward(g, x);
+      for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(y[i], want_y[i]) << "max forward element " << i;  // -inf too
+      expect_close(dx, reference::max_pool2d_backward(g, x, og), "max backward");
+    });
+  }
+}
 
 }  // namespace
 }  // namespace convoy
