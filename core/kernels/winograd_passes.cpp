@@ -16,8 +16,12 @@ bool accepts_forward(const Conv2dGeometry& g, int) {
   // An odd size computes a last row or column of tiles half in vain; at keras-cnn's 13x13 (11x11
   // output, 144 computed) that is worth it, at its 5x5 (3x3 output, 16 computed) it is not.
   auto little_waste = [](int64_t h, int64_t w) { return 4 * ((h + 1) / 2) * ((w + 1) / 2) * 4 <= 5 * h * w; };
+  // On planes of 16 pixels or fewer, a few tiles a sample, samples as columns measured faster:
+  // ResNet-18's last stages at 64x64 inputs, 4x4 and 2x2, 1.2x and 2.5x (`convoy bench --shapes
+  // --every-kernel`, 2 threads, this machine's AVX-512 Xeon).
   return winograd_supported() && g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
-         g.in_channels >= 16 && g.out_channels >= 16 && little_waste(g.out_h, g.out_w) && little_waste(g.in_h, g.in_w);
+         g.in_channels >= 16 && g.out_channels >= 16 && little_waste(g.out_h, g.out_w) &&
+         little_waste(g.in_h, g.in_w) && g.out_pixels() > 16;
 }
 
 WinogradShape winograd_shape(const Conv2dGeometry& g) {

@@ -173,6 +173,9 @@ TEST(Conv2dKernels, EachShapeTakesItsKernel) {
                    // At 64x64 inputs: GoogLeNet's 4x4 reductions, ResNet-18's 4x4 -> 2x2 shortcut.
                    {shape(64, 480, 4, 192, 1, 0), "im2col", "sample-columns", "im2col"},
                    {ReferenceConvShape{64, 256, 4, 4, 512, 1, 0, 2}.geometry(), "im2col", "im2col", "im2col"},
+                   // ResNet-18's last 3x3 layers at 64x64: a tile or four a sample.
+                   {shape(64, 512, 2, 512, 3, 1), "sample-columns", "sample-columns", "im2col"},
+                   {shape(64, 256, 4, 256, 3, 1), "sample-columns", "sample-columns", "im2col"},
                });
   std::set<std::string> forward, backward_data, backward_weights;
   for (const Case& c : cases) {
