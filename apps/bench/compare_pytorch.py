@@ -10,6 +10,9 @@ thread, torch.set_num_threads(T), glibc malloc tunables so freed activations are
 to the kernel and faulted in again every step. The untuned PyTorch (plain environment) is
 measured for training too. Both frameworks train with SGD momentum, batch 64, on data in
 memory; inference uses batch 256. Figures are medians of repeats; ratios are Convoy / PyTorch.
+With `--rounds R` each model is measured R times, Convoy, tuned and untuned PyTorch one after
+another for that model, so that the machine's drift falls on both sides alike; the table gives
+the medians over rounds of each figure and of each round's ratio.
 
 `--models` takes names with an optional input size (`resnet18:96`); `zoo` stands for resnet20
 and resnet56 at 32x32 and resnet18, googlenet and alexnet at 64x64, one input channel and 10
@@ -149,7 +152,7 @@ def run_pytorch(threads, tuned, args, models, shapes=None):
     return json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
 
 
-def run_convoy(convoy, threads, args, models):
+def run_convoy(convoy, threads, args, models, shapes=True):
     out = {"models": {}, "shapes": [], "shape_list": []}
     for model, size in models:
         text = subprocess.run([convoy, "bench", "--model", model, "--input", f"1x{size}x{size}", "--classes", "10",
@@ -157,7 +160,7 @@ def run_convoy(convoy, threads, args, models):
                               check=True, capture_output=True, text=True).stdout
         m = re.search(r"train (\d+) images/s.*inference (\d+) images/s", text)
         out["models"][f"{model}:{size}"] = {"train": float(m.group(1)), "inference": float(m.group(2))}
-    if args.no_shapes:
+    if args.no_shapes or not shapes:
         return out
     text = subprocess.run([convoy, "bench", "--shapes", "--threads", str(threads), "--repeats", str(args.repeats)],
                           check=True, capture_output=True, text=True).stdout
@@ -182,6 +185,8 @@ def main():
     p.add_argument("--models", nargs="+", default=["keras-cnn", "lenet5"],
                    help="models, each NAME or NAME:SIZE (input 1xSIZExSIZE); 'zoo' for the zoo at its sizes")
     p.add_argument("--no-shapes", action="store_true", help="skip the reference convolution shapes")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="measure each model this many times, the two sides alternated; medians over rounds")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--shape-list", type=json.loads, default=None, help=argparse.SUPPRESS)
     p.add_argument("--model-sizes", type=json.loads, default=None, help=argparse.SUPPRESS)
@@ -194,21 +199,33 @@ def main():
           "PyTorch inference | ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     shape_rows, peaks = [], []
+    median = statistics.median
     for t in args.threads:
-        convoy = run_convoy(args.convoy, t, args, models)
-        tuned = run_pytorch(t, True, args, models, convoy["shape_list"])
-        plain = run_pytorch(t, False, args, models)
         for model, size in models:
             key = f"{model}:{size}"
-            c, pt, pu = convoy["models"][key], tuned["models"][key], plain["models"][key]
+            rounds = []  # (Convoy, tuned PyTorch, untuned PyTorch), one model's figures each
+            for _ in range(args.rounds):
+                rounds.append(tuple(side["models"][key] for side in (
+                    run_convoy(args.convoy, t, args, [(model, size)], shapes=False),
+                    run_pytorch(t, True, args, [(model, size)]), run_pytorch(t, False, args, [(model, size)]))))
+            c = {k: median(r[0][k] for r in rounds) for k in ("train", "inference")}
+            pt = {k: median(r[1][k] for r in rounds) for k in ("train", "inference")}
+            pu_train = median(r[2]["train"] for r in rounds)
+            ratio = {k: median(r[0][k] / r[1][k] for r in rounds) for k in ("train", "inference")}
+            # How PyTorch ran best, in the last round (channels_last, frozen).
             how = lambda side: "" if side == "contiguous" else f" ({side})"
-            print(f"| {t} | {model} | 1x{size}x{size} | {c['train']:.0f} | {pt['train']:.0f}{how(pt['train_how'])} | "
-                  f"{c['train'] / pt['train']:.2f} | {pu['train']:.0f} | {c['inference']:.0f} | "
-                  f"{pt['inference']:.0f}{how(pt['inference_how'])} | {c['inference'] / pt['inference']:.2f} |")
+            print(f"| {t} | {model} | 1x{size}x{size} | {c['train']:.0f} | "
+                  f"{pt['train']:.0f}{how(rounds[-1][1]['train_how'])} | {ratio['train']:.2f} | {pu_train:.0f} | "
+                  f"{c['inference']:.0f} | {pt['inference']:.0f}{how(rounds[-1][1]['inference_how'])} | "
+                  f"{ratio['inference']:.2f} |")
+            sys.stdout.flush()
+        if args.no_shapes:
+            continue
+        convoy = run_convoy(args.convoy, t, args, [])
+        tuned = run_pytorch(t, True, args, [], convoy["shape_list"])
         for shape, cs, ps in zip(convoy["shape_list"], convoy["shapes"], tuned["shapes"]):
             shape_rows.append((t, shape, cs, ps))
-        if not args.no_shapes:
-            peaks.append((t, convoy["peak"], convoy["shapes"][-1]["forward"]))
+        peaks.append((t, convoy["peak"], convoy["shapes"][-1]["forward"]))
         sys.stdout.flush()
     if args.no_shapes:
         return
