@@ -1,6 +1,7 @@
 #include "core/dropout.hpp"
 
 #include <cstdio>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/kernels/thread_count.hpp"
@@ -35,12 +36,18 @@ void Dropout::apply(const Tensor& in, Tensor& out, const PassContext& ctx) const
   const auto p = static_cast<float>(options_.rate);
   const float keep_scale = static_cast<float>(1.0 / (1.0 - options_.rate));
   const uint64_t stream = static_cast<uint64_t>(ctx.step) * 65536 + static_cast<uint64_t>(ctx.layer_index);
-#pragma omp parallel for num_threads(clamp_threads(ctx.threads, n)) schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const auto base = static_cast<uint64_t>(ctx.first_sample + i) * static_cast<uint64_t>(size);
-    for (int64_t e = 0; e < size; ++e) {
-      const bool keep = random_uniform(ctx.seed, RandomPurpose::dropout, stream, base + e) >= p;
-      y[i * size + e] = keep ? x[i * size + e] * keep_scale : 0.0f;
+#pragma omp parallel num_threads(clamp_threads(ctx.threads, n))
+  {
+    // A sample's draws a row at a time (random_uniforms), then the mask over them.
+    std::vector<float> draws(size);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      const auto base = static_cast<uint64_t>(ctx.first_sample + i) * static_cast<uint64_t>(size);
+      random_uniforms(ctx.seed, RandomPurpose::dropout, stream, base, size, draws.data());
+      const float* xi = x + i * size;
+      float* yi = y + i * size;
+#pragma omp simd
+      for (int64_t e = 0; e < size; ++e) yi[e] = draws[e] >= p ? xi[e] * keep_scale : 0.0f;
     }
   }
 }

@@ -21,6 +21,11 @@ uint64_t random_bits(uint64_t seed, RandomPurpose purpose, uint64_t a, uint64_t 
 // Uniform in [0, 1) with 24 bits of resolution.
 float random_uniform(uint64_t seed, RandomPurpose purpose, uint64_t a, uint64_t b);
 
+// random_uniform(seed, purpose, a, b0 + i) for i < count into out: the same values, a row at a
+// time, with what depends on (seed, purpose, a) mixed once and the rest vectorised (dropout
+// draws one per activation).
+void random_uniforms(uint64_t seed, RandomPurpose purpose, uint64_t a, uint64_t b0, int64_t count, float* out);
+
 // Standard normal (Box-Muller over two independent draws of the same counters).
 float random_normal(uint64_t seed, RandomPurpose purpose, uint64_t a, uint64_t b);
 

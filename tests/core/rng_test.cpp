@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
+
+#include "tests/core/kernels/kernel_test_support.hpp"
 
 namespace convoy {
 
@@ -11,6 +14,26 @@ TEST(Rng, IsAPureFunctionOfItsCounters) {
   EXPECT_NE(random_bits(7, RandomPurpose::init, 3, 4), random_bits(7, RandomPurpose::init, 4, 3));
   EXPECT_NE(random_bits(7, RandomPurpose::init, 3, 4), random_bits(8, RandomPurpose::init, 3, 4));
   EXPECT_NE(random_bits(7, RandomPurpose::init, 3, 4), random_bits(7, RandomPurpose::shuffle, 3, 4));
+}
+
+// Runs resumed from a checkpoint must draw what the binary that wrote it drew: the values are
+// pinned, as the hash gave them when dropout, initialisation and shuffling were first written.
+TEST(Rng, DrawsTheValuesItAlwaysDrew) {
+  EXPECT_EQ(random_bits(7, RandomPurpose::init, 3, 4), 16388227303155269408ULL);
+  EXPECT_EQ(random_bits(42, RandomPurpose::dropout, uint64_t{1} << 40, 123456789), 2122296448328135294ULL);
+}
+
+// random_uniforms is random_uniform a row at a time, on every ISA, whatever the row's length.
+TEST(Rng, RowsOfUniformsAreTheSingleDraws) {
+  testing::for_each_isa([](Isa) {
+    for (int64_t count : {1, 37, 1000}) {
+      std::vector<float> row(count);
+      random_uniforms(9, RandomPurpose::dropout, 5, 1234567, count, row.data());
+      for (int64_t i = 0; i < count; ++i)
+        ASSERT_EQ(row[i], random_uniform(9, RandomPurpose::dropout, 5, 1234567 + i))
+            << "element " << i << " of " << count;
+    }
+  });
 }
 
 TEST(Rng, UniformAndNormalHaveTheRightMoments) {
