@@ -7,6 +7,7 @@
 
 #include "core/tensor.hpp"
 #include "tests/core/gradient_check.hpp"
+#include "tests/core/kernels/kernel_test_support.hpp"
 
 namespace convoy {
 namespace {
@@ -30,19 +31,22 @@ Tensor make_partials(int64_t count, int64_t n, int64_t stride, uint64_t seed) {
   return t;
 }
 
+// On every ISA: the per-ISA copies only widen the vectors.
 TEST(TreeSum, MatchesTheNaivePairwiseTreeBitwise) {
-  for (const int64_t count : {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 16, 31, 33}) {
-    const int64_t n = 2500, stride = n + 3;  // more than one block of columns
-    Tensor partials = make_partials(count, n, stride, static_cast<uint64_t>(count));
-    std::vector<float> out(n, 0.5f), expected(n);
-    for (int64_t j = 0; j < n; ++j) {
-      std::vector<float> column(count);
-      for (int64_t i = 0; i < count; ++i) column[i] = partials[i * stride + j];
-      expected[j] = 0.5f + naive_tree(column, 0, column.size());
+  testing::for_each_isa([](Isa) {
+    for (const int64_t count : {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 16, 31, 33}) {
+      const int64_t n = 2500, stride = n + 3;  // more than one block of columns
+      Tensor partials = make_partials(count, n, stride, static_cast<uint64_t>(count));
+      std::vector<float> out(n, 0.5f), expected(n);
+      for (int64_t j = 0; j < n; ++j) {
+        std::vector<float> column(count);
+        for (int64_t i = 0; i < count; ++i) column[i] = partials[i * stride + j];
+        expected[j] = 0.5f + naive_tree(column, 0, column.size());
+      }
+      tree_sum(partials.data(), count, n, stride, out.data());
+      EXPECT_EQ(0, std::memcmp(out.data(), expected.data(), n * sizeof(float))) << count << " partials";
     }
-    tree_sum(partials.data(), count, n, stride, out.data());
-    EXPECT_EQ(0, std::memcmp(out.data(), expected.data(), n * sizeof(float))) << count << " partials";
-  }
+  });
 }
 
 TEST(TreeSum, InPlaceLeavesTheSumInTheFirstPartial) {
