@@ -124,7 +124,7 @@ void bench_model(const BenchOptions& o, int threads) {
     const Tensor& logits = model.forward(images, ctx);
     softmax_cross_entropy(logits, labels.data(), 1.0f / o.batch, &grad);
     model.backward(grad, ctx);
-    optimizer->step(model.parameters(), model.gradients(), 0.01f);
+    optimizer->step(model.parameters(), model.gradients(), 0.01f, threads);
   };
   for (int i = 0; i < 5; ++i) step();  // warm up: page faults, packing buffers
   const double train = images_per_second(o, o.steps, o.batch, step);

@@ -1,5 +1,7 @@
 #include "core/optimizer.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -65,11 +67,22 @@ class Adam final : public Optimizer {
 
 }  // namespace
 
-void Optimizer::step(float* parameters, const float* gradients, float lr) {
+void Optimizer::step(float* parameters, const float* gradients, float lr, int threads) {
   ++steps_;
-  if (segments_.empty()) return update(parameters, gradients, lr, 0, size_);
+  // Below a few cache's worth of parameters a parallel region costs more than it saves.
+  constexpr int64_t kParallelFrom = int64_t{1} << 20;
+  const auto sliced = [&](float rate, int64_t begin, int64_t end) {
+    const int team = end - begin >= kParallelFrom ? std::max(threads, 1) : 1;
+    if (team == 1) return update(parameters, gradients, rate, begin, end);
+#pragma omp parallel num_threads(team)
+    {
+      const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
+      update(parameters, gradients, rate, begin + (end - begin) * t / n, begin + (end - begin) * (t + 1) / n);
+    }
+  };
+  if (segments_.empty()) return sliced(lr, 0, size_);
   for (const LrSegment& s : segments_)
-    if (s.multiplier != 0.0f) update(parameters, gradients, lr * s.multiplier, s.begin, s.end);
+    if (s.multiplier != 0.0f) sliced(lr * s.multiplier, s.begin, s.end);
 }
 
 void Optimizer::set_segments(std::vector<LrSegment> segments) {

@@ -102,7 +102,7 @@ void Trainer::train_step(const Batch& batch, int64_t global_batch_size, int64_t 
   reducer.finish();
   allreduce_wait_ += reducer.last_wait_seconds();
   optimizer_.step(model_.parameters(), model_.gradients(),
-                  schedule_.at(cursor_.epoch, cursor_.global_step, steps_per_epoch_));
+                  schedule_.at(cursor_.epoch, cursor_.global_step, steps_per_epoch_), config_.threads);
   ++cursor_.global_step;
 }
 

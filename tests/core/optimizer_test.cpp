@@ -171,6 +171,34 @@ TEST(Optimizer, SegmentsScaleTheRateAndFrozenOnesKeepTheirBits) {
   EXPECT_THROW(g->set_segments({{0, 2, -1.0f}}), ConfigError);
 }
 
+// A store large enough to be updated in slices: 1, 2 and 3 threads give the same bits, with
+// and without segments (one of which straddles the slices' boundaries).
+TEST(Optimizer, ThreadsDoNotChangeTheBits) {
+  const int64_t n = (int64_t{1} << 21) + 123;
+  std::vector<float> start(n), grads(n);
+  for (int64_t i = 0; i < n; ++i) {
+    start[i] = 0.001f * static_cast<float>(i % 1999) - 1.0f;
+    grads[i] = 0.0003f * static_cast<float>(i % 997) - 0.1f;
+  }
+  for (const char* type : {"sgd", "adam"})
+    for (const bool segmented : {false, true}) {
+      std::vector<float> first;
+      for (const int threads : {1, 2, 3}) {
+        auto opt = make_optimizer({.type = type, .momentum = 0.9f, .weight_decay = 0.1f}, n);
+        if (segmented) opt->set_segments({{100, n / 2 + 7, 2.0f}, {n / 2 + 7, n - 5, 0.5f}});
+        std::vector<float> p = start;
+        for (int step = 0; step < 2; ++step) opt->step(p.data(), grads.data(), 0.01f, threads);
+        if (threads == 1) {
+          EXPECT_NE(p, start) << type;
+          first = p;
+        } else {
+          EXPECT_EQ(0, std::memcmp(p.data(), first.data(), n * sizeof(float)))
+              << type << (segmented ? " segmented, " : ", ") << threads << " threads";
+        }
+      }
+    }
+}
+
 TEST(LrSchedule, StepDecayAndValidation) {
   LrSchedule s{.base_lr = 0.1f, .step_epochs = 2, .gamma = 0.5f};
   EXPECT_FLOAT_EQ(s.at(0), 0.1f);
