@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/hash.hpp"
@@ -36,10 +37,11 @@ void TrainerConfig::validate() const {
   monitor.validate();
 }
 
-Trainer::Trainer(Model& model, Optimizer& optimizer, LrSchedule schedule, Communicator& comm, TrainerConfig config)
+Trainer::Trainer(Model& model, Optimizer& optimizer, LrSchedule schedule, Communicator& comm,
+                 const TrainerConfig& config)
     : model_(model),
       optimizer_(optimizer),
-      schedule_(schedule),
+      schedule_(std::move(schedule)),
       comm_(comm),
       config_(config),
       rank_sum_(comm),

@@ -63,7 +63,7 @@ class Trainer {
   // The model must be built for at least ceil(global_batch / ranks) samples. Throws ConfigError
   // for a config that does not validate, or a batch larger than the dataset (checked in fit,
   // which knows the data).
-  Trainer(Model& model, Optimizer& optimizer, LrSchedule schedule, Communicator& comm, TrainerConfig config);
+  Trainer(Model& model, Optimizer& optimizer, LrSchedule schedule, Communicator& comm, const TrainerConfig& config);
 
   // Called on every rank when all ranks agreed a checkpoint is due: every checkpoint_every
   // steps, on preemption, and when fit() finishes (possibly at a step already saved). Rank 0's
