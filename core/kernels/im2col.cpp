@@ -459,7 +459,7 @@ void col2im(const Conv2dGeometry& g, const float* col, int64_t ld, int64_t oy0, 
   if (!accumulate) std::fill(image, image + g.in_channels * g.in_h * g.in_w, 0.0f);
   if (small_plane(g, oy0, oy1)) return col2im_small_avx512(g, col, ld, image);
   if (active_isa() == Isa::avx512 && g.stride_w == 2) {
-    auto spread = std::make_unique<Stride2Spread>();
+    auto spread = std::make_unique_for_overwrite<Stride2Spread>();  // make() writes what is read
     if (spread->make(g, oy0, oy1)) {
       const int64_t taps = g.kernel_h * g.kernel_w;
       for (int64_t c = 0; c < g.in_channels; ++c)
