@@ -27,7 +27,6 @@ inline uint64_t with_b(uint64_t key, uint64_t b) { return mix(key ^ mix(b + 0x85
 inline float uniform_of(uint64_t bits) { return static_cast<float>(bits >> 40) * (1.0f / 16777216.0f); }
 
 // The row loop, compiled per ISA (64-bit multiplies vectorise with AVX-512DQ only).
-template <int>
 inline void uniform_row(uint64_t key, uint64_t b0, int64_t count, float* out) {
 #pragma omp simd
   for (int64_t i = 0; i < count; ++i) out[i] = uniform_of(with_b(key, b0 + static_cast<uint64_t>(i)));
@@ -35,11 +34,11 @@ inline void uniform_row(uint64_t key, uint64_t b0, int64_t count, float* out) {
 
 __attribute__((target("avx512f,avx512dq,avx512vl"), flatten)) void uniform_row_avx512(uint64_t key, uint64_t b0,
                                                                                       int64_t count, float* out) {
-  uniform_row<0>(key, b0, count, out);
+  uniform_row(key, b0, count, out);
 }
 
 __attribute__((flatten)) void uniform_row_generic(uint64_t key, uint64_t b0, int64_t count, float* out) {
-  uniform_row<1>(key, b0, count, out);
+  uniform_row(key, b0, count, out);
 }
 
 }  // namespace

@@ -15,7 +15,6 @@ constexpr int64_t kBlock = 1024;
 // adds are the same on every ISA: the per-ISA copies below only widen the vectors (the
 // portable build's are SSE2, and the weight gradients of AlexNet's dense layers spent 7% of
 // a step here).
-template <int>
 inline void tree_rounds(float* partials, int64_t count, int64_t n, int64_t stride) {
   for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
     const int64_t width = std::min(kBlock, n - j0);
@@ -33,16 +32,16 @@ inline void tree_rounds(float* partials, int64_t count, int64_t n, int64_t strid
 __attribute__((target("avx512f,prefer-vector-width=512"), flatten)) void tree_rounds_avx512(float* partials,
                                                                                             int64_t count, int64_t n,
                                                                                             int64_t stride) {
-  tree_rounds<0>(partials, count, n, stride);
+  tree_rounds(partials, count, n, stride);
 }
 
 __attribute__((target("avx2"), flatten)) void tree_rounds_avx2(float* partials, int64_t count, int64_t n,
                                                                int64_t stride) {
-  tree_rounds<1>(partials, count, n, stride);
+  tree_rounds(partials, count, n, stride);
 }
 
 __attribute__((flatten)) void tree_rounds_generic(float* partials, int64_t count, int64_t n, int64_t stride) {
-  tree_rounds<2>(partials, count, n, stride);
+  tree_rounds(partials, count, n, stride);
 }
 
 }  // namespace
