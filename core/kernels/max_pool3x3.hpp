@@ -14,8 +14,8 @@ namespace convoy {
 // float, gathered by a permute) and one vmaxps, whose rule (the first operand where it is
 // greater, else the second) is the scalar scan's `v > best ? v : best`, so the values are those
 // of the window-at-a-time code bit for bit. Backward finds the same winner, the first position
-// equal to the maximum in row-major order, as a code per output, then adds each output's gradient
-// at its winner in the scalar code's output order: the same sums. A window with nothing above
+// equal to the maximum in row-major order, as its offset in the plane (16 outputs at a time),
+// then adds each output's gradient there in the scalar code's output order: the same sums. A window with nothing above
 // -inf (all padding, -inf or NaN) goes to the scalar rule instead.
 bool max_pool3x3_serves(const Pool2dGeometry& g);
 
