@@ -11,13 +11,16 @@ Convoy both do), the same step schedule per epoch, the same batch and epoch coun
 reshuffled every epoch. Weights start from PyTorch's own initialisation. After every epoch the
 test set is evaluated in inference mode; the metrics file gets one JSON line per epoch with the
 fields Convoy's --metrics lines use (epoch, train_loss, train_accuracy, test_loss,
-test_accuracy, seconds).
+test_accuracy, seconds). With --checkpoint FILE the run's state (model, optimizer, schedule, the
+shuffle and global random generators, the epochs done) is written there after every epoch,
+atomically, and a run started again with the same FILE continues after its last whole epoch.
 
 Needs Debian's python3-torch, python3-torchvision and python3-h5py
 (CONVOY_WITH_PYTORCH=1 cluster/install-deps.sh).
 """
 import argparse
 import json
+import os
 import time
 
 import h5py
@@ -63,6 +66,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--metrics", help="JSON lines, one per epoch")
+    ap.add_argument("--checkpoint", help="state after each epoch; resumes from it when it exists")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -73,8 +77,26 @@ def main():
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
     schedule = torch.optim.lr_scheduler.StepLR(opt, args.lr_step, args.lr_gamma) if args.lr_step > 0 else None
     shuffle = torch.Generator().manual_seed(args.seed)
-    metrics = open(args.metrics, "w") if args.metrics else None
-    for epoch in range(args.epochs):
+    first = 0
+    if args.checkpoint and os.path.exists(args.checkpoint):
+        state = torch.load(args.checkpoint)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if schedule:
+            schedule.load_state_dict(state["schedule"])
+        shuffle.set_state(state["shuffle"])
+        torch.set_rng_state(state["rng"])
+        first = state["epochs"]
+        print(f"resumed from {args.checkpoint} after epoch {first}", flush=True)
+    metrics = None
+    if args.metrics:
+        # A resumed run keeps the metrics of the epochs its checkpoint holds, and no later ones.
+        kept = []
+        if first and os.path.exists(args.metrics):
+            kept = [l for l in open(args.metrics) if json.loads(l)["epoch"] <= first]
+        metrics = open(args.metrics, "w")
+        metrics.writelines(kept)
+    for epoch in range(first, args.epochs):
         model.train()
         start = time.perf_counter()
         order = torch.randperm(len(x), generator=shuffle)
@@ -101,6 +123,12 @@ def main():
         if metrics:
             metrics.write(json.dumps(line) + "\n")
             metrics.flush()
+        if args.checkpoint:
+            state = {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                     "schedule": schedule.state_dict() if schedule else None,
+                     "shuffle": shuffle.get_state(), "rng": torch.get_rng_state(), "epochs": epoch + 1}
+            torch.save(state, args.checkpoint + ".tmp")
+            os.replace(args.checkpoint + ".tmp", args.checkpoint)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Trains zoo models on Fashion-MNIST with their stated recipes and prints one table row each:
 # parameters, GFLOPs per image, input, training images/s, test accuracy after the last epoch,
-# wall time. With TORCH=1 the same recipe also runs in PyTorch (core/zoo/train_torch.py).
+# wall time. SIDES="convoy torch" (or TORCH=1) also runs the same recipe in PyTorch
+# (core/zoo/train_torch.py); SIDES=torch runs only PyTorch's side.
 #
 #   core/zoo/train_zoo.sh resnet20 [alexnet googlenet resnet18]     (SEEDS="1 2 3" THREADS=2)
 #   core/zoo/train_zoo.sh resnet20+augment       (60 epochs, flip and crop, cosine schedule)
 #
-# Runs take long on a small machine (resnet20: 20 epochs at about 400 images/s, 50 minutes, on 2
+# Runs take long on a small machine (resnet20: 20 epochs at about 600 images/s, 35 minutes, on 2
 # idle cores of an AVX-512 Xeon). Each run's log, metrics and checkpoints stay in $OUT (default
 # runs/zoo); a finished run is not repeated, and a stopped one (kill -USR1, or killed) resumes
-# from its newest checkpoint, bitwise. CONVOY is the binary (default build/release/apps/convoy);
+# from its newest checkpoint, bitwise (PyTorch's from its last whole epoch). CONVOY is the binary (default build/release/apps/convoy);
 # EPOCHS overrides the recipe's epochs and FASHION_MNIST_DIR the data, to try the script on a slice.
 set -euo pipefail
 
@@ -19,6 +20,8 @@ src=${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 out=${OUT:-$root/runs/zoo}
 threads=${THREADS:-2}
 seeds=${SEEDS:-1}
+sides=${SIDES:-convoy}
+[ "${TORCH:-0}" = 1 ] && sides="convoy torch"
 mkdir -p "$out"
 
 # The recipes: input size, epochs, then convoy train's optimizer options.
@@ -67,7 +70,7 @@ for model in "$@"; do
   gflops=$(grep -o '[0-9.]* GFLOPs forward' <<<"$summary" | cut -d' ' -f1)
   for seed in $seeds; do
     run="$out/$model-seed$seed"
-    if ! grep -q '"epoch":'"$epochs"',.*"type":"epoch"' "$run.jsonl" 2>/dev/null; then
+    if [[ " $sides " == *" convoy "* ]] && ! grep -q '"epoch":'"$epochs"',.*"type":"epoch"' "$run.jsonl" 2>/dev/null; then
       # A stopped run (a signal, the end of a session) continues from its newest checkpoint,
       # appending to its metrics; without one it starts over.
       compgen -G "$run.ckpt/step-*.ckpt" > /dev/null || rm -f "$run.jsonl"
@@ -76,15 +79,17 @@ for model in "$@"; do
         --seed "$seed" --threads "$threads" --progress lines --metrics "$run.jsonl" \
         --checkpoint-dir "$run.ckpt" --checkpoint-every 500 --keep 2 --resume auto >> "$run.log" 2>&1
     fi
-    read -r accuracy rate minutes <<<"$(last_epoch "$run.jsonl")"
-    echo "| $model | $params | $gflops | 1x${size}x${size} | Convoy | $seed | $epochs | $rate | $accuracy% | $minutes |"
-    if [ "${TORCH:-0}" = 1 ]; then
+    if [[ " $sides " == *" convoy "* ]]; then
+      read -r accuracy rate minutes <<<"$(last_epoch "$run.jsonl")"
+      echo "| $model | $params | $gflops | 1x${size}x${size} | Convoy | $seed | $epochs | $rate | $accuracy% | $minutes |"
+    fi
+    if [[ " $sides " == *" torch "* ]]; then
       torch_run="$out/$model-torch-seed$seed"
       if ! grep -q '"epoch": '"$epochs"',' "$torch_run.jsonl" 2>/dev/null; then
         # shellcheck disable=SC2086
         /usr/bin/python3 "$root/core/zoo/train_torch.py" --model "$net" --data "${files[0]}" --test "${files[1]}" \
           --epochs "$epochs" ${options#--optimizer sgd } --seed "$seed" \
-          --threads "$threads" --metrics "$torch_run.jsonl" > "$torch_run.log" 2>&1
+          --threads "$threads" --metrics "$torch_run.jsonl" --checkpoint "$torch_run.pt" >> "$torch_run.log" 2>&1
       fi
       read -r accuracy rate minutes <<<"$(last_epoch "$torch_run.jsonl")"
       echo "| $model | $params | $gflops | 1x${size}x${size} | PyTorch | $seed | $epochs | $rate | $accuracy% | $minutes |"
