@@ -17,9 +17,13 @@
 # hosts, resolv.conf (no name server) and nsswitch.conf (hosts: files), which `ip netns exec`
 # mounts over /etc; mpirun gets the same files in a mount namespace of its own.
 #
-# --rate R (e.g. 1gbit) shapes every host link in both directions with tbf; --delay D (e.g.
-# 200us) adds that one-way delay on each link end with netem (then netem also does the rate).
-# Host to host therefore crosses two links: 2 x D one way.
+# --rate R (e.g. 1gbit) shapes every host link in both directions with tbf. --delay D (e.g.
+# 200us, 2ms) makes D the one-way latency between any two hosts: the bridge is then
+# convoy-link-switch (link_switch.cpp, built with Convoy), a learning switch in userspace between
+# tap devices (eth0 in each host, NAME-br in the root namespace), which holds each frame D and,
+# with --rate, sends no faster than R into each host; each host's tbf still shapes what it sends.
+# It needs no netem, which many kernels lack. The switch binary is $CONVOY_LINK_SWITCH, else
+# build/release/cluster/local/convoy-link-switch or build/ci/..., else convoy-link-switch on PATH.
 #
 # `run` tears the cluster down on any exit (also when killed by SIGTERM/SIGINT; SIGUSR1 is
 # passed on to mpirun, as Slurm's preemption signal). `up` first removes whatever a killed
@@ -27,6 +31,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root_dir=$(cd "$here/../.." && pwd)
 state_root=/run/convoy-cluster
 agent=$here/rsh-agent.sh
 
@@ -96,14 +101,11 @@ write_etc() {  # dir prefix: hosts, resolv.conf, nsswitch.conf for one host (or 
   grep -q '^hosts:' "$dir/nsswitch.conf" || echo "hosts: files" >>"$dir/nsswitch.conf"
 }
 
-shape() {  # dev [netns]: rate and delay on one link end's egress
+shape() {  # dev [netns]: the rate on one link end's egress
   local dev=$1 ns=${2:-} burst
   local -a tc=(tc)
   [ -n "$ns" ] && tc=(ip netns exec "$ns" tc)
-  if [ -n "$delay" ]; then
-    "${tc[@]}" qdisc add dev "$dev" root netem delay "$delay" ${rate:+rate "$rate"} limit 100000 ||
-      die "--delay needs the netem queueing discipline (CONFIG_NET_SCH_NETEM), which this kernel does not offer"
-  elif [ -n "$rate" ]; then
+  if [ -n "$rate" ]; then
     # Burst: 1 ms at the rate, at least 64 KiB (one GSO packet), so tbf never drops a packet for size.
     burst=$(($(rate_bits "$rate") / 8000))
     [ "$burst" -lt 65536 ] && burst=65536
@@ -121,6 +123,41 @@ rate_bits() {  # 10gbit, 200mbit, 64kbit -> bits per second
   esac
 }
 
+delay_ns() {  # 50us, 2ms, 1s, 800ns -> nanoseconds
+  [[ $1 =~ ^([0-9]+)(ns|us|ms|s)$ ]] || die "--delay '$1': expected a number with ns, us, ms or s (e.g. 200us)"
+  case ${BASH_REMATCH[2]} in
+    ns) echo "${BASH_REMATCH[1]}" ;;
+    us) echo $((BASH_REMATCH[1] * 1000)) ;;
+    ms) echo $((BASH_REMATCH[1] * 1000000)) ;;
+    s) echo $((BASH_REMATCH[1] * 1000000000)) ;;
+  esac
+}
+
+switch_binary() {
+  local candidate
+  for candidate in "${CONVOY_LINK_SWITCH:-}" "$root_dir/build/release/cluster/local/convoy-link-switch" \
+    "$root_dir/build/ci/cluster/local/convoy-link-switch" "$(command -v convoy-link-switch || true)"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then echo "$candidate"; return; fi
+  done
+  die "--delay needs convoy-link-switch: build Convoy (cmake --build --preset release) or set CONVOY_LINK_SWITCH"
+}
+
+# --delay: the switch attaches to every tap, then says so by creating its ready file.
+start_switch() {
+  local dir ports=("$name-br") i
+  dir=$(state_dir)
+  for ((i = 1; i <= hosts; i++)); do ports+=("$(host_name "$i")/eth0"); done
+  setsid "$(switch_binary)" --delay "$(delay_ns "$delay")" ${rate:+--rate "$(rate_bits "$rate")"} \
+    --ready "$dir/switch.ready" "${ports[@]}" </dev/null >"$dir/switch.log" 2>&1 &
+  echo $! >"$dir/switch.pid"
+  for ((i = 0; i < 100; i++)); do
+    [ -f "$dir/switch.ready" ] && return
+    kill -0 "$(cat "$dir/switch.pid")" 2>/dev/null || die "convoy-link-switch failed: $(cat "$dir/switch.log")"
+    sleep 0.05
+  done
+  die "convoy-link-switch did not attach to its ports within 5 s: $(cat "$dir/switch.log")"
+}
+
 no_ipv6() { echo 1 >"/proc/sys/net/ipv6/conf/$1/disable_ipv6" 2>/dev/null || true; }
 
 add_host() {  # i prefix
@@ -129,16 +166,20 @@ add_host() {  # i prefix
   veth=$name-v$i
   ip netns add "$host"
   write_etc "/etc/netns/$host" "$prefix"
-  ip link add "$veth" type veth peer name eth0 netns "$host"
-  no_ipv6 "$veth"
-  ip link set "$veth" master "$name-br" up
+  if [ -n "$delay" ]; then
+    ip -n "$host" tuntap add dev eth0 mode tap vnet_hdr  # the switch's port
+  else
+    ip link add "$veth" type veth peer name eth0 netns "$host"
+    no_ipv6 "$veth"
+    ip link set "$veth" master "$name-br" up
+    shape "$veth"
+  fi
   ip netns exec "$host" sh -c "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6" 2>/dev/null || true
   ip -n "$host" addr add "$prefix.$i/24" dev eth0
   ip -n "$host" link set lo up
   ip -n "$host" link set eth0 up
   # A peer that vanished is noticed after about 6 s of unanswered retransmissions, not 15 min.
   ip netns exec "$host" sysctl -q -w net.ipv4.tcp_retries2=5
-  shape "$veth"
   shape eth0 "$host"
   echo "$host slots=$slots" >>"$(state_dir)/hostfile"
 }
@@ -156,6 +197,7 @@ cmd_up() {
   [[ $hosts =~ ^[0-9]+$ ]] && [ "$hosts" -ge 1 ] && [ "$hosts" -le 99 ] || die "--hosts '$hosts': expected 1 to 99"
   [[ $slots =~ ^[0-9]+$ ]] && [ "$slots" -ge 1 ] || die "--slots '$slots': expected a number >= 1"
   [ -z "$rate" ] || rate_bits "$rate" >/dev/null
+  [ -z "$delay" ] || { delay_ns "$delay" >/dev/null; switch_binary >/dev/null; }
   [ "$(id -u)" -eq 0 ] || die "up: needs root (ip netns, ip link, tc)"
   teardown_on_exit=1
   cmd_down
@@ -171,14 +213,19 @@ cmd_up() {
   : >"$(state_dir)/hostfile"
   echo "$subnet" >"$(state_dir)/subnet"
   write_etc "$(state_dir)/etc" "$prefix"
-  ip link add "$name-br" type bridge
+  if [ -n "$delay" ]; then
+    ip tuntap add dev "$name-br" mode tap vnet_hdr  # the root namespace's port on the switch
+  else
+    ip link add "$name-br" type bridge
+  fi
   no_ipv6 "$name-br"
   ip addr add "$prefix.254/24" dev "$name-br"
   ip link set "$name-br" up
   exec 9>&-
   for ((i = 1; i <= hosts; i++)); do add_host "$i" "$prefix"; done
+  [ -z "$delay" ] || start_switch
   [ "$command" = run ] || teardown_on_exit=0
-  echo "cluster $name: $hosts host(s) $(host_name 1)..$(host_name "$hosts") on $subnet${rate:+, rate $rate}${delay:+, delay $delay per link end}"
+  echo "cluster $name: $hosts host(s) $(host_name 1)..$(host_name "$hosts") on $subnet${rate:+, rate $rate}${delay:+, one-way delay $delay}"
 }
 
 # --- down -----------------------------------------------------------------------------------
@@ -193,6 +240,8 @@ cmd_pids() {
 cmd_down() {
   check_name
   local ns pids try link
+  # The switch first: without it no frame moves, and its taps can go.
+  if [ -f "$(state_dir)/switch.pid" ]; then kill -9 "$(cat "$(state_dir)/switch.pid")" 2>/dev/null || true; fi
   for ns in $(namespaces); do
     # Processes keep a deleted namespace alive: kill them first (ranks blocked in MPI spin).
     for ((try = 0; try < 50; try++)); do

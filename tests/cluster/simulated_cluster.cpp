@@ -43,8 +43,9 @@ void remove_stale_clusters() {
 
 SimulatedCluster::SimulatedCluster(int hosts, const std::string& up_options) : name_(unique_name()) {
   remove_stale_clusters();
-  const CommandResult r = run_command(script() + " up --name " + name_ + " --hosts " + std::to_string(hosts) +
-                                      " --subnet auto " + up_options);
+  // The switch of links with a delay: the one built with these tests.
+  const CommandResult r = run_command("CONVOY_LINK_SWITCH=" CONVOY_LINK_SWITCH " " + script() + " up --name " + name_ +
+                                      " --hosts " + std::to_string(hosts) + " --subnet auto " + up_options);
   if (r.exit_code != 0) {
     run_command(script() + " down --name " + name_);
     throw std::runtime_error("cluster.sh up (exit code " + std::to_string(r.exit_code) + "): " + r.output);
