@@ -3,9 +3,9 @@
 # hosts (cluster.sh) with shaped links, for the ordered and the MPI gradient reduction; 2 ranks on
 # this machine (shared memory) as the baseline. Needs root.
 #   cluster/local/bench-links.sh [convoy binary] [train.h5] [link ...]
-# A link is RATE or RATE/DELAY (e.g. 10gbit/50us), or `none` for unshaped; default:
-# none 10gbit/50us 1gbit/200us. Delays need the netem queueing discipline; on a kernel without
-# it the rows say "(no delay: no netem)" and shape the rate only.
+# A link is RATE or RATE/DELAY (e.g. 10gbit/50us: DELAY is the one-way latency host to host,
+# through convoy-link-switch, found beside the convoy binary), or `none` for unshaped; default:
+# none 10gbit/50us 1gbit/200us.
 # Prints, over the progress reports after the first (STEPS=400 steps of batch 64, reports every
 # 50): the median step time, the best report's (the least disturbed on a shared machine), the
 # median images/s, and the median share of step time spent waiting for the gradient reduction.
@@ -24,15 +24,7 @@ name=bench$$
 work=$(mktemp -d)
 trap '"$here/cluster.sh" down --name "$name"; rm -rf "$work"' EXIT
 
-has_netem() {
-  ip link add "${name}q" type dummy 2>/dev/null || return 1
-  local ok=0
-  tc qdisc add dev "${name}q" root netem delay 1ms 2>/dev/null || ok=1
-  ip link del "${name}q"
-  return $ok
-}
-netem=1
-has_netem || netem=0
+export CONVOY_LINK_SWITCH=${CONVOY_LINK_SWITCH:-$(dirname "$convoy")/../cluster/local/convoy-link-switch}
 
 summarise() {  # metrics file -> "step-ms best-ms images/s wait-share"
   /usr/bin/python3 - "$1" <<'PY'
@@ -69,9 +61,7 @@ for link in "${links[@]}"; do
   shaping=() label=$link
   if [ "$link" != none ]; then
     shaping=(--rate "${link%%/*}")
-    if [[ $link == */* ]]; then
-      if [ "$netem" = 1 ]; then shaping+=(--delay "${link#*/}"); else label="$link (no delay: no netem)"; fi
-    fi
+    [[ $link == */* ]] && shaping+=(--delay "${link#*/}")
   else
     label="2 hosts, unshaped veth"
   fi
