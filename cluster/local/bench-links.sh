@@ -8,7 +8,11 @@
 # none 10gbit/50us 1gbit/200us.
 # Prints, over the progress reports after the first (STEPS=400 steps of batch 64, reports every
 # 50): the median step time, the best report's (the least disturbed on a shared machine), the
-# median images/s, and the median share of step time spent waiting for the gradient reduction.
+# median images/s, the median share of step time spent waiting for the gradient reduction and
+# that wait in ms. On the simulated hosts each row runs a second time with the whole gradient in
+# one bucket, which starts only when backward ends, so nothing overlaps: its wait (one-bucket-ms)
+# is the reduction's whole time, and overlap = 1 - wait-ms / one-bucket-ms is the share of the
+# reduction hidden behind backward.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -26,23 +30,31 @@ trap '"$here/cluster.sh" down --name "$name"; rm -rf "$work"' EXIT
 
 export CONVOY_LINK_SWITCH=${CONVOY_LINK_SWITCH:-$(dirname "$convoy")/../cluster/local/convoy-link-switch}
 
-summarise() {  # metrics file -> "step-ms best-ms images/s wait-share"
-  /usr/bin/python3 - "$1" <<'PY'
+summarise() {  # metrics file [one-bucket metrics file] -> "step-ms best-ms images/s wait-share wait-ms [one-bucket-ms overlap]"
+  /usr/bin/python3 - "$@" <<'PY'
 import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if '"type":"step"' in l][1:]
-ips = statistics.median(r["images_per_second"] for r in rows)
-best = max(r["images_per_second"] for r in rows)
-print(f'{1000 * 64 / ips:.2f} {1000 * 64 / best:.2f} {ips:.0f} '
-      f'{100 * statistics.median(r["allreduce_wait_share"] for r in rows):.1f}%')
+def rows(path):
+    return [json.loads(l) for l in open(path) if '"type":"step"' in l][1:]
+def wait_ms(rows):
+    return statistics.median(1000 * 64 / r["images_per_second"] * r["allreduce_wait_share"] for r in rows)
+main = rows(sys.argv[1])
+ips = statistics.median(r["images_per_second"] for r in main)
+best = max(r["images_per_second"] for r in main)
+line = (f'{1000 * 64 / ips:.2f} {1000 * 64 / best:.2f} {ips:.0f} '
+        f'{100 * statistics.median(r["allreduce_wait_share"] for r in main):.1f}% {wait_ms(main):.2f}')
+if len(sys.argv) > 2:
+    whole = wait_ms(rows(sys.argv[2]))
+    line += f' {whole:.2f} {100 * max(0.0, 1 - wait_ms(main) / whole):.0f}%' if whole > 0 else ' 0 -'
+print(line)
 PY
 }
 
-train() {  # reduction metrics launcher...
-  local reduction=$1 metrics=$2 status=0
-  shift 2
+train() {  # reduction bucket-kib metrics launcher...
+  local reduction=$1 bucket=$2 metrics=$3 status=0
+  shift 3
   rm -f "$metrics"  # convoy train appends to a metrics file: each row its own run
   "$@" -x OMP_NUM_THREADS=1 "$convoy" train --model "$model" --data "$data" --batch 64 --optimizer sgd --lr 0.01 \
-    --threads 1 --reduction "$reduction" --epochs 1 --stop-after "$steps" --log-every 50 --progress lines \
+    --threads 1 --reduction "$reduction" --bucket-kib "$bucket" --epochs 1 --stop-after "$steps" --log-every 50 --progress lines \
     --metrics "$metrics" >"$work/log" 2>&1 || status=$?
   if [ "$status" -ne 4 ]; then  # 4: stopped by --stop-after, nothing saved (no --checkpoint-dir)
     echo "bench-links.sh: $reduction run failed (exit $status):" >&2
@@ -51,10 +63,12 @@ train() {  # reduction metrics launcher...
   fi
 }
 
-row() { printf '%-36s %-9s %8s %8s %9s %12s\n' "$@"; }
-row link reduction step-ms best-ms images/s reduce-wait
+row() { printf '%-28s %-9s %8s %8s %9s %12s %8s %14s %8s\n' "$@"; }
+row link reduction step-ms best-ms images/s reduce-wait wait-ms one-bucket-ms overlap
+buckets=${BUCKET_KIB:-256}
+whole=65536  # KiB: more than any zoo model's gradient at these sizes
 for reduction in ordered mpi; do
-  train "$reduction" "$work/local.jsonl" mpirun -np 2 --oversubscribe --allow-run-as-root --bind-to none
+  train "$reduction" "$buckets" "$work/local.jsonl" mpirun -np 2 --oversubscribe --allow-run-as-root --bind-to none
   row "one machine (shared memory)" "$reduction" $(summarise "$work/local.jsonl")
 done
 for link in "${links[@]}"; do
@@ -67,8 +81,9 @@ for link in "${links[@]}"; do
   fi
   "$here/cluster.sh" up --name "$name" --hosts 2 --subnet auto "${shaping[@]}" >/dev/null
   for reduction in ordered mpi; do
-    train "$reduction" "$work/$reduction.jsonl" "$here/cluster.sh" mpirun --name "$name" -np 2
-    row "$label" "$reduction" $(summarise "$work/$reduction.jsonl")
+    train "$reduction" "$buckets" "$work/$reduction.jsonl" "$here/cluster.sh" mpirun --name "$name" -np 2
+    train "$reduction" "$whole" "$work/$reduction-whole.jsonl" "$here/cluster.sh" mpirun --name "$name" -np 2
+    row "$label" "$reduction" $(summarise "$work/$reduction.jsonl" "$work/$reduction-whole.jsonl")
   done
   "$here/cluster.sh" down --name "$name"
 done
