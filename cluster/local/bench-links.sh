@@ -7,7 +7,7 @@
 # through convoy-link-switch, found beside the convoy binary), or `none` for unshaped; default:
 # none 10gbit/50us 1gbit/200us.
 # Prints, over the progress reports after the first (STEPS=400 steps of batch 64, reports every
-# 50): the median step time, the best report's (the least disturbed on a shared machine), the
+# LOG_EVERY=50): the median step time, the best report's (the least disturbed on a shared machine), the
 # median images/s, the median share of step time spent waiting for the gradient reduction and
 # that wait in ms. On the simulated hosts each row runs a second time with the whole gradient in
 # one bucket, which starts only when backward ends, so nothing overlaps: its wait (one-bucket-ms)
@@ -54,7 +54,7 @@ train() {  # reduction bucket-kib metrics launcher...
   shift 3
   rm -f "$metrics"  # convoy train appends to a metrics file: each row its own run
   "$@" -x OMP_NUM_THREADS=1 "$convoy" train --model "$model" --data "$data" --batch 64 --optimizer sgd --lr 0.01 \
-    --threads 1 --reduction "$reduction" --bucket-kib "$bucket" --epochs 1 --stop-after "$steps" --log-every 50 --progress lines \
+    --threads 1 --reduction "$reduction" --bucket-kib "$bucket" --epochs 1 --stop-after "$steps" --log-every "${LOG_EVERY:-50}" --progress lines \
     --metrics "$metrics" >"$work/log" 2>&1 || status=$?
   if [ "$status" -ne 4 ]; then  # 4: stopped by --stop-after, nothing saved (no --checkpoint-dir)
     echo "bench-links.sh: $reduction run failed (exit $status):" >&2
