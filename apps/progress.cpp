@@ -33,11 +33,14 @@ ProgressReporter::ProgressReporter(std::FILE* out, bool interactive, int64_t epo
 
 namespace {
 
-// [{"compute": s, "data_wait": s, "gradient_wait": s}, ...] in rank order.
+// [{"compute": s, "data_wait": s, "gradient_wait": s, "statistics_wait": s}, ...] in rank order.
 nlohmann::json rank_times_json(const std::vector<RankTimes>& ranks) {
   nlohmann::json out = nlohmann::json::array();
   for (const RankTimes& t : ranks)
-    out.push_back({{"compute", t.compute}, {"data_wait", t.data_wait}, {"gradient_wait", t.gradient_wait}});
+    out.push_back({{"compute", t.compute},
+                   {"data_wait", t.data_wait},
+                   {"gradient_wait", t.gradient_wait},
+                   {"statistics_wait", t.statistics_wait}});
   return out;
 }
 

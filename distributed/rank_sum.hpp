@@ -15,9 +15,12 @@ class CommRankSum final : public RankSum {
  public:
   explicit CommRankSum(Communicator& comm) : comm_(comm) {}
   void sum(double* values, int64_t count) const override;
+  // Seconds spent in sum() so far, waiting for the other ranks' vectors included.
+  double seconds() const { return seconds_; }
 
  private:
   Communicator& comm_;
+  mutable double seconds_ = 0.0;
   mutable std::vector<double> gathered_, column_;  // grown to the largest call, then reused
 };
 

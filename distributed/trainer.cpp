@@ -192,10 +192,12 @@ StopReason Trainer::train_epoch(Sampler& sampler, BatchReader& train, TrainingOb
     double loss_sum = 0.0;
     int64_t correct = 0;
     const double wait_before = allreduce_wait_;
+    const double statistics_before = rank_sum_.seconds();
     comm_.set_step(cursor_.global_step + 1);
     train_step(batch, sampler.global_batch_size(b), sampler.rank_offset(b, comm_.rank(), comm_.size()), loss_sum,
                correct);
     interval.wait += allreduce_wait_ - wait_before;
+    interval.statistics += rank_sum_.seconds() - statistics_before;
     interval.tally.add({loss_sum, static_cast<double>(correct), static_cast<double>(batch.labels.size())});
     ++cursor_.batch_in_epoch;
 
@@ -260,11 +262,16 @@ Trainer::Tally Trainer::report_interval(Interval& interval, int64_t steps_per_ep
   r.allreduce_wait_share = elapsed > 0 ? interval.wait / elapsed : 0.0;
   // Every rank's times (Note [One code path]: the world of one gathers its own).
   const double waits = interval.wait + interval.agree;
-  const double own[3] = {std::max(0.0, elapsed - interval.data_wait - waits), interval.data_wait, waits};
-  std::vector<double> times(3 * static_cast<size_t>(comm_.size()));
-  comm_.allgather(own, 3, times.data());
+  constexpr int kTimes = 4;
+  const double own[kTimes] = {std::max(0.0, elapsed - interval.data_wait - waits - interval.statistics),
+                              interval.data_wait, waits, interval.statistics};
+  std::vector<double> times(kTimes * static_cast<size_t>(comm_.size()));
+  comm_.allgather(own, kTimes, times.data());
   r.ranks.resize(comm_.size());
-  for (int k = 0; k < comm_.size(); ++k) r.ranks[k] = {times[3 * k], times[3 * k + 1], times[3 * k + 2]};
+  for (int k = 0; k < comm_.size(); ++k) {
+    const double* t = &times[kTimes * static_cast<size_t>(k)];
+    r.ranks[k] = {t[0], t[1], t[2], t[3]};
+  }
   observer.on_step(r);
   interval = Interval();
   interval.start = now;

@@ -120,6 +120,7 @@ class Trainer {
     double wait = 0.0;       // seconds waiting for the gradient sum
     double data_wait = 0.0;  // seconds waiting for the loader's batches
     double agree = 0.0;      // seconds in the per-step agreement (stop_agreed)
+    double statistics = 0.0;  // seconds in sums over ranks inside the passes (RankTimes)
   };
 
   void check_data(const DatasetInfo& info) const;

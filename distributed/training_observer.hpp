@@ -8,11 +8,15 @@ namespace convoy {
 
 // Where one rank's time went between two step reports, in seconds: computing (forward,
 // backward, the update), waiting for the loader's batches, and waiting for the other ranks
-// (the gradient sum and the per-step agreement; a fast rank waits there for a slow one).
+// (the gradient sum and the per-step agreement; a fast rank waits there for a slow one), and
+// in the sums over ranks inside the passes (batch norm's statistics: Note [Sums over ranks in
+// a pass]), which wait for the slowest rank and, across hosts, behind the gradient buckets
+// already on the wire.
 struct RankTimes {
   double compute = 0.0;
   double data_wait = 0.0;
   double gradient_wait = 0.0;
+  double statistics_wait = 0.0;
 };
 
 // The median over ranks of compute + data wait (the lower of the two middle ones for an even

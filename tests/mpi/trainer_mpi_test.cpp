@@ -161,5 +161,30 @@ TEST(TrainerMpi, StepReportsCarryEveryRanksTimesAndNameTheLaggingRank) {
   }
 }
 
+// With batch norm the ranks first meet in its statistics, in forward: there the others wait for
+// a late rank, and that wait is reported as such, not as their compute.
+TEST(TrainerMpi, TheWaitForALateRankInBatchNormSumsIsReportedApart) {
+  Communicator& comm = world();
+  const int last = comm.size() - 1;
+  const TrainerConfig config{.epochs = 1, .global_batch = 8 * comm.size(), .seed = 5, .threads = 1, .log_every = 4};
+  ModelSpec spec = small_cnn();
+  spec.layers.insert(spec.layers.begin() + 1, {"batch_norm", "bn1", {}, {}});
+  Model model(spec, 8, 1);
+  model.initialize(config.seed);
+  auto opt = make_optimizer({.type = "sgd"}, model.parameter_count());
+  Trainer trainer(model, *opt, {.base_lr = 0.05f}, comm, config);
+  SyntheticReader data(8 * comm.size() * 8, 4, kSample, 2);
+  SlowReader slow(data, std::chrono::milliseconds(comm.rank() == last ? 20 : 0));
+  trainer.synchronize_start(data.info());
+  ReportRecorder recorder;
+  trainer.fit(slow, nullptr, recorder);
+  ASSERT_EQ(recorder.reports.size(), 2u);
+  for (const StepReport& r : recorder.reports) {
+    EXPECT_GE(r.ranks[0].statistics_wait, 0.04);  // 4 steps, each waiting about 20 ms
+    EXPECT_LT(r.ranks[0].compute, 0.04);          // a small model: its compute is well under that
+    EXPECT_EQ(lagging_rank(r.ranks), last);
+  }
+}
+
 }  // namespace
 }  // namespace convoy
