@@ -9,7 +9,9 @@
 # Prints, over the progress reports after the first (STEPS=400 steps of batch 64, reports every
 # LOG_EVERY=50): the median step time, the best report's (the least disturbed on a shared machine), the
 # median images/s, the median share of step time spent waiting for the gradient reduction and
-# that wait in ms. On the simulated hosts each row runs a second time with the whole gradient in
+# that wait in ms, and the ms a step spends in batch norm's sums over ranks (stats-ms, the
+# ranks' mean: in forward and backward, so never hidden, and across hosts queued behind the
+# gradient buckets on the wire). On the simulated hosts each row runs a second time with the whole gradient in
 # one bucket, which starts only when backward ends, so nothing overlaps: its wait (one-bucket-ms)
 # is the reduction's whole time, and overlap = 1 - wait-ms / one-bucket-ms is the share of the
 # reduction hidden behind backward.
@@ -30,18 +32,23 @@ trap '"$here/cluster.sh" down --name "$name"; rm -rf "$work"' EXIT
 
 export CONVOY_LINK_SWITCH=${CONVOY_LINK_SWITCH:-$(dirname "$convoy")/../cluster/local/convoy-link-switch}
 
-summarise() {  # metrics file [one-bucket metrics file] -> "step-ms best-ms images/s wait-share wait-ms [one-bucket-ms overlap]"
+summarise() {  # metrics file [one-bucket metrics file] -> "step-ms best-ms images/s wait-share wait-ms stats-ms [one-bucket-ms overlap]"
   /usr/bin/python3 - "$@" <<'PY'
 import json, statistics, sys
 def rows(path):
     return [json.loads(l) for l in open(path) if '"type":"step"' in l][1:]
 def wait_ms(rows):
     return statistics.median(1000 * 64 / r["images_per_second"] * r["allreduce_wait_share"] for r in rows)
+def stats_ms(rows):
+    def share(rank):
+        return rank["statistics_wait"] / sum(rank[k] for k in ("compute", "data_wait", "gradient_wait", "statistics_wait"))
+    return statistics.median(1000 * 64 / r["images_per_second"] * statistics.mean(share(k) for k in r["ranks"])
+                             for r in rows)
 main = rows(sys.argv[1])
 ips = statistics.median(r["images_per_second"] for r in main)
 best = max(r["images_per_second"] for r in main)
 line = (f'{1000 * 64 / ips:.2f} {1000 * 64 / best:.2f} {ips:.0f} '
-        f'{100 * statistics.median(r["allreduce_wait_share"] for r in main):.1f}% {wait_ms(main):.2f}')
+        f'{100 * statistics.median(r["allreduce_wait_share"] for r in main):.1f}% {wait_ms(main):.2f} {stats_ms(main):.2f}')
 if len(sys.argv) > 2:
     whole = wait_ms(rows(sys.argv[2]))
     line += f' {whole:.2f} {100 * max(0.0, 1 - wait_ms(main) / whole):.0f}%' if whole > 0 else ' 0 -'
@@ -63,8 +70,8 @@ train() {  # reduction bucket-kib metrics launcher...
   fi
 }
 
-row() { printf '%-28s %-9s %8s %8s %9s %12s %8s %14s %8s\n' "$@"; }
-row link reduction step-ms best-ms images/s reduce-wait wait-ms one-bucket-ms overlap
+row() { printf '%-28s %-9s %8s %8s %9s %12s %8s %9s %14s %8s\n' "$@"; }
+row link reduction step-ms best-ms images/s reduce-wait wait-ms stats-ms one-bucket-ms overlap
 buckets=${BUCKET_KIB:-256}
 whole=65536  # KiB: more than any zoo model's gradient at these sizes
 for reduction in ordered mpi; do
