@@ -70,7 +70,10 @@ void GradientReducer::start(size_t i) {
 
 void GradientReducer::gather(size_t i) {
   const Bucket& b = buckets_[i];
+  // Inside backward this wait is not hidden either: a slow link holds backward here.
+  const auto start = std::chrono::steady_clock::now();
   requests_[i]->wait();
+  last_wait_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // rows [P, mine]: rank r's part of this rank's segment in row r; Note [Fixed summation tree]
   const int64_t mine = b.offsets[comm_.rank() + 1] - b.offsets[comm_.rank()];
   float* rows = rows_.get() + b.rows;
@@ -96,13 +99,14 @@ void GradientReducer::ready_from(int64_t offset) {
 void GradientReducer::finish() {
   if (comm_.size() == 1) return;
   ready_from(0);
+  const double waited = last_wait_;  // in backward; the gathers below add theirs again
   const auto start = std::chrono::steady_clock::now();
   while (reduction_ == Reduction::ordered && gathering_ < started_) gather(gathering_++);
   for (; completed_ < started_; ++completed_) {
     requests_[completed_]->wait();
     requests_[completed_].reset();
   }
-  last_wait_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  last_wait_ = waited + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace convoy

@@ -75,7 +75,9 @@ class GradientReducer {
   // Starts the remaining buckets and waits for all; afterwards the buffer holds the sums.
   void finish();
 
-  // Seconds finish() spent waiting for communication that backward did not hide.
+  // Seconds this step spent waiting for communication that backward did not hide: in finish(),
+  // and (ordered) in ready_from() when a bucket's exchange was not done by the time its gather
+  // was due.
   double last_wait_seconds() const { return last_wait_; }
   int64_t bucket_count() const { return static_cast<int64_t>(buckets_.size()); }
 

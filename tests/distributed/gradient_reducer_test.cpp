@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -56,7 +58,10 @@ class RecordingCommunicator final : public Communicator {
 
   struct Request final : CommRequest {
     explicit Request(RecordingCommunicator* c) : comm(c) {}
-    void wait() override { ++comm->waits; }
+    void wait() override {
+      ++comm->waits;
+      std::this_thread::sleep_for(comm->wait_time);
+    }
     bool test() override { return false; }
     RecordingCommunicator* comm;
   };
@@ -68,6 +73,7 @@ class RecordingCommunicator final : public Communicator {
   const float* base = nullptr;
   std::vector<std::pair<int64_t, int64_t>> started;  // (offset, count)
   int waits = 0;
+  std::chrono::milliseconds wait_time{0};  // each wait() takes this long, as a slow link would
 };
 
 // Both reductions cut and start the same buckets in the same order.
@@ -171,6 +177,24 @@ TEST(GradientReducer, OrderedGathersFollowTheExchangesTwoBucketsBehind) {
   reducer.finish();
   EXPECT_EQ(comm.log, (std::vector<std::string>{"x736", "x480", "g736", "x224", "g480", "x0", "g224", "g0"}));
   EXPECT_EQ(grad, std::vector<float>(1000, 7.0f));
+}
+
+// A gather due while its exchange is still on the wire holds backward: that wait counts too.
+TEST(GradientReducer, OrderedWaitsInsideBackwardCountAsWaiting) {
+  RecordingCommunicator comm;
+  comm.ranks = 3;
+  comm.other_rows = {1.0f, 2.0f};
+  comm.wait_time = std::chrono::milliseconds(20);
+  std::vector<float> grad(1000, 4.0f);
+  comm.base = grad.data();
+  GradientReducer reducer(comm, grad.data(), 1000, 256 * sizeof(float), Reduction::ordered);
+  reducer.begin_step();
+  reducer.ready_from(100);  // starts 3 buckets: the first one's gather waits for its exchange
+  EXPECT_EQ(comm.waits, 1);
+  EXPECT_GE(reducer.last_wait_seconds(), 0.02);
+  reducer.finish();  // 3 more exchanges and 4 gathers
+  EXPECT_EQ(comm.waits, 8);
+  EXPECT_GE(reducer.last_wait_seconds(), 0.16);
 }
 
 TEST(GradientReducer, ReductionNames) {
