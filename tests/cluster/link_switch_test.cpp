@@ -89,9 +89,10 @@ TEST_F(LinkSwitch, HoldsEachFrameItsDelay) {
                                       "rtt " + cluster.host(2) + "; wait'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const double rtt_us = figure(r.output, R"(median round trip (\d+) us)");
-  // Two crossings of 2 ms each; what the hosts' own stacks and the switch add is tens of us.
+  // Two crossings of 2 ms each; what the hosts' own stacks and the switch add is tens of us,
+  // but the probes are not real-time and share the cores with other tests: allow 4 ms more.
   EXPECT_GE(rtt_us, 4000) << r.output;
-  EXPECT_LT(rtt_us, 6000) << r.output;
+  EXPECT_LT(rtt_us, 8000) << r.output;
 }
 
 // Two hosts send 4 MB each to a third at once. Each sender's own link (tbf) lets 100 Mbit/s
