@@ -133,21 +133,28 @@ class ReportRecorder final : public TrainingObserver {
 // Every rank's compute, data wait and gradient wait reach every rank's step report; a rank
 // whose batches come 20 ms late is the one named lagging, and the others wait for it in the
 // gradient sum.
-TEST(TrainerMpi, StepReportsCarryEveryRanksTimesAndNameTheLaggingRank) {
+// 8 steps of `spec`, a report every 4, with the last rank's batches coming 20 ms late.
+std::vector<StepReport> reports_with_a_late_last_rank(const ModelSpec& spec) {
   Communicator& comm = world();
-  const int last = comm.size() - 1;
   const TrainerConfig config{.epochs = 1, .global_batch = 8 * comm.size(), .seed = 5, .threads = 1, .log_every = 4};
-  Model model(small_cnn(), 8, 1);
+  Model model(spec, 8, 1);
   model.initialize(config.seed);
   auto opt = make_optimizer({.type = "sgd"}, model.parameter_count());
   Trainer trainer(model, *opt, {.base_lr = 0.05f}, comm, config);
   SyntheticReader data(8 * comm.size() * 8, 4, kSample, 2);
-  SlowReader slow(data, std::chrono::milliseconds(comm.rank() == last ? 20 : 0));
+  SlowReader slow(data, std::chrono::milliseconds(comm.rank() == comm.size() - 1 ? 20 : 0));
   trainer.synchronize_start(data.info());
   ReportRecorder recorder;
   trainer.fit(slow, nullptr, recorder);
-  ASSERT_EQ(recorder.reports.size(), 2u);  // 8 steps, a report every 4
-  for (const StepReport& r : recorder.reports) {
+  return recorder.reports;
+}
+
+TEST(TrainerMpi, StepReportsCarryEveryRanksTimesAndNameTheLaggingRank) {
+  Communicator& comm = world();
+  const int last = comm.size() - 1;
+  const std::vector<StepReport> reports = reports_with_a_late_last_rank(small_cnn());
+  ASSERT_EQ(reports.size(), 2u);
+  for (const StepReport& r : reports) {
     ASSERT_EQ(r.ranks.size(), static_cast<size_t>(comm.size()));
     for (int k = 0; k < comm.size(); ++k) {
       EXPECT_GT(r.ranks[k].compute, 0.0) << "rank " << k;
@@ -164,22 +171,12 @@ TEST(TrainerMpi, StepReportsCarryEveryRanksTimesAndNameTheLaggingRank) {
 // With batch norm the ranks first meet in its statistics, in forward: there the others wait for
 // a late rank, and that wait is reported as such, not as their compute.
 TEST(TrainerMpi, TheWaitForALateRankInBatchNormSumsIsReportedApart) {
-  Communicator& comm = world();
-  const int last = comm.size() - 1;
-  const TrainerConfig config{.epochs = 1, .global_batch = 8 * comm.size(), .seed = 5, .threads = 1, .log_every = 4};
+  const int last = world().size() - 1;
   ModelSpec spec = small_cnn();
   spec.layers.insert(spec.layers.begin() + 1, {"batch_norm", "bn1", {}, {}});
-  Model model(spec, 8, 1);
-  model.initialize(config.seed);
-  auto opt = make_optimizer({.type = "sgd"}, model.parameter_count());
-  Trainer trainer(model, *opt, {.base_lr = 0.05f}, comm, config);
-  SyntheticReader data(8 * comm.size() * 8, 4, kSample, 2);
-  SlowReader slow(data, std::chrono::milliseconds(comm.rank() == last ? 20 : 0));
-  trainer.synchronize_start(data.info());
-  ReportRecorder recorder;
-  trainer.fit(slow, nullptr, recorder);
-  ASSERT_EQ(recorder.reports.size(), 2u);
-  for (const StepReport& r : recorder.reports) {
+  const std::vector<StepReport> reports = reports_with_a_late_last_rank(spec);
+  ASSERT_EQ(reports.size(), 2u);
+  for (const StepReport& r : reports) {
     EXPECT_GE(r.ranks[0].statistics_wait, 0.04);  // 4 steps, each waiting about 20 ms
     EXPECT_LT(r.ranks[0].compute, 0.04);          // a small model: its compute is well under that
     EXPECT_EQ(lagging_rank(r.ranks), last);
