@@ -66,12 +66,12 @@ void ProgressReporter::on_step(const StepReport& r) {
     std::string bar(filled, '=');
     if (filled < kWidth) bar += '>' + std::string(kWidth - filled - 1, ' ');
     std::fprintf(out_, "\repoch %lld/%lld [%s] %lld/%lld loss %.4f acc %.2f%% %.0f img/s ETA %s   ",
-                 static_cast<long long>(r.epoch + 1), static_cast<long long>(epochs_), bar.c_str(),
+                 static_cast<long long>(r.epoch) + 1, static_cast<long long>(epochs_), bar.c_str(),
                  static_cast<long long>(r.step_in_epoch), static_cast<long long>(r.steps_per_epoch), r.loss,
                  100.0 * r.accuracy, r.images_per_second, format_duration(eta).c_str());
   } else {
     std::fprintf(out_, "epoch %lld/%lld step %lld/%lld loss=%.4f accuracy=%.2f%% images/s=%.0f lr=%.3g eta=%s%s\n",
-                 static_cast<long long>(r.epoch + 1), static_cast<long long>(epochs_),
+                 static_cast<long long>(r.epoch) + 1, static_cast<long long>(epochs_),
                  static_cast<long long>(r.step_in_epoch), static_cast<long long>(r.steps_per_epoch), r.loss,
                  100.0 * r.accuracy, r.images_per_second, r.learning_rate, format_duration(eta).c_str(),
                  lag_note(r.ranks).c_str());
@@ -94,14 +94,15 @@ void ProgressReporter::on_step(const StepReport& r) {
 
 void ProgressReporter::on_epoch(const EpochReport& r) {
   if (interactive_) std::fprintf(out_, "\r\033[K");
-  std::fprintf(out_, "epoch %lld/%lld: train loss=%.4f accuracy=%.2f%%", static_cast<long long>(r.epoch + 1),
+  std::fprintf(out_, "epoch %lld/%lld: train loss=%.4f accuracy=%.2f%%", static_cast<long long>(r.epoch) + 1,
                static_cast<long long>(epochs_), r.train_loss, 100.0 * r.train_accuracy);
   if (r.has_val)
     std::fprintf(out_, " | val loss=%.4f accuracy=%.2f%%%s", r.val.loss, 100.0 * r.val.accuracy,
                  r.improved ? " (best)" : "");
   if (r.has_test) std::fprintf(out_, " | test loss=%.4f accuracy=%.2f%%", r.test.loss, 100.0 * r.test.accuracy);
   std::fprintf(out_, " | %.1fs, %.0f images/s\n", r.seconds, r.images_per_second);
-  if (r.lr_reduced) std::fprintf(out_, "learning rate reduced on plateau (after epoch %lld)\n", static_cast<long long>(r.epoch + 1));
+  if (r.lr_reduced)
+    std::fprintf(out_, "learning rate reduced on plateau (after epoch %lld)\n", static_cast<long long>(r.epoch) + 1);
   std::fflush(out_);
   nlohmann::json j = {{"type", "epoch"},
                       {"epoch", r.epoch + 1},
