@@ -157,11 +157,10 @@ class Switch {
   // Reads what port `from` has sent (a bounded number of frames, so no port starves the others).
   void receive(size_t from) {
     for (int k = 0; k < 64; ++k) {
-      buffer_.resize(kMaxFrame);
       const ssize_t size = read(ports_[from].fd, buffer_.data(), buffer_.size());
       if (size < 0) return;  // EAGAIN: nothing more now
       if (static_cast<size_t>(size) < kVnetHeader + 14) continue;
-      buffer_.resize(static_cast<size_t>(size));
+      size_ = static_cast<size_t>(size);
       const uint8_t* ethernet = buffer_.data() + kVnetHeader;
       const uint64_t source = mac_at(ethernet + 6);
       if ((ethernet[6] & 1) == 0) where_[source] = from;
@@ -181,10 +180,9 @@ class Switch {
     const int64_t start = std::max(now, port.link_free);
     if (start - now > kMaxQueue) return;
     const int64_t sending =
-        rate_ > 0 ? static_cast<int64_t>(8e9 * static_cast<double>(wire_bytes(buffer_.data(), buffer_.size())) / rate_)
-                  : 0;
+        rate_ > 0 ? static_cast<int64_t>(8e9 * static_cast<double>(wire_bytes(buffer_.data(), size_)) / rate_) : 0;
     port.link_free = start + sending;
-    port.queue.push_back({port.link_free + delay_, buffer_});
+    port.queue.push_back({port.link_free + delay_, {buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(size_)}});
   }
 
   // Writes every frame whose time has come, then sets the timer for the next one.
@@ -212,8 +210,9 @@ class Switch {
   int64_t delay_;
   double rate_;  // bits per second; 0: no limit
   int timer_ = -1;
-  std::map<uint64_t, size_t> where_;  // MAC address -> the port it was last seen on
-  std::vector<uint8_t> buffer_;
+  std::map<uint64_t, size_t> where_;                               // MAC address -> the port it was last seen on
+  std::vector<uint8_t> buffer_ = std::vector<uint8_t>(kMaxFrame);  // the frame read last: size_ bytes
+  size_t size_ = 0;
 };
 
 // The switch's deadlines are tens of microseconds: a timer slack of 50 us (Linux's default)
