@@ -308,6 +308,48 @@ struct WideGradient {
   }
 };
 
+// Narrow: each run's block rows are one vector from column 0 (a narrow output row is at most 14
+// floats); a two-source permute gives lane l column 2 (tile_col + l - lane) + j of its run's row.
+template <bool Gate>
+struct NarrowGradient {
+  const float *grad, *gate;
+  int64_t plane;
+  int64_t at[2][2];         // per run and block row: channel 0's row
+  __mmask16 columns[2][2];  // per run and block row: the row's floats, none past the output's edge
+  __m512i column[2];        // per lane, where column j of its block is in (run 0's row, run 1's)
+
+  __attribute__((target("avx512f")))
+  NarrowGradient(const WinogradShape& s, const WinogradSegment& g, const float* gradient, const float* open)
+      : grad(gradient), gate(open), plane(s.out_h * s.out_w) {
+    alignas(64) int32_t index[2][16] = {};
+    for (int64_t k = 0; k < 2; ++k) {
+      const WinogradRun& r = g.run[std::min<int64_t>(k, g.runs - 1)];
+      for (int64_t i = 0; i < 2; ++i) {
+        const int64_t row = 2 * r.tile_row + i;
+        const bool inside = k < g.runs && row < s.out_h;
+        at[k][i] = inside ? r.sample * s.out_channels * plane + row * s.out_w : 0;
+        columns[k][i] = inside ? lanes_inside(0, s.out_w) : 0;
+      }
+      if (k < g.runs)
+        for (int64_t l = r.lane; l < r.lane + r.lanes; ++l)
+          for (int64_t j = 0; j < 2; ++j)
+            index[j][l] = static_cast<int32_t>(16 * k + 2 * (r.tile_col + l - r.lane) + j);
+    }
+    for (int64_t j = 0; j < 2; ++j) column[j] = _mm512_load_si512(index[j]);
+  }
+
+  __attribute__((target("avx512f"), always_inline)) inline void load(int64_t o, __m512 (*d)[2]) const {
+    for (int64_t i = 0; i < 2; ++i) {
+      __m512 l[2];
+      for (int64_t k = 0; k < 2; ++k) {
+        const int64_t from = at[k][i] + o * plane;
+        l[k] = gated_load<Gate>(columns[k][i], grad + from, Gate ? gate + from : nullptr);
+      }
+      for (int64_t j = 0; j < 2; ++j) d[i][j] = _mm512_permutex2var_ps(l[0], column[j], l[1]);
+    }
+  }
+};
+
 // Pooled (Note [Fused pooling]): a tile's 2x2 block is a pooling window, so its gradient is the
 // window's pooled gradient at the position its winner code names, 0 elsewhere; windows past
 // the pooled plane (an odd last row or column) get none.
@@ -418,9 +460,12 @@ void winograd_input(const WinogradShape& s, const WinogradSegment& g, const floa
 
 void winograd_gradient_input(const WinogradShape& s, const WinogradSegment& g, const float* grad, const float* gate,
                              const uint8_t* winners, float* y, int64_t stride) {
-  CONVOY_ASSERT(!winograd_narrow(s), "Winograd's weight gradient serves wide planes only");
   if (winners != nullptr)
     gradient_transform(s, g, PooledGradient(s, g, grad, winners), y, stride);
+  else if (winograd_narrow(s) && gate != nullptr)
+    gradient_transform(s, g, NarrowGradient<true>(s, g, grad, gate), y, stride);
+  else if (winograd_narrow(s))
+    gradient_transform(s, g, NarrowGradient<false>(s, g, grad, gate), y, stride);
   else if (gate != nullptr)
     gradient_transform(s, g, WideGradient<true>(s, g, grad, gate), y, stride);
   else

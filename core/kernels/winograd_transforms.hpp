@@ -38,8 +38,8 @@ void winograd_input(const WinogradShape& s, const WinogradSegment& g, const floa
                     int64_t stride);
 
 // Backward-weights' transform of the output gradient (Note [Winograd weight gradient]), wide
-// planes: Y [16][Cout][32] (positions `stride` floats apart) = A dy A^T of each lane's 2x2 block of
-// grad [N, Cout, out_h, out_w], 0 past the output's edge and, with gate, where gate <= 0. With
+// planes pooled or not, narrow ones unpooled: Y [16][Cout][32] (positions `stride` floats apart) = A dy A^T of each
+// lane's 2x2 block of grad [N, Cout, out_h, out_w], 0 past the output's edge and, with gate, where gate <= 0. With
 // winners, grad is the pooled gradient [N, Cout, out_h / 2, out_w / 2] and each block gets its
 // window's value at the winner's position (Note [Fused pooling]).
 void winograd_gradient_input(const WinogradShape& s, const WinogradSegment& g, const float* grad, const float* gate,
