@@ -43,6 +43,9 @@ class Communicator {
   // segment rank() into recv [size(), mine] (rank r's in row r; mine = this rank's segment size).
   // iallgather_segments starts gathering segment r, `send` on rank r, into recv + offsets[r].
   // Neither the buffers nor offsets may be touched until the request completes.
+  // Every rank must start collectives in one order, as MPI requires, except that the gathers
+  // keep an order of their own: a rank may start one before or after another rank's other
+  // collectives (so a gather can follow its exchange's arrival, which differs between ranks).
   virtual std::unique_ptr<CommRequest> iexchange_segments(const float* send, const int* offsets, float* recv) = 0;
   virtual std::unique_ptr<CommRequest> iallgather_segments(const float* send, const int* offsets, float* recv) = 0;
   // Gathers every rank's `count` doubles: recv [size(), count] gets rank r's send in row r.

@@ -70,7 +70,7 @@ void GradientReducer::start(size_t i) {
 
 void GradientReducer::gather(size_t i) {
   const Bucket& b = buckets_[i];
-  // Inside backward this wait is not hidden either: a slow link holds backward here.
+  // Inside backward the exchange is in already; from finish() this may wait for it.
   const auto start = std::chrono::steady_clock::now();
   requests_[i]->wait();
   last_wait_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -84,11 +84,9 @@ void GradientReducer::gather(size_t i) {
 void GradientReducer::ready_from(int64_t offset) {
   if (comm_.size() == 1) return;
   const bool ordered = reduction_ == Reduction::ordered;
-  while (started_ < buckets_.size() && buckets_[started_].begin >= offset) {
-    // Note [Ordered reduction]: the gathers follow the exchanges two buckets behind.
-    while (ordered && gathering_ + 2 <= started_) gather(gathering_++);
-    start(started_++);
-  }
+  while (started_ < buckets_.size() && buckets_[started_].begin >= offset) start(started_++);
+  // Note [Ordered reduction]: each gather as soon as its exchange is in, in bucket order.
+  while (ordered && gathering_ < started_ && requests_[gathering_]->test()) gather(gathering_++);
   // Open MPI progresses non-blocking collectives only inside MPI calls: testing the oldest
   // unfinished request moves every one in flight along while backward computes.
   const size_t summed = ordered ? gathering_ : started_;  // requests whose completion ends a bucket

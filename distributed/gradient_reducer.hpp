@@ -51,10 +51,12 @@ Reduction parse_reduction(const std::string& name);
 // sends and receives 2 (P - 1) / P buckets per bucket, as MPI's ring all-reduce does, and keeps
 // one bucket of rows.
 //
-// MPI requires every rank to start collectives on a communicator in the same order, so when a
-// bucket's sum is taken and its gather started may not depend on when its exchange happened to
-// arrive: the gather of bucket i starts when bucket i + 2 starts its exchange (waiting for
-// bucket i's exchange if it is not done yet), and finish() gathers the rest in order.
+// MPI requires every rank to start collectives on a communicator in the same order. The gathers
+// have an order of their own (communicator.hpp: their own communicator), bucket after bucket,
+// so a bucket's gather starts as soon as its exchange has arrived and every earlier bucket's
+// gather has started, whenever backward next calls ready_from: backward never waits for the
+// network. finish() waits for the rest, in order. (Gathers started at fixed points of backward
+// would wait there for their exchange: on slow links, with many buckets, backward would stall.)
 class GradientReducer {
  public:
   // Why 256 KiB: our models are small (keras-cnn's gradient is 373 KB, so PyTorch's 25 MB or

@@ -104,6 +104,7 @@ struct MpiCommunicator::Impl {
     int world = 1;
     MPI_Comm_size(MPI_COMM_WORLD, &world);
     if (std::uncaught_exceptions() > 0 && world > 1) MPI_Abort(comm != MPI_COMM_NULL ? comm : MPI_COMM_WORLD, 1);
+    if (gathers != MPI_COMM_NULL) MPI_Comm_free(&gathers);
     if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
   }
 
@@ -118,6 +119,7 @@ struct MpiCommunicator::Impl {
 
   Environment environment;  // first member: finalised last
   MPI_Comm comm = MPI_COMM_NULL;
+  MPI_Comm gathers = MPI_COMM_NULL;  // iallgather_segments' own order (communicator.hpp)
   StallWatchdog watchdog = StallWatchdog::from_environment();
 };
 
@@ -127,6 +129,7 @@ MpiCommunicator::MpiCommunicator(int* argc, char*** argv) : impl_(std::make_uniq
   // Our own communicator: library traffic cannot match other users of MPI_COMM_WORLD.
   check(MPI_Comm_dup(MPI_COMM_WORLD, &impl_->comm), "Comm_dup", world_rank);
   check(MPI_Comm_set_errhandler(impl_->comm, MPI_ERRORS_RETURN), "Comm_set_errhandler", world_rank);
+  check(MPI_Comm_dup(impl_->comm, &impl_->gathers), "Comm_dup", world_rank);
   check(MPI_Comm_rank(impl_->comm, &rank_), "Comm_rank", world_rank);
   check(MPI_Comm_size(impl_->comm, &size_), "Comm_size", world_rank);
   char name[MPI_MAX_PROCESSOR_NAME] = {};
@@ -212,7 +215,7 @@ std::unique_ptr<CommRequest> MpiCommunicator::iallgather_segments(const float* s
     counts[r] = offsets[r + 1] - offsets[r];
     displs[r] = offsets[r];
   }
-  check(MPI_Iallgatherv(send, mine, MPI_FLOAT, recv, counts, displs, MPI_FLOAT, impl_->comm, &request->request_),
+  check(MPI_Iallgatherv(send, mine, MPI_FLOAT, recv, counts, displs, MPI_FLOAT, impl_->gathers, &request->request_),
         "Iallgatherv (float)", rank_);
   return request;
 }

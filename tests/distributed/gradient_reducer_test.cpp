@@ -62,7 +62,7 @@ class RecordingCommunicator final : public Communicator {
       ++comm->waits;
       std::this_thread::sleep_for(comm->wait_time);
     }
-    bool test() override { return false; }
+    bool test() override { return comm->arrived; }
     RecordingCommunicator* comm;
   };
 
@@ -74,6 +74,7 @@ class RecordingCommunicator final : public Communicator {
   std::vector<std::pair<int64_t, int64_t>> started;  // (offset, count)
   int waits = 0;
   std::chrono::milliseconds wait_time{0};  // each wait() takes this long, as a slow link would
+  bool arrived = false;                    // what test() says of every request
 };
 
 // Both reductions cut and start the same buckets in the same order.
@@ -162,25 +163,33 @@ TEST(GradientReducer, OrderedReductionAddsTheRanksInTheTree) {
   EXPECT_EQ(grad, std::vector<float>(300, 14.0f));
 }
 
-// Note [Ordered reduction]: a bucket's gather starts when the bucket two after it starts its
-// exchange, never when its exchange happens to arrive, so every rank starts them in one order.
-TEST(GradientReducer, OrderedGathersFollowTheExchangesTwoBucketsBehind) {
-  RecordingCommunicator comm;
-  comm.ranks = 3;
-  comm.other_rows = {1.0f, 2.0f};
-  std::vector<float> grad(1000, 4.0f);
-  comm.base = grad.data();
-  GradientReducer reducer(comm, grad.data(), 1000, 256 * sizeof(float), Reduction::ordered);
-  reducer.begin_step();
-  reducer.ready_from(100);
-  EXPECT_EQ(comm.log, (std::vector<std::string>{"x736", "x480", "g736", "x224"}));
-  reducer.finish();
-  EXPECT_EQ(comm.log, (std::vector<std::string>{"x736", "x480", "g736", "x224", "g480", "x0", "g224", "g0"}));
-  EXPECT_EQ(grad, std::vector<float>(1000, 7.0f));
+// Note [Ordered reduction]: a bucket's gather starts once its exchange has arrived, in bucket
+// order; backward starts the buckets and gathers what is in, and finish() the rest.
+TEST(GradientReducer, OrderedGathersStartWhenTheirExchangeHasArrived) {
+  for (bool arrived : {false, true}) {
+    SCOPED_TRACE(arrived ? "exchanges arrive at once" : "exchanges still on the wire");
+    RecordingCommunicator comm;
+    comm.ranks = 3;
+    comm.other_rows = {1.0f, 2.0f};
+    comm.arrived = arrived;
+    std::vector<float> grad(1000, 4.0f);
+    comm.base = grad.data();
+    GradientReducer reducer(comm, grad.data(), 1000, 256 * sizeof(float), Reduction::ordered);
+    reducer.begin_step();
+    reducer.ready_from(100);
+    const std::vector<std::string> started = {"x736", "x480", "x224"};
+    const std::vector<std::string> gathered = {"x736", "x480", "x224", "g736", "g480", "g224"};
+    EXPECT_EQ(comm.log, arrived ? gathered : started);
+    reducer.finish();
+    EXPECT_EQ(comm.log, arrived
+                            ? (std::vector<std::string>{"x736", "x480", "x224", "g736", "g480", "g224", "x0", "g0"})
+                            : (std::vector<std::string>{"x736", "x480", "x224", "x0", "g736", "g480", "g224", "g0"}));
+    EXPECT_EQ(grad, std::vector<float>(1000, 7.0f));
+  }
 }
 
-// A gather due while its exchange is still on the wire holds backward: that wait counts too.
-TEST(GradientReducer, OrderedWaitsInsideBackwardCountAsWaiting) {
+// A slow link never holds backward: the waits are all in finish(), and count there.
+TEST(GradientReducer, OrderedExchangesOnTheWireNeverHoldBackward) {
   RecordingCommunicator comm;
   comm.ranks = 3;
   comm.other_rows = {1.0f, 2.0f};
@@ -189,10 +198,10 @@ TEST(GradientReducer, OrderedWaitsInsideBackwardCountAsWaiting) {
   comm.base = grad.data();
   GradientReducer reducer(comm, grad.data(), 1000, 256 * sizeof(float), Reduction::ordered);
   reducer.begin_step();
-  reducer.ready_from(100);  // starts 3 buckets: the first one's gather waits for its exchange
-  EXPECT_EQ(comm.waits, 1);
-  EXPECT_GE(reducer.last_wait_seconds(), 0.02);
-  reducer.finish();  // 3 more exchanges and 4 gathers
+  reducer.ready_from(100);  // starts 3 buckets, none of which has arrived
+  EXPECT_EQ(comm.waits, 0);
+  EXPECT_LT(reducer.last_wait_seconds(), 0.02);
+  reducer.finish();  // 4 exchanges and 4 gathers waited for
   EXPECT_EQ(comm.waits, 8);
   EXPECT_GE(reducer.last_wait_seconds(), 0.16);
 }
