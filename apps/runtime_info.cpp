@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 namespace convoy {
@@ -34,5 +35,28 @@ std::string startup_line(int rank, int size, const std::string& host, int thread
 }
 
 bool stdout_is_terminal() { return isatty(STDOUT_FILENO) == 1; }
+
+ResidentMemory resident_memory() {
+  ResidentMemory m;
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return m;
+  char line[256];
+  long long kib = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %lld kB", &kib) == 1) m.bytes = kib * 1024;
+    if (std::sscanf(line, "VmHWM: %lld kB", &kib) == 1) m.peak_bytes = kib * 1024;
+  }
+  std::fclose(f);
+  return m;
+}
+
+std::string memory_line(const ResidentMemory& before, const ResidentMemory& after) {
+  if (before.bytes < 0 || after.peak_bytes < 0) return "memory: not reported by this system";
+  constexpr double kMB = 1e6;
+  char text[128];
+  std::snprintf(text, sizeof text, "memory: peak %.0f MB resident, %.0f MB before the model was built",
+                static_cast<double>(after.peak_bytes) / kMB, static_cast<double>(before.bytes) / kMB);
+  return text;
+}
 
 }  // namespace convoy

@@ -123,7 +123,7 @@ void print_early_stop(const Trainer& trainer, const CheckpointKeeper& keeper) {
   const MetricMonitor& m = trainer.monitor();
   std::printf("early stopping: %s has not improved by more than %g for %lld epochs; best %.4f after epoch %lld%s\n",
               m.metric.c_str(), m.min_delta, static_cast<long long>(m.stale_epochs), m.best,
-              static_cast<long long>(m.best_epoch + 1),
+              static_cast<long long>(m.best_epoch) + 1,
               keeper.best_path().empty() ? "" : (", saved in " + keeper.best_path()).c_str());
 }
 
@@ -142,7 +142,7 @@ void print_saved(const Trainer& trainer, const CheckpointKeeper& keeper) {
   if (!keeper.last_path().empty()) std::printf("checkpoint: %s\n", keeper.last_path().c_str());
   if (!keeper.best_path().empty())
     std::printf("best: %s (%s %.4f after epoch %lld)\n", keeper.best_path().c_str(), trainer.monitor().metric.c_str(),
-                trainer.monitor().best, static_cast<long long>(trainer.monitor().best_epoch + 1));
+                trainer.monitor().best, static_cast<long long>(trainer.monitor().best_epoch) + 1);
 }
 
 // Starts the model from --init-weights (every rank reads the file: it is small beside the
@@ -171,6 +171,7 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   const bool root = comm.rank() == 0;
   const int64_t per_rank = (o.batch + comm.size() - 1) / comm.size();
   const TrainData data = open_train_data(o, per_rank);
+  const ResidentMemory before_model = resident_memory();
   const DatasetInfo& info = data.train->info();
   CONVOY_CHECK(o.batch <= info.size, ConfigError, "--batch ", o.batch, ": larger than the training set of ",
                info.size, " samples (--data)");
@@ -222,6 +223,7 @@ int run_train(const TrainOptions& o, Communicator& comm) {
   trainer.set_validation(data.val.get());
   const Activity training("training");
   const StopReason stopped = trainer.fit(*data.train, data.test.get(), observer, start);
+  if (root) std::printf("%s\n", memory_line(before_model, resident_memory()).c_str());
   if (stopped == StopReason::preempted) {
     if (root) print_preempted(trainer, keeper, o.stop_after);
     return o.checkpoint_dir.empty() ? kExitStoppedUnsaved : kExitPreempted;

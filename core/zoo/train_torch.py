@@ -14,6 +14,8 @@ fields Convoy's --metrics lines use (epoch, train_loss, train_accuracy, test_los
 test_accuracy, seconds). With --checkpoint FILE the run's state (model, optimizer, schedule, the
 shuffle and global random generators, the epochs done) is written there after every epoch,
 atomically, and a run started again with the same FILE continues after its last whole epoch.
+With --stop-after N it stops after N steps of the first epoch and prints its memory the way
+`convoy train` does: the peak resident set and the resident set before the model was built.
 
 Needs Debian's python3-torch, python3-torchvision and python3-h5py
 (CONVOY_WITH_PYTORCH=1 cluster/install-deps.sh).
@@ -51,6 +53,13 @@ def evaluate(model, x, y, batch=256):
     return loss / len(x), correct / len(x)
 
 
+def resident_mb():
+    """This process's resident memory now and at its peak in MB (VmRSS, VmHWM), as convoy train's
+    memory line reads them."""
+    fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return [int(fields[k].split()[0]) * 1024 / 1e6 for k in ("VmRSS", "VmHWM")]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True)
@@ -67,12 +76,15 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--metrics", help="JSON lines, one per epoch")
     ap.add_argument("--checkpoint", help="state after each epoch; resumes from it when it exists")
+    ap.add_argument("--stop-after", type=int, default=0,
+                    help="stop after this many steps and print the memory line convoy train prints")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     x, y = load(args.data)
     tx, ty = load(args.test)
+    before_model = resident_mb()[0]
     model = torch_model(args.model, channels=x.shape[1], classes=int(max(y.max(), ty.max())) + 1)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
     schedule = torch.optim.lr_scheduler.StepLR(opt, args.lr_step, args.lr_gamma) if args.lr_step > 0 else None
@@ -110,6 +122,9 @@ def main():
             opt.step()
             loss_sum += loss.item() * len(idx)
             correct += (out.argmax(1) == y[idx]).sum().item()
+            if args.stop_after and i // args.batch + 1 == args.stop_after:
+                print(f"memory: peak {resident_mb()[1]:.0f} MB resident, {before_model:.0f} MB before the model was built")
+                return
         seconds = time.perf_counter() - start
         if schedule:
             schedule.step()
