@@ -36,7 +36,8 @@ TrainingMemory estimate_training_memory(const Model& one_sample, int optimizer_s
   int64_t activations = one_sample.spec().input.numel();
   for (const LayerInfo& layer : one_sample.layers()) activations += layer.output.with_batch(1).numel();
   TrainingMemory m;
-  m.per_sample_bytes = 2 * activations * static_cast<int64_t>(sizeof(float));
+  // The gradients share a pool (Note [Gradient buffers]), planned for one sample here.
+  m.per_sample_bytes = (activations + one_sample.gradient_pool_floats()) * static_cast<int64_t>(sizeof(float));
   m.fixed_bytes = (2 + optimizer_slots) * one_sample.parameter_count() * static_cast<int64_t>(sizeof(float));
   return m;
 }

@@ -24,8 +24,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 struct Model::Node {
   GraphNode graph;
-  Tensor activation;        // [max_batch, ...]
-  Tensor gradient;          // [max_batch, ...], d loss / d activation
+  Tensor activation;          // [max_batch, ...]
+  float* gradient = nullptr;  // [max_batch, ...], d loss / d activation, in the shared pool
+  int gradient_slot = -1;     // Note [Gradient buffers]; -1: backward never reads one
   std::vector<ParameterSpec> parameter_specs;
   std::vector<int64_t> parameter_offsets;
   std::vector<BufferSpec> buffer_specs;
@@ -62,6 +63,51 @@ Model::Model(const ModelSpec& spec, int64_t max_batch, int threads, bool fuse)
 // known when the model is planned: the first overwrites the producer's gradient buffer, each
 // later one writes into a fan-out slot and adds it in after its backward. A layer needs as many
 // slots as it has inputs already written (Add(x, x) needs one), planned here once.
+// Note [Gradient buffers]
+// A layer's output gradient is needed only from its last reader's backward (which overwrites
+// it) to its own backward (which reads it): in a chain, two at a time. So gradients live in a
+// pool of slots planned here: walking backward's order, each gradient takes a free slot (the
+// smallest that fits, else the largest free one, grown) when its last reader runs, and frees it
+// after its own backward. At a layer's step its own gradient and its inputs' are all live, so no
+// two of them share a slot. A layer no one reads (not the last) keeps a zeroed slot of its own,
+// as its backward reads zeros. The bits are unchanged: only where the gradients live.
+void Model::plan_gradients() {
+  const int count = static_cast<int>(nodes_.size());
+  std::vector<int> last_reader(count, -1);
+  for (int k = 0; k < count; ++k)
+    for (int from : nodes_[k]->graph.inputs)
+      if (from >= 0) last_reader[from] = std::max(last_reader[from], k);
+  std::vector<int64_t> size;  // per slot, floats
+  std::vector<char> busy;
+  auto take = [&](Node& node) {
+    const int64_t need = align_floats(node.graph.output_shape.numel());
+    int best = -1;
+    for (int s = 0; s < static_cast<int>(size.size()); ++s) {
+      if (busy[s]) continue;
+      const bool fits = size[s] >= need, best_fits = best >= 0 && size[best] >= need;
+      if (best < 0 || (fits && (!best_fits || size[s] < size[best])) || (!fits && !best_fits && size[s] > size[best]))
+        best = s;
+    }
+    if (best < 0) {
+      best = static_cast<int>(size.size());
+      size.push_back(0);
+      busy.push_back(0);
+    }
+    size[best] = std::max(size[best], need);
+    busy[best] = 1;
+    node.gradient_slot = best;
+  };
+  for (int i = 0; i + 1 < count; ++i)
+    if (last_reader[i] < 0) take(*nodes_[i]);  // never freed: stays zero
+  for (int k = count - 1; k >= 0; --k) {
+    for (int from : nodes_[k]->graph.inputs)
+      if (from >= 0 && last_reader[from] == k && nodes_[from]->gradient_slot < 0) take(*nodes_[from]);
+    if (nodes_[k]->gradient_slot >= 0 && last_reader[k] >= 0) busy[nodes_[k]->gradient_slot] = 0;
+  }
+  gradient_slot_offsets_.assign(size.size() + 1, 0);
+  for (size_t s = 0; s < size.size(); ++s) gradient_slot_offsets_[s + 1] = gradient_slot_offsets_[s] + size[s];
+}
+
 void Model::plan() {
   int64_t param_offset = 0, buffer_offset = 0;
   std::vector<char> written(nodes_.size(), 0);
@@ -102,7 +148,6 @@ void Model::plan() {
       buffer_offset += align_floats(b.shape.numel());
     }
     node.activation = Tensor(g.output_shape);
-    node.gradient = Tensor(g.output_shape);
     largest_activation_ = std::max(largest_activation_, g.output_shape.numel());
     node.input_views.resize(g.inputs.size());
     node.input_grad_views.resize(g.inputs.size());
@@ -110,6 +155,7 @@ void Model::plan() {
   }
   parameter_count_ = param_offset;
   buffer_count_ = buffer_offset;
+  plan_gradients();
 }
 
 void Model::bind_stores() {
@@ -118,7 +164,9 @@ void Model::bind_stores() {
   buffers_ = allocate_aligned(buffer_count_);
   scratch_ = allocate_aligned(scratch_floats_);
   fanout_grad_ = allocate_aligned(fanout_slots_ * largest_activation_);
+  gradient_pool_ = allocate_aligned(gradient_slot_offsets_.back());
   for (auto& node : nodes_) {
+    if (node->gradient_slot >= 0) node->gradient = gradient_pool_.get() + gradient_slot_offsets_[node->gradient_slot];
     std::vector<Tensor> params, grads, buffers;
     for (size_t p = 0; p < node->parameter_specs.size(); ++p) {
       params.push_back(Tensor::view(parameters_.get() + node->parameter_offsets[p], node->parameter_specs[p].shape));
@@ -222,8 +270,9 @@ std::string Model::summary() const {
       << " non-trainable values (running statistics), input " << spec_.input.str() << ", " << spec_.classes
       << " classes\n";
   out << "per image: " << std::fixed << std::setprecision(3) << flops / 1e9 << " GFLOPs forward, "
-      << std::setprecision(2) << static_cast<double>(activations) * 4.0 / (1 << 20)
-      << " MiB of activations (as much again for their gradients in training)";
+      << std::setprecision(2) << static_cast<double>(activations) * 4.0 / (1 << 20) << " MiB of activations, "
+      << static_cast<double>(gradient_pool_floats()) * 4.0 / static_cast<double>(max_batch_) / (1 << 20)
+      << " MiB for their gradients in training";
   return out.str();
 }
 
@@ -298,7 +347,7 @@ void Model::backward(const Tensor& output_grad, const PassContext& ctx,
     Node& node = *nodes_[i];
     const Tensor node_grad = i + 1 == static_cast<int>(nodes_.size())
                                  ? output_grad
-                                 : Tensor::view(node.gradient.data(), node.graph.output_shape.with_batch(n));
+                                 : Tensor::view(node.gradient, node.graph.output_shape.with_batch(n));
     for (size_t j = 0; j < node.graph.inputs.size(); ++j) {
       const int target = node.grad_target[j];
       if (target == kNoGradient) {
@@ -306,7 +355,7 @@ void Model::backward(const Tensor& output_grad, const PassContext& ctx,
         continue;
       }
       Node& from = *nodes_[node.graph.inputs[j]];
-      float* data = target == kOverwrite ? from.gradient.data() : fanout_grad_.get() + target * largest_activation_;
+      float* data = target == kOverwrite ? from.gradient : fanout_grad_.get() + target * largest_activation_;
       node.input_grad_views[j] = Tensor::view(data, from.output_view.shape());
     }
     layer_ctx.layer_index = node.graph.spec_index;
@@ -315,7 +364,7 @@ void Model::backward(const Tensor& output_grad, const PassContext& ctx,
     if (profiling_) backward_seconds_[i] += seconds_since(t0);
     for (size_t j = 0; j < node.graph.inputs.size(); ++j) {
       if (node.grad_target[j] < 0) continue;
-      float* dst = nodes_[node.graph.inputs[j]]->gradient.data();
+      float* dst = nodes_[node.graph.inputs[j]]->gradient;
       const float* extra = node.input_grad_views[j].data();
       const int64_t count = node.input_grad_views[j].numel();
       for (int64_t e = 0; e < count; ++e) dst[e] += extra[e];

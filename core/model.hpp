@@ -62,6 +62,8 @@ class Model {
   int64_t max_batch() const { return max_batch_; }
   int threads() const { return threads_; }
   int64_t parameter_count() const { return parameter_count_; }
+  // Floats of the shared pool the layers' output gradients live in (Note [Gradient buffers]).
+  int64_t gradient_pool_floats() const { return gradient_slot_offsets_.back(); }
   float* parameters() { return parameters_.get(); }
   const float* parameters() const { return parameters_.get(); }
   float* gradients() { return gradients_.get(); }
@@ -105,6 +107,7 @@ class Model {
   // The plan pass: offsets in the flat stores, activation and gradient buffers, scratch, and
   // where backward writes each input gradient; binds every layer's views.
   void plan();
+  void plan_gradients();  // Note [Gradient buffers]
   void bind_stores();
 
   ModelSpec spec_;
@@ -118,7 +121,8 @@ class Model {
   int64_t scratch_floats_ = 0;
   int64_t largest_activation_ = 0;
   int fanout_slots_ = 0;  // input gradients one layer may have to add into an already written one
-  std::shared_ptr<float[]> parameters_, gradients_, buffers_, scratch_, fanout_grad_;
+  std::vector<int64_t> gradient_slot_offsets_;  // Note [Gradient buffers]: slot s at [s], its end at [s + 1]
+  std::shared_ptr<float[]> parameters_, gradients_, buffers_, scratch_, fanout_grad_, gradient_pool_;
   Tensor output_;
   bool profiling_ = false;
   std::vector<double> forward_seconds_, backward_seconds_;

@@ -134,6 +134,23 @@ TEST(Model, BackwardMatchesFiniteDifferencesOfTheLoss) {
   EXPECT_GT(probed, 50);
 }
 
+// Note [Gradient buffers]: in a chain two output gradients are live at a time (a layer's own and
+// its input's), so five layers' gradients take two slots; the finite differences above and the
+// graph tests (fan-out, concatenation) check that none is overwritten while still needed.
+TEST(Model, LayerGradientsShareTheSlotsOfGradientsNoLongerNeeded) {
+  ModelSpec spec;
+  spec.name = "chain";
+  spec.input = Shape{4, 8, 8};
+  spec.classes = 5;
+  for (const char* name : {"c1", "c2", "c3", "c4"})
+    spec.layers.push_back({"conv2d", name, {}, {{"out_channels", 4}, {"kernel", 3}, {"padding", "same"}}});
+  spec.layers.push_back({"flatten", "f", {}, {}});
+  spec.layers.push_back({"dense", "d", {}, {{"units", 5}}});
+  const Model model(spec, 2, 1);
+  const int64_t output = 2 * 4 * 8 * 8;  // every layer's but the last, at batch 2
+  EXPECT_EQ(model.gradient_pool_floats(), 2 * output);
+}
+
 TEST(Model, FusedLayersComputeWhatSeparateLayersDo) {
   for (const char* name : {"keras-cnn", "lenet5"}) {
     Model fused(builtin_model(name, kMnist, 10), 11, 2), plain(builtin_model(name, kMnist, 10), 11, 2, false);
