@@ -81,13 +81,16 @@ void Model::plan_gradients() {
   std::vector<char> busy;
   auto take = [&](Node& node) {
     const int64_t need = align_floats(node.graph.output_shape.numel());
+    // A slot that fits beats one that does not; among those that fit the smallest, among the
+    // others the largest (grown below).
+    auto better = [&](int a, int b) {
+      const bool a_fits = size[a] >= need, b_fits = size[b] >= need;
+      if (a_fits != b_fits) return a_fits;
+      return a_fits ? size[a] < size[b] : size[a] > size[b];
+    };
     int best = -1;
-    for (int s = 0; s < static_cast<int>(size.size()); ++s) {
-      if (busy[s]) continue;
-      const bool fits = size[s] >= need, best_fits = best >= 0 && size[best] >= need;
-      if (best < 0 || (fits && (!best_fits || size[s] < size[best])) || (!fits && !best_fits && size[s] > size[best]))
-        best = s;
-    }
+    for (int s = 0; s < static_cast<int>(size.size()); ++s)
+      if (!busy[s] && (best < 0 || better(s, best))) best = s;
     if (best < 0) {
       best = static_cast<int>(size.size());
       size.push_back(0);

@@ -113,6 +113,18 @@ struct WideRows {
   }
 };
 
+// Note [Winograd segments], narrow: the permute indices that give lane l of run k column
+// 2 (tile_col + l - lane) + j of its row, the two runs' rows being one vector each: column[j]
+// for j < count (4 input columns a tile, 2 output-gradient columns a block).
+__attribute__((target("avx512f"))) void narrow_columns(const WinogradSegment& g, int count, __m512i* column) {
+  alignas(64) int32_t index[4][16] = {};
+  for (int64_t k = 0; k < g.runs; ++k)
+    for (int64_t l = g.run[k].lane; l < g.run[k].lane + g.run[k].lanes; ++l)
+      for (int j = 0; j < count; ++j)
+        index[j][l] = static_cast<int32_t>(16 * k + 2 * (g.run[k].tile_col + l - g.run[k].lane) + j);
+  for (int j = 0; j < count; ++j) column[j] = _mm512_load_si512(index[j]);
+}
+
 // Note [Winograd segments], narrow: row i of two tile rows, each input row one vector from
 // column -pad_left; lane l of a run takes columns 2 (tile_col + l - lane) + j of its row.
 struct NarrowRows {
@@ -129,12 +141,7 @@ struct NarrowRows {
                                : RowStream{kZeros, kZeros, 0};
     }
     mask = lanes_inside(-s.pad_left, s.in_w);
-    alignas(64) int32_t index[4][16] = {};
-    for (int64_t k = 0; k < g.runs; ++k)
-      for (int64_t l = g.run[k].lane; l < g.run[k].lane + g.run[k].lanes; ++l)
-        for (int64_t j = 0; j < 4; ++j)
-          index[j][l] = static_cast<int32_t>(16 * k + 2 * (g.run[k].tile_col + l - g.run[k].lane) + j);
-    for (int64_t j = 0; j < 4; ++j) column[j] = _mm512_load_si512(index[j]);
+    narrow_columns(g, 4, column);
   }
 
   template <bool Gate>
@@ -321,7 +328,6 @@ struct NarrowGradient {
   __attribute__((target("avx512f")))
   NarrowGradient(const WinogradShape& s, const WinogradSegment& g, const float* gradient, const float* open)
       : grad(gradient), gate(open), plane(s.out_h * s.out_w) {
-    alignas(64) int32_t index[2][16] = {};
     for (int64_t k = 0; k < 2; ++k) {
       const WinogradRun& r = g.run[std::min<int64_t>(k, g.runs - 1)];
       for (int64_t i = 0; i < 2; ++i) {
@@ -330,12 +336,8 @@ struct NarrowGradient {
         at[k][i] = inside ? r.sample * s.out_channels * plane + row * s.out_w : 0;
         columns[k][i] = inside ? lanes_inside(0, s.out_w) : 0;
       }
-      if (k < g.runs)
-        for (int64_t l = r.lane; l < r.lane + r.lanes; ++l)
-          for (int64_t j = 0; j < 2; ++j)
-            index[j][l] = static_cast<int32_t>(16 * k + 2 * (r.tile_col + l - r.lane) + j);
     }
-    for (int64_t j = 0; j < 2; ++j) column[j] = _mm512_load_si512(index[j]);
+    narrow_columns(g, 2, column);
   }
 
   __attribute__((target("avx512f"), always_inline)) inline void load(int64_t o, __m512 (*d)[2]) const {
