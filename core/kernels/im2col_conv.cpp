@@ -22,7 +22,7 @@ ScratchSplit split(const Conv2dGeometry& g, const ChunkPlan& plan, int threads) 
 int64_t pass_floats(const Conv2dGeometry& g, int threads) { return split(g, pass_plan(g, threads), threads).floats(0); }
 
 int64_t weights_floats(const Conv2dGeometry& g, int threads) {
-  return split(g, weight_plan(g), threads).floats(weight_partials_floats(g));
+  return split(g, weight_plan(g), threads).floats(weight_partials_floats(g, threads));
 }
 
 // im2col of every sample of the chunk, side by side in col [patch, columns].

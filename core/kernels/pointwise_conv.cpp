@@ -63,7 +63,7 @@ ScratchSplit split(const Conv2dGeometry& g, int threads) {
 
 int64_t pass_floats(const Conv2dGeometry& g, int threads) { return split(g, threads).floats(0); }
 int64_t weights_floats(const Conv2dGeometry& g, int threads) {
-  return split(g, threads).floats(weight_partials_floats(g));
+  return split(g, threads).floats(weight_partials_floats(g, threads));
 }
 
 // The input B of a band: in place with stride 1 (returns its row stride in *ld), else the

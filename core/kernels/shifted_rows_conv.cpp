@@ -40,7 +40,7 @@ Parts parts(const Conv2dGeometry& g, int threads) {
 
 int64_t pass_floats(const Conv2dGeometry& g, int threads) { return parts(g, threads).split.floats(0); }
 int64_t weights_floats(const Conv2dGeometry& g, int threads) {
-  return parts(g, threads).split.floats(weight_partials_floats(g));
+  return parts(g, threads).split.floats(weight_partials_floats(g, threads));
 }
 
 // weight [Cout, Cin, KH, KW] -> reordered [KH, Cout, KW, Cin], the A of the shifted-rows GEMMs.

@@ -67,7 +67,7 @@ int64_t backward_data_floats(const Conv2dGeometry& g, int threads) {
   return split(s, threads).floats(winograd_packed_floats(s));
 }
 int64_t weights_floats(const Conv2dGeometry& g, int threads) {
-  return split_scratch(winograd_weight_floats(winograd_shape(g)), threads).floats(weight_partials_floats(g));
+  return split_scratch(winograd_weight_floats(winograd_shape(g)), threads).floats(weight_partials_floats(g, threads));
 }
 
 // The weights transformed once per call (forward's, or with adjoint backward-data's), then
