@@ -7,6 +7,10 @@
 namespace convoy {
 namespace {
 
+// The folded weights and bias, rounded up so that the kernels' scratch after them stays 64-byte
+// aligned.
+int64_t folded_floats(const Conv2dGeometry& g) { return (g.patch() * g.out_channels + g.out_channels + 15) / 16 * 16; }
+
 struct AxisPadding {
   int64_t out, before;
 };
@@ -108,10 +112,6 @@ void Conv2d::bind_parameters(std::span<Tensor> parameters, std::span<Tensor> gra
     bias_ = parameters[1];
     bias_grad_ = gradients[1];
   }
-  if (folds_) {
-    folded_weight_ = Tensor(weight_.shape());
-    folded_bias_ = Tensor(Shape{options_.out_channels});
-  }
 }
 
 bool Conv2d::accept_inference_fold() {
@@ -124,16 +124,20 @@ void Conv2d::forward_folded(std::span<const Tensor> inputs, Tensor& output, cons
   CONVOY_ASSERT(folds_, "layer ", describe(), ": forward_folded without accept_inference_fold");
   Conv2dGeometry g = geometry(inputs[0].shape());
   g.fused_relu = fold.relu;
-  // conv(x, w) * s + t = conv(x, w * s) + (b * s + t), per output channel.
+  // conv(x, w) * s + t = conv(x, w * s) + (b * s + t), per output channel, the folded weights
+  // and bias ahead of the convolution's own scratch.
+  const std::span<float> scratch = ctx.scratch_span();
+  float* folded_weight = scratch.data();
+  float* folded_bias = folded_weight + weight_.numel();
   const int64_t per_channel = weight_.numel() / options_.out_channels;
   for (int64_t o = 0; o < options_.out_channels; ++o) {
     const float s = fold.scale[o];
     const float* w = weight_.data() + o * per_channel;
-    float* folded = folded_weight_.data() + o * per_channel;
+    float* folded = folded_weight + o * per_channel;
     for (int64_t e = 0; e < per_channel; ++e) folded[e] = w[e] * s;
-    folded_bias_[o] = (options_.bias ? bias_[o] * s : 0.0f) + fold.shift[o];
+    folded_bias[o] = (options_.bias ? bias_[o] * s : 0.0f) + fold.shift[o];
   }
-  conv2d_forward(g, inputs[0].data(), folded_weight_.data(), folded_bias_.data(), output.data(), ctx.scratch_span(),
+  conv2d_forward(g, inputs[0].data(), folded_weight, folded_bias, output.data(), scratch.subspan(folded_floats(g)),
                  ctx.threads, nullptr);
 }
 
@@ -142,7 +146,7 @@ int64_t Conv2d::scratch_floats(std::span<const Shape> inputs, int threads) const
   int64_t floats = conv2d_scratch_floats(g, threads);
   if (folds_) {  // inference runs forward_folded, whose geometry may fuse the batch norm's ReLU
     g.fused_relu = true;
-    floats = std::max(floats, conv2d_scratch_floats(g, threads));
+    floats = std::max(floats, folded_floats(g) + conv2d_scratch_floats(g, threads));
   }
   return floats;
 }

@@ -48,8 +48,7 @@ class Conv2d final : public Layer {
   bool fused_relu_ = false;
   bool fused_pool_ = false;  // Note [Fused pooling]
   Tensor weight_, bias_, weight_grad_, bias_grad_;
-  bool folds_ = false;
-  Tensor folded_weight_, folded_bias_;  // Note [Folded batch norm]: sized when bound
+  bool folds_ = false;  // Note [Folded batch norm]
   // Which position won each pooled window in the last forward (Note [Fused pooling]); grown
   // by the first forward of a batch size, then reused.
   std::vector<uint8_t> pool_winners_;

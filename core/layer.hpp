@@ -120,8 +120,9 @@ class Layer {
   // nothing else reads is folded into it: the convolution runs with its weights scaled by
   // output channel and scale * bias + shift as its bias, and writes the batch norm's output
   // (with its fused ReLU) in one pass. The fuse pass pairs them (GraphNode::inference_fold);
-  // training passes run both layers as before and never see the folded weights, which live in
-  // the producer's own buffer, so training after an evaluation has the same bits. Folded logits
+  // training passes run both layers as before and never see the folded weights, which are
+  // written anew each pass into the producer's scratch (no layer keeps a copy of its weights),
+  // so training after an evaluation has the same bits. Folded logits
   // differ from the separate layers' by rounding (a test bounds it).
   struct ChannelAffine {
     const float* scale = nullptr;  // [C]
@@ -132,8 +133,8 @@ class Layer {
   // (from its current parameters and buffers, valid until its next pass).
   virtual bool folds_into_producer() const { return false; }
   virtual ChannelAffine inference_affine() { return {}; }
-  // A producer: whether it can run forward_folded; accepting sizes its folded-weight buffer
-  // when parameters are bound. forward_folded overwrites output (the consumer's) with the
+  // A producer: whether it can run forward_folded; accepting makes room for its folded weights
+  // in its scratch_floats. forward_folded overwrites output (the consumer's) with the
   // consumer's map applied to what forward would write.
   virtual bool accept_inference_fold() { return false; }
   virtual void forward_folded(std::span<const Tensor> inputs, Tensor& output, const ChannelAffine& fold,
