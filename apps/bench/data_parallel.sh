@@ -3,13 +3,15 @@
 # ordered and the MPI gradient reduction (--reduction), training keras-cnn and lenet5 on the real
 # Fashion-MNIST HDF5 file, side by side in one run.
 # Prints images/s (median of the step reports after the first) and the share of step time
-# spent waiting for the gradient all-reduce.
+# spent waiting for the gradient all-reduce. MODELS="resnet20" measures other models (batch
+# norm's statistics are then summed over the ranks every layer).
 #   apps/bench/data_parallel.sh [convoy binary] [train.h5]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 convoy=${1:-$root/build/release/apps/convoy}
 data=${2:-$root/data/fashion-mnist-train.h5}
 steps=${STEPS:-400}
+read -r -a models <<<"${MODELS:-keras-cnn lenet5}"
 if [ ! -f "$data" ]; then
   echo "data_parallel.sh: no training file $data; run cluster/train-fashion-mnist.sh once (it converts" \
        "Fashion-MNIST to data/) or pass the HDF5 file as the second argument" >&2
@@ -28,7 +30,7 @@ PY
 }
 
 printf '%-10s %-26s %12s %14s\n' model layout images/s allreduce-wait
-for model in keras-cnn lenet5; do
+for model in "${models[@]}"; do
   for layout in "1x2/ordered" "2x1/ordered" "2x1/mpi"; do
     reduction=${layout#*/}
     layout=${layout%/*}
