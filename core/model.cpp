@@ -62,7 +62,8 @@ Model::Model(const ModelSpec& spec, int64_t max_batch, int threads, bool fuse)
 // of their input gradients. Backward runs in reverse node order, so which reader comes first is
 // known when the model is planned: the first overwrites the producer's gradient buffer, each
 // later one writes into a fan-out slot and adds it in after its backward. A layer needs as many
-// slots as it has inputs already written (Add(x, x) needs one), planned here once.
+// slots as it has inputs already written (Add(x, x) needs one), planned here once, each the size
+// of the largest output that fans out (ResNet-18's at 64x64: a quarter of its stem's output).
 // Note [Gradient buffers]
 // A layer's output gradient is needed only from its last reader's backward (which overwrites
 // it) to its own backward (which reads it): in a chain, two at a time. So gradients live in a
@@ -126,6 +127,7 @@ void Model::plan() {
         written[from] = 1;
       } else {
         node.grad_target.push_back(slots++);
+        fanout_floats_ = std::max(fanout_floats_, align_floats(nodes_[from]->graph.output_shape.numel()));
       }
     }
     fanout_slots_ = std::max(fanout_slots_, slots);
@@ -151,7 +153,6 @@ void Model::plan() {
       buffer_offset += align_floats(b.shape.numel());
     }
     node.activation = Tensor(g.output_shape);
-    largest_activation_ = std::max(largest_activation_, g.output_shape.numel());
     node.input_views.resize(g.inputs.size());
     node.input_grad_views.resize(g.inputs.size());
     info_.push_back(std::move(info));
@@ -166,7 +167,7 @@ void Model::bind_stores() {
   gradients_ = allocate_aligned(parameter_count_);
   buffers_ = allocate_aligned(buffer_count_);
   scratch_ = allocate_aligned(scratch_floats_);
-  fanout_grad_ = allocate_aligned(fanout_slots_ * largest_activation_);
+  fanout_grad_ = allocate_aligned(fanout_slots_ * fanout_floats_);
   gradient_pool_ = allocate_aligned(gradient_slot_offsets_.back());
   for (auto& node : nodes_) {
     if (node->gradient_slot >= 0) node->gradient = gradient_pool_.get() + gradient_slot_offsets_[node->gradient_slot];
@@ -358,7 +359,7 @@ void Model::backward(const Tensor& output_grad, const PassContext& ctx,
         continue;
       }
       Node& from = *nodes_[node.graph.inputs[j]];
-      float* data = target == kOverwrite ? from.gradient : fanout_grad_.get() + target * largest_activation_;
+      float* data = target == kOverwrite ? from.gradient : fanout_grad_.get() + target * fanout_floats_;
       node.input_grad_views[j] = Tensor::view(data, from.output_view.shape());
     }
     layer_ctx.layer_index = node.graph.spec_index;

@@ -119,8 +119,8 @@ class Model {
   int64_t parameter_count_ = 0;  // padded size of the flat store
   int64_t buffer_count_ = 0;
   int64_t scratch_floats_ = 0;
-  int64_t largest_activation_ = 0;
   int fanout_slots_ = 0;  // input gradients one layer may have to add into an already written one
+  int64_t fanout_floats_ = 0;                   // each: the largest output read by more than one layer
   std::vector<int64_t> gradient_slot_offsets_;  // Note [Gradient buffers]: slot s at [s], its end at [s + 1]
   std::shared_ptr<float[]> parameters_, gradients_, buffers_, scratch_, fanout_grad_, gradient_pool_;
   Tensor output_;

@@ -110,6 +110,7 @@ TEST(ModelGraph, ReadersOfAFusedLayerReadItsProducer) {
 
 // Whole-graph gradients with every branching layer (Add with a fan-out, Concat, the pad
 // shortcut), batch norm in training mode and a dropout, against central differences of the loss.
+// "sum" reads "short" three times: two fan-out slots at once (Note [Fan-out gradients]).
 TEST(ModelGraph, BranchedGraphGradientsMatchFiniteDifferences) {
   const ModelSpec spec = ModelSpec::from_template(nlohmann::json::parse(R"({"name": "branched", "layers": [
       {"type": "conv2d", "name": "stem", "options": {"out_channels": 4, "padding": 1, "bias": false}},
@@ -119,7 +120,7 @@ TEST(ModelGraph, BranchedGraphGradientsMatchFiniteDifferences) {
       {"type": "concat", "name": "join", "inputs": ["left", "right", "bn"]},
       {"type": "avg_pool2d", "name": "pool", "options": {"window": 2}},
       {"type": "pad_shortcut", "name": "short", "inputs": ["bn"], "options": {"out_channels": 12, "stride": 2}},
-      {"type": "add", "name": "sum", "inputs": ["pool", "short", "short"]},
+      {"type": "add", "name": "sum", "inputs": ["pool", "short", "short", "short"]},
       {"type": "dropout", "name": "drop", "options": {"rate": 0.25}},
       {"type": "global_avg_pool2d", "name": "gap"},
       {"type": "batch_norm", "name": "bn_features"},
