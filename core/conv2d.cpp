@@ -2,14 +2,14 @@
 
 #include <algorithm>
 
+#include "core/alignment.hpp"
 #include "core/error.hpp"
 
 namespace convoy {
 namespace {
 
-// The folded weights and bias, rounded up so that the kernels' scratch after them stays 64-byte
-// aligned.
-int64_t folded_floats(const Conv2dGeometry& g) { return (g.patch() * g.out_channels + g.out_channels + 15) / 16 * 16; }
+// The folded weights and bias, rounded up so that the kernels' scratch after them stays aligned.
+int64_t folded_floats(const Conv2dGeometry& g) { return align_floats(g.patch() * g.out_channels + g.out_channels); }
 
 struct AxisPadding {
   int64_t out, before;
