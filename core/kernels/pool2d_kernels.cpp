@@ -9,6 +9,7 @@
 
 #include "core/kernels/cpu_features.hpp"
 #include "core/kernels/max_pool3x3.hpp"
+#include "core/kernels/max_pool_flat.hpp"
 
 namespace convoy {
 namespace {
@@ -316,12 +317,22 @@ void max3x3_backward_range(const Pool2dGeometry& g, const Operands& a, int64_t p
   max_pool3x3_backward(g, a.input, a.output_grad, a.output, p0, p1);
 }
 
+void flat_forward_range(const Pool2dGeometry& g, const Operands& a, int64_t p0, int64_t p1) {
+  max_pool_flat_forward(g, a.input, a.output, p0, p1);
+}
+
+void flat_backward_range(const Pool2dGeometry& g, const Operands& a, int64_t p0, int64_t p1) {
+  max_pool_flat_backward(g, a.input, a.output_grad, a.output, p0, p1);
+}
+
 template <Op op>
 PlaneRange select(const Pool2dGeometry& g) {
   // Measured: the branch-free winner search pays off for 2x2 windows only; the global maximum is
   // no faster than the window-at-a-time scan, so those keep the generic code. 3x3 maxima of
-  // stride 1 and 2 go to vectors (Note [3x3 max pooling in vectors]).
+  // stride 1 and 2 go to vectors (Note [3x3 max pooling in vectors]), those of stride 1 on narrow
+  // planes flat across rows and planes (Note [Narrow planes pooled flat]).
   constexpr bool is_max = op == Op::max_forward || op == Op::max_backward;
+  if (is_max && max_pool_flat_serves(g)) return op == Op::max_forward ? flat_forward_range : flat_backward_range;
   if (is_max && max_pool3x3_serves(g)) return op == Op::max_forward ? max3x3_forward_range : max3x3_backward_range;
   if (!is_max && g.out_h == 1 && g.out_w == 1 && g.pad_top == 0 && g.pad_left == 0 && g.window_h >= g.in_h &&
       g.window_w >= g.in_w)

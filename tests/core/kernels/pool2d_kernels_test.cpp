@@ -77,14 +77,21 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 3, 12, 12, 3, 3, 2, 2, 0, 0, 1, 1),    // 3x3/2 in ceil mode (GoogLeNet): past the input
                       make(2, 3, 70, 67, 3, 3, 2, 2, 1, 1, 1, 1),    // 3x3/2 pad 1, three vectors of outputs a row
                       make(2, 3, 5, 5, 2, 2, 1, 1, 0, 0, 0, 0),      // 2x2 stride 1: overlapping
+                      make(8, 40, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1),     // 3x3 `same` on 4x4 planes, flat: two threads
+                      make(3, 5, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1),      // flat, four planes a vector
+                      make(2, 7, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1),      // flat, lane patterns repeating every 49 vectors
+                      make(4, 70, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1),     // flat, several blocks a thread
+                      make(3, 5, 3, 5, 3, 3, 1, 1, 1, 1, 1, 1),      // flat, rows of 5
+                      make(2, 3, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1),      // flat, planes of one
+                      make(2, 3, 16, 15, 3, 3, 1, 1, 1, 1, 1, 1),    // flat, the widest and largest planes
                       make(3, 5, 7, 7, 7, 7, 1, 1, 0, 0, 0, 0),      // global
                       make(8, 300, 7, 7, 7, 7, 1, 1, 0, 0, 0, 0)));  // global, two threads
 
 // Note [3x3 max pooling in vectors]: windows with nothing above -inf take the scalar rule (their
 // first position inside the input), wherever they fall among the vector's lanes.
 TEST(MaxPool3x3, WindowsOfMinusInfinityTakeTheirFirstPosition) {
-  for (const Pool2dGeometry& g :
-       {make(2, 3, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 9, 41, 3, 3, 2, 2, 1, 1, 1, 1)}) {
+  for (const Pool2dGeometry& g : {make(2, 3, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 9, 41, 3, 3, 2, 2, 1, 1, 1, 1),
+                                  make(2, 3, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1)}) {
     std::vector<float> x = random_values(g.batch * g.channels * g.in_h * g.in_w, 1);
     for (size_t i = 0; i < x.size(); ++i)
       if (i / g.in_w % 3 != 1 || i % 7 < 3) x[i] = -INFINITY;  // whole rows, and runs in the others
@@ -96,6 +103,42 @@ TEST(MaxPool3x3, WindowsOfMinusInfinityTakeTheirFirstPosition) {
       const std::vector<double> want_y = reference::max_pool2d_forward(g, x);
       for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(y[i], want_y[i]) << "max forward element " << i;  // -inf too
       expect_close(dx, reference::max_pool2d_backward(g, x, og), "max backward");
+    });
+  }
+}
+
+// The vector kernels give the values and gradients of the scalar windows bit for bit: ties
+// between equal values (and -0 beside +0) go to the first, NaN never wins, windows of -inf take
+// their first position, and each input's gradients are summed in output order.
+TEST(MaxPoolVectors, GiveTheBitsOfTheScalarWindows) {
+  for (const Pool2dGeometry& g :
+       {make(5, 7, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1), make(3, 9, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1),
+        make(2, 5, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1), make(3, 6, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1),
+        make(2, 3, 20, 19, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 17, 18, 3, 3, 2, 2, 1, 1, 1, 1)}) {
+    SCOPED_TRACE(std::to_string(g.in_h) + "x" + std::to_string(g.in_w) + " stride " + std::to_string(g.stride_h));
+    std::vector<float> x = random_values(g.batch * g.channels * g.in_h * g.in_w, 3);
+    for (size_t i = 0; i < x.size(); ++i) {
+      x[i] = std::round(2.0f * x[i]) / 2.0f;  // ties
+      if (x[i] == 0.0f && i % 2 == 1) x[i] = -0.0f;
+      if (i % 23 == 5) x[i] = NAN;
+      if (i % 19 == 7 || i / 40 % 7 == 3) x[i] = -INFINITY;
+    }
+    const std::vector<float> og = random_values(g.batch * g.channels * g.out_h * g.out_w, 4);
+    std::vector<float> want_y(og.size()), want_dx(x.size());
+    const Isa original = active_isa();
+    ASSERT_TRUE(set_isa(Isa::generic));
+    max_pool2d_forward(g, x.data(), want_y.data(), 1);
+    max_pool2d_backward(g, x.data(), og.data(), want_dx.data(), 1);
+    set_isa(original);
+    testing::for_each_isa([&](Isa) {
+      for (int threads : {1, 2}) {
+        std::vector<float> y(og.size(), 1.0f), dx(x.size(), 1.0f);
+        max_pool2d_forward(g, x.data(), y.data(), threads);
+        max_pool2d_backward(g, x.data(), og.data(), dx.data(), threads);
+        EXPECT_EQ(0, std::memcmp(y.data(), want_y.data(), y.size() * sizeof(float))) << threads << " threads, forward";
+        EXPECT_EQ(0, std::memcmp(dx.data(), want_dx.data(), dx.size() * sizeof(float)))
+            << threads << " threads, backward";
+      }
     });
   }
 }
