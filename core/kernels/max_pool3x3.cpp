@@ -46,11 +46,44 @@ struct PaddedPlane {
   }
 };
 
-// The nine values of the windows of outputs ox..ox+15 in row-major order, the window's top row at
-// `top`, and their maximum: each position through vmaxps(v, best), the scalar `v > best ? v : best`.
+// Stride 2 with at most 8 output columns: a vector pools two output rows, lanes 0-7 the first and
+// lanes 8-15 the next (GoogLeNet's 3x3/2 at 16x16 and 8x8 planes), so that it is never half idle.
+struct Lanes {
+  bool pairs;
+  int64_t rows;  // output rows a vector pools
+  __m512i step;  // each lane's offset in the input plane from the vector's first window
+
+  __attribute__((target("avx512f"))) Lanes(const Pool2dGeometry& g, int stride)
+      : pairs(stride == 2 && g.out_w <= 8), rows(pairs ? 2 : 1) {
+    alignas(64) int32_t at[16];
+    for (int l = 0; l < 16; ++l)
+      at[l] = static_cast<int32_t>(pairs ? l / 8 * stride * g.in_w + l % 8 * stride : l * stride);
+    step = _mm512_load_si512(at);
+  }
+
+  int64_t row(int l) const { return pairs ? l / 8 : 0; }
+  int64_t col(int l) const { return pairs ? l % 8 : l; }
+
+  // The lanes of outputs that exist, in output order.
+  uint32_t live(const Pool2dGeometry& g, int64_t oy, int64_t ox) const {
+    if (!pairs) return lane_range(0, g.out_w - ox);
+    return lane_range(0, g.out_w) | (oy + 1 < g.out_h ? lane_range(8, 8 + g.out_w) : 0u);
+  }
+
+  // Where lanes 8-15 read their window rows, past lanes 0-7's (stride 2): 16 columns on, or the
+  // next output row's windows (the same row's again past the last output row: no lane reads it).
+  int64_t second(const Pool2dGeometry& g, const PaddedPlane& b, int64_t oy) const {
+    if (!pairs) return 16;
+    return oy + 1 < g.out_h ? 2 * b.ld : 0;
+  }
+};
+
+// The nine values of the windows of a vector of outputs in row-major order, the first window's
+// top row at `top`, and their maximum: each position through vmaxps(v, best), the scalar
+// `v > best ? v : best`.
 template <int S>
 __attribute__((target("avx512f"), always_inline)) inline __m512 windows(const float* top, int64_t ld, int64_t ox,
-                                                                        __m512 (&v)[9]) {
+                                                                        int64_t second, __m512 (&v)[9]) {
   __m512 best = _mm512_set1_ps(kLowest);
 #pragma GCC unroll 3
   for (int r = 0; r < 3; ++r) {
@@ -60,10 +93,10 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 windows(const fl
     } else {
       const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
       const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-      const __m512 a = _mm512_loadu_ps(row), b = _mm512_loadu_ps(row + 16);
+      const __m512 a = _mm512_loadu_ps(row), b = _mm512_loadu_ps(row + second);
       v[3 * r] = _mm512_permutex2var_ps(a, even, b);
       v[3 * r + 1] = _mm512_permutex2var_ps(a, odd, b);
-      v[3 * r + 2] = _mm512_permutex2var_ps(_mm512_loadu_ps(row + 2), even, _mm512_loadu_ps(row + 18));
+      v[3 * r + 2] = _mm512_permutex2var_ps(_mm512_loadu_ps(row + 2), even, _mm512_loadu_ps(row + second + 2));
     }
     for (int k = 0; k < 3; ++k) best = _mm512_max_ps(v[3 * r + k], best);
   }
@@ -71,39 +104,42 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 windows(const fl
 }
 
 template <int S>
-__attribute__((target("avx512f"))) void forward_plane(const Pool2dGeometry& g, const PaddedPlane& b, const float* plane,
-                                                      float* out) {
+__attribute__((target("avx512f"))) void forward_plane(const Pool2dGeometry& g, const PaddedPlane& b, const Lanes& n,
+                                                      const float* plane, float* out) {
   const __m512 lowest = _mm512_set1_ps(kLowest);
-  for (int64_t oy = 0; oy < g.out_h; ++oy) {
+  const __m512i upper = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (int64_t oy = 0; oy < g.out_h; oy += n.rows) {
     const float* top = b.data.data() + oy * S * b.ld;
     float* o = out + oy * g.out_w;
     for (int64_t ox = 0; ox < g.out_w; ox += 16) {
       __m512 v[9];
-      const __m512 best = windows<S>(top, b.ld, ox, v);
-      const __mmask16 lanes = static_cast<__mmask16>(lane_range(0, g.out_w - ox));
-      _mm512_mask_storeu_ps(o + ox, lanes, best);
-      for (auto rule = static_cast<uint32_t>(lanes & ~_mm512_cmp_ps_mask(best, lowest, _CMP_GT_OQ)); rule != 0;
-           rule &= rule - 1) {
-        const int64_t x = ox + __builtin_ctz(rule);
-        o[x] = plane[max_pool_winner(g, plane, oy, x)];
+      const __m512 best = windows<S>(top, b.ld, ox, n.second(g, b, oy), v);
+      const uint32_t lanes = n.live(g, oy, ox);
+      if (n.pairs && g.out_w < 8) {
+        _mm512_mask_storeu_ps(o, static_cast<__mmask16>(lanes & 0xff), best);
+        _mm512_mask_storeu_ps(o + g.out_w, static_cast<__mmask16>(lanes >> 8), _mm512_permutexvar_ps(upper, best));
+      } else {
+        _mm512_mask_storeu_ps(o + ox, static_cast<__mmask16>(lanes), best);
+      }
+      for (uint32_t rule = lanes & ~_mm512_cmp_ps_mask(best, lowest, _CMP_GT_OQ); rule != 0; rule &= rule - 1) {
+        const int l = __builtin_ctz(rule);
+        const int64_t y = oy + n.row(l), x = ox + n.col(l);
+        out[y * g.out_w + x] = plane[max_pool_winner(g, plane, y, x)];
       }
     }
   }
 }
 
 template <int S>
-__attribute__((target("avx512f"))) void backward_plane(const Pool2dGeometry& g, const PaddedPlane& b,
+__attribute__((target("avx512f"))) void backward_plane(const Pool2dGeometry& g, const PaddedPlane& b, const Lanes& n,
                                                        const float* plane, const float* og, float* ig) {
   const __m512 lowest = _mm512_set1_ps(kLowest);
-  const __m512i lane_step =
-      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(S));
   std::fill(ig, ig + g.in_h * g.in_w, 0.0f);
-  for (int64_t oy = 0; oy < g.out_h; ++oy) {
+  for (int64_t oy = 0; oy < g.out_h; oy += n.rows) {
     const float* top = b.data.data() + oy * S * b.ld;
-    const float* grad = og + oy * g.out_w;
     for (int64_t ox = 0; ox < g.out_w; ox += 16) {
       __m512 v[9];
-      const __m512 best = windows<S>(top, b.ld, ox, v);
+      const __m512 best = windows<S>(top, b.ld, ox, n.second(g, b, oy), v);
       // The winner's offset in the plane: the first position equal to the maximum, set from the
       // last position back; -1 where the scalar rule decides.
       __m512i within = _mm512_setzero_si512();
@@ -111,15 +147,17 @@ __attribute__((target("avx512f"))) void backward_plane(const Pool2dGeometry& g, 
         within = _mm512_mask_mov_epi32(within, _mm512_cmp_ps_mask(v[k], best, _CMP_EQ_OQ),
                                        _mm512_set1_epi32(static_cast<int32_t>(k / 3 * g.in_w + k % 3)));
       const __m512i corner = _mm512_add_epi32(
-          _mm512_set1_epi32(static_cast<int32_t>((oy * S - g.pad_top) * g.in_w + ox * S - g.pad_left)), lane_step);
+          _mm512_set1_epi32(static_cast<int32_t>((oy * S - g.pad_top) * g.in_w + ox * S - g.pad_left)), n.step);
       alignas(64) int32_t at[16];
       _mm512_store_si512(
           at, _mm512_mask_mov_epi32(_mm512_add_epi32(corner, within), _mm512_cmp_ps_mask(best, lowest, _CMP_NGT_UQ),
                                     _mm512_set1_epi32(-1)));
       // In the scalar code's order, output by output, so each input's sum is added alike.
-      const int64_t lanes = std::min<int64_t>(16, g.out_w - ox);
-      for (int64_t l = 0; l < lanes; ++l)
-        ig[at[l] >= 0 ? at[l] : max_pool_winner(g, plane, oy, ox + l)] += grad[ox + l];
+      for (uint32_t lanes = n.live(g, oy, ox); lanes != 0; lanes &= lanes - 1) {
+        const int l = __builtin_ctz(lanes);
+        const int64_t y = oy + n.row(l), x = ox + n.col(l);
+        ig[at[l] >= 0 ? at[l] : max_pool_winner(g, plane, y, x)] += og[y * g.out_w + x];
+      }
     }
   }
 }
@@ -133,26 +171,28 @@ bool max_pool3x3_serves(const Pool2dGeometry& g) {
 
 void max_pool3x3_forward(const Pool2dGeometry& g, const float* input, float* output, int64_t p0, int64_t p1) {
   PaddedPlane b(g);
+  const Lanes n(g, static_cast<int>(g.stride_h));
   const int64_t in_size = g.in_h * g.in_w, out_size = g.out_h * g.out_w;
   for (int64_t p = p0; p < p1; ++p) {
     b.fill(g, input + p * in_size);
     if (g.stride_h == 1)
-      forward_plane<1>(g, b, input + p * in_size, output + p * out_size);
+      forward_plane<1>(g, b, n, input + p * in_size, output + p * out_size);
     else
-      forward_plane<2>(g, b, input + p * in_size, output + p * out_size);
+      forward_plane<2>(g, b, n, input + p * in_size, output + p * out_size);
   }
 }
 
 void max_pool3x3_backward(const Pool2dGeometry& g, const float* input, const float* output_grad, float* input_grad,
                           int64_t p0, int64_t p1) {
   PaddedPlane b(g);
+  const Lanes n(g, static_cast<int>(g.stride_h));
   const int64_t in_size = g.in_h * g.in_w, out_size = g.out_h * g.out_w;
   for (int64_t p = p0; p < p1; ++p) {
     b.fill(g, input + p * in_size);
     if (g.stride_h == 1)
-      backward_plane<1>(g, b, input + p * in_size, output_grad + p * out_size, input_grad + p * in_size);
+      backward_plane<1>(g, b, n, input + p * in_size, output_grad + p * out_size, input_grad + p * in_size);
     else
-      backward_plane<2>(g, b, input + p * in_size, output_grad + p * out_size, input_grad + p * in_size);
+      backward_plane<2>(g, b, n, input + p * in_size, output_grad + p * out_size, input_grad + p * in_size);
   }
 }
 

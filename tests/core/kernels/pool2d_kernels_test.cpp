@@ -76,6 +76,8 @@ INSTANTIATE_TEST_SUITE_P(
                       make(2, 4, 40, 41, 3, 3, 1, 1, 1, 1, 1, 1),    // 3x3 `same`: three vectors of outputs a row
                       make(2, 3, 12, 12, 3, 3, 2, 2, 0, 0, 1, 1),    // 3x3/2 in ceil mode (GoogLeNet): past the input
                       make(2, 3, 70, 67, 3, 3, 2, 2, 1, 1, 1, 1),    // 3x3/2 pad 1, three vectors of outputs a row
+                      make(4, 9, 16, 16, 3, 3, 2, 2, 0, 0, 1, 1),    // 3x3/2 ceil to 8x8: two output rows a vector
+                      make(2, 3, 7, 15, 3, 3, 2, 2, 0, 0, 0, 0),     // two rows a vector, an odd number of rows of 7
                       make(2, 3, 5, 5, 2, 2, 1, 1, 0, 0, 0, 0),      // 2x2 stride 1: overlapping
                       make(8, 40, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1),     // 3x3 `same` on 4x4 planes, flat: two threads
                       make(3, 5, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1),      // flat, four planes a vector
@@ -90,8 +92,9 @@ INSTANTIATE_TEST_SUITE_P(
 // Note [3x3 max pooling in vectors]: windows with nothing above -inf take the scalar rule (their
 // first position inside the input), wherever they fall among the vector's lanes.
 TEST(MaxPool3x3, WindowsOfMinusInfinityTakeTheirFirstPosition) {
-  for (const Pool2dGeometry& g : {make(2, 3, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 9, 41, 3, 3, 2, 2, 1, 1, 1, 1),
-                                  make(2, 3, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1)}) {
+  for (const Pool2dGeometry& g :
+       {make(2, 3, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 9, 41, 3, 3, 2, 2, 1, 1, 1, 1),
+        make(2, 3, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 9, 13, 3, 3, 2, 2, 1, 1, 1, 1)}) {
     std::vector<float> x = random_values(g.batch * g.channels * g.in_h * g.in_w, 1);
     for (size_t i = 0; i < x.size(); ++i)
       if (i / g.in_w % 3 != 1 || i % 7 < 3) x[i] = -INFINITY;  // whole rows, and runs in the others
@@ -114,7 +117,9 @@ TEST(MaxPoolVectors, GiveTheBitsOfTheScalarWindows) {
   for (const Pool2dGeometry& g :
        {make(5, 7, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1), make(3, 9, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1),
         make(2, 5, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1), make(3, 6, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1),
-        make(2, 3, 20, 19, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 17, 18, 3, 3, 2, 2, 1, 1, 1, 1)}) {
+        make(2, 3, 20, 19, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 17, 18, 3, 3, 2, 2, 1, 1, 1, 1),
+        make(3, 6, 16, 16, 3, 3, 2, 2, 0, 0, 1, 1), make(2, 5, 9, 15, 3, 3, 2, 2, 1, 1, 1, 1),
+        make(2, 5, 8, 8, 3, 3, 2, 2, 0, 0, 1, 1)}) {
     SCOPED_TRACE(std::to_string(g.in_h) + "x" + std::to_string(g.in_w) + " stride " + std::to_string(g.stride_h));
     std::vector<float> x = random_values(g.batch * g.channels * g.in_h * g.in_w, 3);
     for (size_t i = 0; i < x.size(); ++i) {
