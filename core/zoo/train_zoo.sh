@@ -31,11 +31,11 @@ recipe() {
       echo "28 60 --optimizer sgd --lr 0.1 --momentum 0.9 --weight-decay 5e-4 --lr-schedule cosine --warmup-epochs 1 --augment flip,crop:4 --batch 128" ;;
     resnet20 | resnet32 | resnet56)
       echo "28 20 --optimizer sgd --lr 0.1 --momentum 0.9 --weight-decay 1e-4 --lr-step 8 --lr-gamma 0.1 --batch 64" ;;
-    resnet18 | googlenet)
+    resnet18 | resnet34 | googlenet)
       echo "64 10 --optimizer sgd --lr 0.05 --momentum 0.9 --weight-decay 1e-4 --lr-step 4 --lr-gamma 0.1 --batch 64" ;;
     alexnet)
       echo "64 10 --optimizer sgd --lr 0.01 --momentum 0.9 --weight-decay 5e-4 --lr-step 5 --lr-gamma 0.1 --batch 64" ;;
-    *) echo "train_zoo.sh: no recipe for '$1' (resnet20/32/56, resnet20+augment, resnet18, googlenet, alexnet)" >&2; exit 2 ;;
+    *) echo "train_zoo.sh: no recipe for '$1' (resnet20/32/56, resnet20+augment, resnet18/34, googlenet, alexnet)" >&2; exit 2 ;;
   esac
 }
 
