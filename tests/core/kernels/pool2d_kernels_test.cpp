@@ -119,7 +119,7 @@ TEST(MaxPoolVectors, GiveTheBitsOfTheScalarWindows) {
         make(2, 5, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1), make(3, 6, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1),
         make(2, 3, 20, 19, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 17, 18, 3, 3, 2, 2, 1, 1, 1, 1),
         make(3, 6, 16, 16, 3, 3, 2, 2, 0, 0, 1, 1), make(2, 5, 9, 15, 3, 3, 2, 2, 1, 1, 1, 1),
-        make(2, 5, 8, 8, 3, 3, 2, 2, 0, 0, 1, 1)}) {
+        make(2, 5, 8, 8, 3, 3, 2, 2, 0, 0, 1, 1), make(2, 3, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1)}) {
     SCOPED_TRACE(std::to_string(g.in_h) + "x" + std::to_string(g.in_w) + " stride " + std::to_string(g.stride_h));
     std::vector<float> x = random_values(g.batch * g.channels * g.in_h * g.in_w, 3);
     for (size_t i = 0; i < x.size(); ++i) {
