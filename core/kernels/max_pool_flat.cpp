@@ -45,17 +45,27 @@ struct FlatWindows {
 };
 
 // The window maxima of the 16 outputs at `at`, each position through vmaxps(v, best): the scalar
-// `v > best ? v : best` over the window clipped to the plane.
+// `v > best ? v : best` over the window clipped to the plane. Vectors whose reach stays inside
+// the range (`whole`) load without a mask and leave the outside lanes to the max's mask: masked
+// loads made the pooling of GoogLeNet's 8x8 planes take 0.43-0.59 ms forward and 1.43-1.58 ms
+// backward where plain ones take 0.37-0.39 and 0.93-0.96 (a Zen 4). v[k] holds a lane's value
+// only where its position k is inside.
+template <bool whole>
 __attribute__((target("avx512f"), always_inline)) inline __m512 windows(const FlatWindows& f, const float* at,
                                                                         const std::array<uint16_t, 9>& inside,
                                                                         __mmask16 lanes, __m512 (&v)[9]) {
   __m512 best = _mm512_set1_ps(kLowest);
   for (int k = 0; k < 9; ++k) {
     const auto m = static_cast<__mmask16>(inside[k] & lanes);
-    v[k] = _mm512_maskz_loadu_ps(m, at + f.offset[k]);
+    v[k] = whole ? _mm512_loadu_ps(at + f.offset[k]) : _mm512_maskz_loadu_ps(m, at + f.offset[k]);
     best = _mm512_mask_max_ps(best, m, v[k], best);
   }
   return best;
+}
+
+// Whether the vector at c reads only inside [0, count) at every position.
+inline bool whole_vector(const FlatWindows& f, int64_t c, int64_t count) {
+  return c >= f.offset[8] && c + kLanes + f.offset[8] <= count;
 }
 
 // Lanes whose window holds nothing above -inf: the scalar rule decides them.
@@ -74,7 +84,8 @@ __attribute__((target("avx512f"))) void forward_floats(const Pool2dGeometry& g, 
   for (int64_t c = 0, j = 0; c < count; c += kLanes, j = f.next(j)) {
     const auto lanes = static_cast<__mmask16>(lane_range(0, count - c));
     __m512 v[9];
-    const __m512 best = windows(f, input + c, f.inside[j], lanes, v);
+    const __m512 best = whole_vector(f, c, count) ? windows<true>(f, input + c, f.inside[j], lanes, v)
+                                                  : windows<false>(f, input + c, f.inside[j], lanes, v);
     _mm512_mask_storeu_ps(output + c, lanes, best);
     for (uint32_t rule = scalar_lanes(best, lanes); rule != 0; rule &= rule - 1) {
       const int64_t q = c + __builtin_ctz(rule);
@@ -90,7 +101,8 @@ __attribute__((target("avx512f"))) void find_winners(const Pool2dGeometry& g, co
   for (int64_t c = 0, j = 0; c < count; c += kLanes, j = f.next(j)) {
     const auto lanes = static_cast<__mmask16>(lane_range(0, count - c));
     __m512 v[9];
-    const __m512 best = windows(f, input + c, f.inside[j], lanes, v);
+    const __m512 best = whole_vector(f, c, count) ? windows<true>(f, input + c, f.inside[j], lanes, v)
+                                                  : windows<false>(f, input + c, f.inside[j], lanes, v);
     __m512i within = _mm512_setzero_si512();
     for (int k = 8; k >= 0; --k)
       within = _mm512_mask_mov_epi32(
@@ -112,12 +124,14 @@ __attribute__((target("avx512f"))) void gather_gradients(const FlatWindows& f, c
   for (int64_t c = 0, j = 0; c < count; c += kLanes, j = f.next(j)) {
     const auto lanes = static_cast<__mmask16>(lane_range(0, count - c));
     __m512 sum = _mm512_setzero_ps();
+    const bool whole = whole_vector(f, c, count);
     for (int k = 8; k >= 0; --k) {
       const auto m = static_cast<__mmask16>(f.inside[j][8 - k] & lanes);
       const int64_t from = c - f.offset[k];
-      const __mmask16 won =
-          _mm512_mask_cmpeq_epi32_mask(m, _mm512_maskz_loadu_epi32(m, winner + from), _mm512_set1_epi32(k));
-      sum = _mm512_mask_add_ps(sum, won, sum, _mm512_maskz_loadu_ps(won, output_grad + from));
+      const __m512i won_by = whole ? _mm512_loadu_si512(winner + from) : _mm512_maskz_loadu_epi32(m, winner + from);
+      const __mmask16 won = _mm512_mask_cmpeq_epi32_mask(m, won_by, _mm512_set1_epi32(k));
+      const __m512 grad = whole ? _mm512_loadu_ps(output_grad + from) : _mm512_maskz_loadu_ps(won, output_grad + from);
+      sum = _mm512_mask_add_ps(sum, won, sum, grad);
     }
     _mm512_mask_storeu_ps(input_grad + c, lanes, sum);
   }

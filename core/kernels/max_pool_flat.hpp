@@ -13,10 +13,10 @@ namespace convoy {
 // 16 output columns holds half a row or less and the per-plane work dominates. With stride 1 and
 // one ring of padding, output (y, x) and input (y, x) share their offset, so the planes are read
 // as one flat array, 16 consecutive outputs a vector across rows and planes: window position
-// (dy, dx) of the 16 is one masked load at offset dy * W + dx, its mask the lanes whose position
-// lies inside their own plane (a table per lane pattern, which repeats every H*W / gcd(H*W, 16)
-// vectors). The positions are taken in row-major order through vmaxps(v, best), as in Note [3x3
-// max pooling in vectors], so the values are the scalar scan's bit for bit.
+// (dy, dx) of the 16 is one load at offset dy * W + dx (masked only at the ends of the range),
+// and the max takes the lanes whose position lies inside their own plane (a table per lane
+// pattern, which repeats every H*W / gcd(H*W, 16) vectors). The positions are taken in row-major order through
+// vmaxps(v, best), as in Note [3x3 max pooling in vectors], so the values are the scalar scan's bit for bit.
 //
 // Backward first writes each output's winner (0-8, the first position equal to the maximum) into
 // a byte per output, then sums for each input the gradients of the outputs it won: for input i,
