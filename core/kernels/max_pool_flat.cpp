@@ -73,10 +73,12 @@ __attribute__((target("avx512f"), always_inline)) inline uint32_t scalar_lanes(_
   return lanes & ~_mm512_cmp_ps_mask(best, _mm512_set1_ps(kLowest), _CMP_GT_OQ);
 }
 
-// The scalar rule's winner of the output at flat offset q, as an offset from q.
-int64_t scalar_winner(const Pool2dGeometry& g, const FlatWindows& f, const float* input, int64_t q) {
-  const int64_t start = q - q % f.size, at = q - start;
-  return start + max_pool_winner(g, input + start, at / g.in_w, at % g.in_w) - q;
+// The scalar rule's winner of the output at flat offset q: its window position k (0-8). Not
+// found from the flat offset, which two positions share on planes 1 or 2 wide.
+int scalar_winner(const Pool2dGeometry& g, const FlatWindows& f, const float* input, int64_t q) {
+  const int64_t start = q - q % f.size, at = q - start, y = at / g.in_w, x = at % g.in_w;
+  const int64_t w = max_pool_winner(g, input + start, y, x);
+  return static_cast<int>((w / g.in_w - y + 1) * 3 + w % g.in_w - x + 1);
 }
 
 __attribute__((target("avx512f"))) void forward_floats(const Pool2dGeometry& g, const FlatWindows& f,
@@ -89,7 +91,7 @@ __attribute__((target("avx512f"))) void forward_floats(const Pool2dGeometry& g, 
     _mm512_mask_storeu_ps(output + c, lanes, best);
     for (uint32_t rule = scalar_lanes(best, lanes); rule != 0; rule &= rule - 1) {
       const int64_t q = c + __builtin_ctz(rule);
-      output[q] = input[q + scalar_winner(g, f, input, q)];
+      output[q] = input[q + f.offset[scalar_winner(g, f, input, q)]];
     }
   }
 }
@@ -110,8 +112,8 @@ __attribute__((target("avx512f"))) void find_winners(const Pool2dGeometry& g, co
           _mm512_set1_epi32(k));
     _mm512_mask_storeu_epi32(winner + c, lanes, within);
     for (uint32_t rule = scalar_lanes(best, lanes); rule != 0; rule &= rule - 1) {
-      const int64_t q = c + __builtin_ctz(rule), d = scalar_winner(g, f, input, q);
-      winner[q] = static_cast<int32_t>(std::find(f.offset, f.offset + 9, d) - f.offset);
+      const int64_t q = c + __builtin_ctz(rule);
+      winner[q] = scalar_winner(g, f, input, q);
     }
   }
 }

@@ -92,9 +92,9 @@ INSTANTIATE_TEST_SUITE_P(
 // Note [3x3 max pooling in vectors]: windows with nothing above -inf take the scalar rule (their
 // first position inside the input), wherever they fall among the vector's lanes.
 TEST(MaxPool3x3, WindowsOfMinusInfinityTakeTheirFirstPosition) {
-  for (const Pool2dGeometry& g :
-       {make(2, 3, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 9, 41, 3, 3, 2, 2, 1, 1, 1, 1),
-        make(2, 3, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 9, 13, 3, 3, 2, 2, 1, 1, 1, 1)}) {
+  for (const Pool2dGeometry& g : {make(2, 3, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 9, 41, 3, 3, 2, 2, 1, 1, 1, 1),
+                                  make(2, 3, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 9, 13, 3, 3, 2, 2, 1, 1, 1, 1),
+                                  make(2, 3, 6, 2, 3, 3, 1, 1, 1, 1, 1, 1), make(2, 3, 7, 1, 3, 3, 1, 1, 1, 1, 1, 1)}) {
     std::vector<float> x = random_values(g.batch * g.channels * g.in_h * g.in_w, 1);
     for (size_t i = 0; i < x.size(); ++i)
       if (i / g.in_w % 3 != 1 || i % 7 < 3) x[i] = -INFINITY;  // whole rows, and runs in the others
