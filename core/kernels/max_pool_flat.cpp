@@ -68,6 +68,14 @@ inline bool whole_vector(const FlatWindows& f, int64_t c, int64_t count) {
   return c >= f.offset[8] && c + kLanes + f.offset[8] <= count;
 }
 
+// windows() of the vector at c of a range of `count` floats, j its lane pattern.
+__attribute__((target("avx512f"), always_inline)) inline __m512 windows_at(const FlatWindows& f, const float* input,
+                                                                           int64_t c, int64_t j, int64_t count,
+                                                                           __mmask16 lanes, __m512 (&v)[9]) {
+  return whole_vector(f, c, count) ? windows<true>(f, input + c, f.inside[j], lanes, v)
+                                   : windows<false>(f, input + c, f.inside[j], lanes, v);
+}
+
 // Lanes whose window holds nothing above -inf: the scalar rule decides them.
 __attribute__((target("avx512f"), always_inline)) inline uint32_t scalar_lanes(__m512 best, __mmask16 lanes) {
   return lanes & ~_mm512_cmp_ps_mask(best, _mm512_set1_ps(kLowest), _CMP_GT_OQ);
@@ -86,8 +94,7 @@ __attribute__((target("avx512f"))) void forward_floats(const Pool2dGeometry& g, 
   for (int64_t c = 0, j = 0; c < count; c += kLanes, j = f.next(j)) {
     const auto lanes = static_cast<__mmask16>(lane_range(0, count - c));
     __m512 v[9];
-    const __m512 best = whole_vector(f, c, count) ? windows<true>(f, input + c, f.inside[j], lanes, v)
-                                                  : windows<false>(f, input + c, f.inside[j], lanes, v);
+    const __m512 best = windows_at(f, input, c, j, count, lanes, v);
     _mm512_mask_storeu_ps(output + c, lanes, best);
     for (uint32_t rule = scalar_lanes(best, lanes); rule != 0; rule &= rule - 1) {
       const int64_t q = c + __builtin_ctz(rule);
@@ -103,8 +110,7 @@ __attribute__((target("avx512f"))) void find_winners(const Pool2dGeometry& g, co
   for (int64_t c = 0, j = 0; c < count; c += kLanes, j = f.next(j)) {
     const auto lanes = static_cast<__mmask16>(lane_range(0, count - c));
     __m512 v[9];
-    const __m512 best = whole_vector(f, c, count) ? windows<true>(f, input + c, f.inside[j], lanes, v)
-                                                  : windows<false>(f, input + c, f.inside[j], lanes, v);
+    const __m512 best = windows_at(f, input, c, j, count, lanes, v);
     __m512i within = _mm512_setzero_si512();
     for (int k = 8; k >= 0; --k)
       within = _mm512_mask_mov_epi32(
